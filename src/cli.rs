@@ -1,0 +1,157 @@
+//! Command-line interface: argument parsing (clap) and the mapping of
+//! outcomes to exit codes: 0 all passed, 1 failures, 2 usage or load errors.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::diag::Diagnostics;
+use crate::model::{Agent, load_suites};
+use crate::report::{console::Console, junit};
+use crate::runner::{self, CaseResult, Progress, RunOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "baton", version, about = "Regression tests for how call-center agents hand callers to humans")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run caller suites against the built-in escalation engine.
+    Run(RunArgs),
+    /// Show what an agent's instructions compiled to and which escalation paths bypass them.
+    Explain {
+        /// The agent config (YAML).
+        agent: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Suite files or folders (searched recursively for YAML with a `suite:` key).
+    #[arg(default_value = "suites")]
+    pub paths: Vec<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(short, long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Write a JUnit XML report (default file: reports/junit.xml).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "reports/junit.xml")]
+    pub junit: Option<PathBuf>,
+    /// Write or update golden transcripts of conversations whose expectations pass.
+    #[arg(long)]
+    pub bless: bool,
+    /// Run only conversations whose "suite :: conversation" name contains this text (repeatable).
+    #[arg(short = 'E', long = "filter", value_name = "TEXT")]
+    pub filters: Vec<String>,
+    /// Run only conversations with this tag, on the conversation or its suite (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Print only failures and the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Exit code for a run with failures.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for usage and load errors.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Explain { agent } => match Agent::load(&agent) {
+            Ok(a) => {
+                let mut out = anstream::stdout();
+                let _ = out.write_all(crate::explain::explain(&a).as_bytes());
+                ExitCode::SUCCESS
+            }
+            Err(d) => load_errors(&d),
+        },
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let suites = match load_suites(&args.paths) {
+        Ok(s) => s,
+        Err(d) => return load_errors(&d),
+    };
+    let opts = RunOptions {
+        jobs: args.jobs,
+        filters: args.filters,
+        tags: args.tags,
+        bless: args.bless,
+        keep_transcripts: args.junit.is_some(),
+    };
+    let bar = Bar::new();
+    let result = match runner::run(&suites, &opts, &bar) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start {} worker threads: {e}", args.jobs);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    bar.clear();
+    let mut out = anstream::stdout().lock();
+    let _ = Console { quiet: args.quiet }.report(&result, &mut out);
+    let _ = out.flush();
+    if let Some(path) = &args.junit {
+        if let Err(e) = junit::write(&result, path) {
+            eprintln!("error: cannot write JUnit report {}: {e}", path.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+        eprintln!("JUnit report: {}", path.display());
+    }
+    if result.counts().failed > 0 { ExitCode::from(EXIT_FAILED) } else { ExitCode::SUCCESS }
+}
+
+fn load_errors(d: &Diagnostics) -> ExitCode {
+    let color = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
+    let mut err = anstream::stderr().lock();
+    for diag in &d.0 {
+        let _ = writeln!(err, "error: {diag}");
+        if let Some(snippet) = diag.render_snippet(color) {
+            let _ = writeln!(err, "{snippet}");
+        }
+    }
+    let n = d.0.len();
+    let _ = writeln!(err, "{n} error{} while loading; nothing was run", if n == 1 { "" } else { "s" });
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// A progress bar on a terminal for long runs; nothing otherwise.
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl Bar {
+    fn new() -> Bar {
+        Bar(std::io::stderr().is_terminal().then(indicatif::ProgressBar::hidden))
+    }
+    fn clear(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: usize) {
+        if let Some(b) = &self.0 {
+            if total >= 500 {
+                b.set_length(total as u64);
+                b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} conversations {elapsed}") {
+                    b.set_style(style);
+                }
+            }
+        }
+    }
+    fn finished(&self, _case: &CaseResult) {
+        if let Some(b) = &self.0 {
+            b.inc(1);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Load and validation diagnostics: every problem with an input file is a
+//! [`Diagnostic`] that names the file, line and column, and says what was
+//! expected. The CLI prints them with a source snippet; tests compare the
+//! one-line [`Display`](std::fmt::Display) form.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A position in a source file, 1-based. `line == 0` means "the file as a whole".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+impl Pos {
+    pub const FILE: Pos = Pos { line: 0, col: 0 };
+
+    pub fn new(line: u64, col: u64) -> Pos {
+        Pos {
+            line: line.min(u32::MAX as u64) as u32,
+            col: col.min(u32::MAX as u64) as u32,
+        }
+    }
+
+    /// The position of a value deserialized with [`serde_saphyr::Spanned`].
+    pub fn of<T>(spanned: &serde_saphyr::Spanned<T>) -> Pos {
+        Pos::new(spanned.referenced.line(), spanned.referenced.column())
+    }
+}
+
+/// One problem with one input file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub path: PathBuf,
+    pub pos: Pos,
+    pub message: String,
+    /// A hint shown under the snippet ("did you mean ...").
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(path: &Path, pos: Pos, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            path: path.to_path_buf(),
+            pos,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn with_help(mut self, help: Option<String>) -> Diagnostic {
+        self.help = help;
+        self
+    }
+
+    /// Renders the diagnostic with the offending source line underlined,
+    /// reading the file again (errors are rare; keeping every source in
+    /// memory for them is not worth it).
+    pub fn render_snippet(&self, color: bool) -> Option<String> {
+        use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic};
+        if self.pos.line == 0 {
+            return None;
+        }
+        let bytes = std::fs::read(&self.path).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let offset = byte_offset(&text, self.pos)?;
+        let mut diag = MietteDiagnostic::new(self.message.clone())
+            .with_label(LabeledSpan::at(offset..offset, "here"));
+        if let Some(help) = &self.help {
+            diag = diag.with_help(help.clone());
+        }
+        let report = miette::Report::new(diag)
+            .with_source_code(miette::NamedSource::new(self.path.display().to_string(), text));
+        let theme = if color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        let mut out = String::new();
+        GraphicalReportHandler::new_themed(theme)
+            .render_report(&mut out, report.as_ref())
+            .ok()?;
+        Some(out)
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pos.line == 0 {
+            write!(f, "{}: {}", self.path.display(), self.message)?;
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.path.display(),
+                self.pos.line,
+                self.pos.col,
+                self.message
+            )?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, " ({help})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every diagnostic found while loading, sorted by file and position.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result<T>(mut self, ok: T) -> Result<T, Diagnostics> {
+        if self.0.is_empty() {
+            Ok(ok)
+        } else {
+            self.0.sort_by(|a, b| (&a.path, a.pos).cmp(&(&b.path, b.pos)));
+            self.0.dedup();
+            Err(self)
+        }
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// "did you mean 'x'?" for a misspelt name, if one candidate is close enough.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("did you mean '{c}'?"))
+}
+
+/// A comma-separated list of names for "expected one of" messages.
+pub fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    if names.is_empty() {
+        "none are defined".to_string()
+    } else {
+        format!("expected one of: {}", names.join(", "))
+    }
+}
+
+fn byte_offset(text: &str, pos: Pos) -> Option<usize> {
+    let mut line_start = 0usize;
+    for _ in 1..pos.line {
+        line_start += text[line_start..].find('\n')? + 1;
+    }
+    let line = &text[line_start..];
+    let col_bytes = line
+        .char_indices()
+        .nth(pos.col.saturating_sub(1) as usize)
+        .map(|(i, _)| i)
+        .unwrap_or_else(|| line.find('\n').unwrap_or(line.len()));
+    Some(line_start + col_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_file_line_and_column() {
+        let d = Diagnostic::new(Path::new("suites/a.yaml"), Pos::new(12, 9), "unknown action 'createcas'")
+            .with_help(did_you_mean("createcas", ["createcase", "verify_account"]));
+        assert_eq!(
+            d.to_string(),
+            "suites/a.yaml:12:9: unknown action 'createcas' (did you mean 'createcase'?)"
+        );
+    }
+
+    #[test]
+    fn byte_offset_counts_characters_not_bytes() {
+        let text = "a: 1\nb: ‘é’ x\n";
+        assert_eq!(byte_offset(text, Pos::new(2, 1)), Some(5));
+        let off = byte_offset(text, Pos::new(2, 8)).unwrap();
+        assert_eq!(&text[off..off + 1], "x");
+    }
+}

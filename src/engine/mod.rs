@@ -1,0 +1,495 @@
+//! The escalation engine: a pure, deterministic interpreter of an agent
+//! config. Agent + fixtures + caller events (+ a [`Chooser`] for the points
+//! where a real LLM agent could go either way) give one [`Trace`]. No I/O,
+//! no clock, no global state.
+//!
+//! Semantics follow the Agentforce escalation patterns:
+//! - a request for a human while the active topic lacks `can_escalate` goes
+//!   to the built-in Escalation topic, which fires the Escalation action at
+//!   once: topic instructions are bypassed;
+//! - a `can_escalate` topic handles the request itself; its compiled guards
+//!   must all hold, and the engine does the pre-work they ask for (asks for
+//!   the slot, runs the action) before it hands off;
+//! - silence past the reprompts and keypad shortcuts escalate through the
+//!   default path, so they bypass topic guards too;
+//! - a guard counts an action only when it succeeded.
+
+pub mod trace;
+
+use crate::model::raw::{DtmfAction, HandoffReason, NoInputThen};
+use crate::model::{Agent, Event, Fixtures};
+use crate::nlu::{Request, Scratch};
+use crate::policy::{ActionId, Rule, SlotId, TopicId};
+pub use trace::*;
+
+/// The engine's points of nondeterminism. The nominal chooser takes the
+/// classifier's best topic and the fixture's outcome; explorers (fuzzing,
+/// verification) take the other branch too.
+pub trait Chooser {
+    /// The two best topics scored within the classifier's margin.
+    fn topic(&mut self, best: TopicId, _runner_up: TopicId) -> TopicId {
+        best
+    }
+    /// An action runs; `ok` is the fixture's outcome.
+    fn action_ok(&mut self, _action: ActionId, ok: bool) -> bool {
+        ok
+    }
+}
+
+/// Takes the nominal branch at every choice.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Nominal;
+impl Chooser for Nominal {}
+
+/// The conversation's state between events.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct State<'s> {
+    /// Events processed so far.
+    pub turn: u32,
+    pub topic: Option<TopicId>,
+    pub slots: Vec<Option<&'s str>>,
+    /// Per action: the topic it succeeded in.
+    pub succeeded: Vec<Option<TopicId>>,
+    pub failed: Vec<bool>,
+    /// The slot the agent last asked for.
+    pub awaiting: Option<SlotId>,
+    /// The caller asked for a human and a guard blocked it.
+    pub pending_escalation: bool,
+    pub silences: u32,
+    pub end: Option<End>,
+}
+
+/// An agent with the fixtures of one run.
+#[derive(Clone, Copy)]
+pub struct Engine<'a> {
+    pub agent: &'a Agent,
+    pub fixtures: &'a Fixtures,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(agent: &'a Agent, fixtures: &'a Fixtures) -> Engine<'a> {
+        Engine { agent, fixtures }
+    }
+
+    pub fn start<'s>(&self) -> State<'s> {
+        State {
+            turn: 0,
+            topic: None,
+            slots: vec![None; self.agent.slots.len()],
+            succeeded: vec![None; self.agent.actions.len()],
+            failed: vec![false; self.agent.actions.len()],
+            awaiting: None,
+            pending_escalation: false,
+            silences: 0,
+            end: None,
+        }
+    }
+
+    /// Runs a whole conversation.
+    pub fn run<'s, C: Chooser>(&self, events: &'s [Event], chooser: &mut C) -> Trace<'s> {
+        let mut state = self.start();
+        let mut trace = Trace {
+            turns: Vec::with_capacity(events.len()),
+            ..Trace::default()
+        };
+        let mut scratch = Scratch::default();
+        for ev in events {
+            self.step(&mut state, ev, &mut trace, &mut scratch, chooser);
+        }
+        self.finish(state, &mut trace);
+        trace
+    }
+
+    /// Copies the final state into the trace (the handoff context is read from it).
+    pub fn finish<'s>(&self, state: State<'s>, trace: &mut Trace<'s>) {
+        trace.slots = state.slots;
+        trace.succeeded = state.succeeded.iter().map(Option::is_some).collect();
+    }
+
+    /// Processes one caller event.
+    pub fn step<'s, C: Chooser>(
+        &self,
+        st: &mut State<'s>,
+        ev: &'s Event,
+        trace: &mut Trace<'s>,
+        scratch: &mut Scratch,
+        chooser: &mut C,
+    ) {
+        st.turn += 1;
+        let (f0, c0, n0, s0) = (
+            trace.fills.len() as u32,
+            trace.calls.len() as u32,
+            trace.notes.len() as u32,
+            trace.says.len() as u32,
+        );
+        let mut turn = Step {
+            e: self,
+            st,
+            trace,
+            chooser,
+            request: Request::No,
+            pick: TopicPick::None,
+            asked: None,
+            handoff: false,
+            calls_start: c0 as usize,
+            notes_start: n0 as usize,
+            says_start: s0 as usize,
+        };
+        let ignored = turn.st.end.is_some();
+        if ignored {
+            turn.trace.notes.push(Note::Ignored);
+        } else {
+            turn.event(ev, scratch);
+        }
+        let (request, pick, handoff) = (turn.request, turn.pick, turn.handoff);
+        let ended = if ignored { None } else { st.end };
+        trace.turns.push(Turn {
+            request,
+            topic: pick,
+            fills: f0..trace.fills.len() as u32,
+            calls: c0..trace.calls.len() as u32,
+            notes: n0..trace.notes.len() as u32,
+            says: s0..trace.says.len() as u32,
+            handoff,
+            ended,
+            ignored,
+        });
+    }
+}
+
+/// The work of one turn.
+struct Step<'e, 'a, 's, 't, C> {
+    e: &'e Engine<'a>,
+    st: &'t mut State<'s>,
+    trace: &'t mut Trace<'s>,
+    chooser: &'t mut C,
+    request: Request,
+    pick: TopicPick,
+    asked: Option<SlotId>,
+    handoff: bool,
+    calls_start: usize,
+    notes_start: usize,
+    says_start: usize,
+}
+
+impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
+    fn agent(&self) -> &Agent {
+        self.e.agent
+    }
+
+    fn event(&mut self, ev: &'s Event, scratch: &mut Scratch) {
+        match ev {
+            Event::Silence => self.silence(),
+            Event::Hangup => self.st.end = Some(End::CallerHangup),
+            Event::Dtmf(digits) => {
+                self.st.silences = 0;
+                match self.agent().dtmf_action(digits) {
+                    Some(DtmfAction::Escalate) => {
+                        self.trace.notes.push(Note::Shortcut { digits_escalate: true });
+                        self.default_handoff(HandoffReason::Dtmf);
+                    }
+                    Some(DtmfAction::Hangup) => {
+                        self.trace.notes.push(Note::Shortcut { digits_escalate: false });
+                        self.say(Say::Goodbye);
+                        self.st.end = Some(End::AgentHangup);
+                    }
+                    None => self.utterance(digits, true, scratch),
+                }
+            }
+            Event::Caller(text) => {
+                self.st.silences = 0;
+                self.utterance(text, false, scratch);
+            }
+        }
+    }
+
+    fn silence(&mut self) {
+        self.st.silences += 1;
+        let no_input = &self.e.agent.no_input;
+        if self.st.silences <= no_input.reprompts {
+            self.trace.notes.push(Note::Reprompt { count: self.st.silences, of: no_input.reprompts });
+            self.say(Say::Reprompt);
+            return;
+        }
+        self.trace.notes.push(Note::NoInputLimit { then: no_input.then });
+        match no_input.then {
+            NoInputThen::Escalate => self.default_handoff(HandoffReason::NoInput),
+            NoInputThen::Hangup => {
+                self.say(Say::Goodbye);
+                self.st.end = Some(End::AgentHangup);
+            }
+        }
+    }
+
+    /// A caller utterance, or keypad digits that are not a shortcut (those
+    /// can only fill slots).
+    fn utterance(&mut self, text: &'s str, keypad: bool, scratch: &mut Scratch) {
+        let agent = self.e.agent;
+        let mut filled_any = false;
+        let mut answered = false;
+        for (i, slot) in agent.slots.iter().enumerate() {
+            if let Some((s, e)) = slot.extractor.find(text) {
+                let value = &text[s..e];
+                self.st.slots[i] = Some(value);
+                self.trace.fills.push(Fill { slot: i as SlotId, value });
+                filled_any = true;
+                answered |= self.st.awaiting == Some(i as SlotId);
+            }
+        }
+        if answered {
+            self.st.awaiting = None;
+        }
+        let best = if keypad {
+            None
+        } else {
+            scratch.tokenize(&agent.vocab, text);
+            self.request = scratch.request();
+            self.classify(scratch)
+        };
+        let active = self.st.topic;
+        let above = best.filter(|b| b.1 >= agent.threshold);
+
+        if self.request == Request::Yes {
+            let handler = match above {
+                Some((t, score, _)) if agent.topics[t as usize].can_escalate => {
+                    self.enter(t, TopicPick::Classified { topic: t, score });
+                    Some(t)
+                }
+                _ => match active {
+                    Some(t) if agent.topics[t as usize].can_escalate => {
+                        self.pick = TopicPick::Kept { topic: t, why: Kept::HandlesEscalation };
+                        Some(t)
+                    }
+                    _ => None,
+                },
+            };
+            match handler {
+                Some(t) => self.topic_work(t, true),
+                None if agent.escalation.default_topic => {
+                    self.pick = TopicPick::Builtin;
+                    self.default_handoff(HandoffReason::CallerRequest);
+                }
+                None => {
+                    self.trace.notes.push(Note::NoPath);
+                    self.say(Say::CannotTransfer);
+                }
+            }
+            return;
+        }
+
+        let topic = match (active, above) {
+            (Some(t), _) if answered => {
+                self.pick = TopicPick::Kept { topic: t, why: Kept::Answer };
+                t
+            }
+            (_, Some((t, score, runner_up))) => {
+                let chosen = match runner_up {
+                    Some((other, other_score)) if other_score >= agent.threshold && score - other_score <= agent.margin => {
+                        let chosen = self.chooser.topic(t, other);
+                        let (other, other_score) = if chosen == t { (other, other_score) } else { (t, score) };
+                        self.trace.notes.push(Note::Ambiguous { chosen, other, other_score });
+                        chosen
+                    }
+                    _ => t,
+                };
+                let score = if chosen == t { score } else { runner_up.map_or(score, |r| r.1) };
+                self.enter(chosen, TopicPick::Classified { topic: chosen, score });
+                chosen
+            }
+            (Some(t), None) if filled_any => {
+                self.pick = TopicPick::Kept { topic: t, why: Kept::Info };
+                t
+            }
+            _ => {
+                self.pick = TopicPick::NotUnderstood { score: best.map_or(0.0, |b| b.1) };
+                self.say(if keypad { Say::KeyNotMapped } else { Say::NotUnderstood });
+                if keypad {
+                    self.trace.notes.push(Note::KeyNotMapped);
+                }
+                return;
+            }
+        };
+        self.topic_work(topic, false);
+    }
+
+    /// The best topic and the runner-up, with scores.
+    #[allow(clippy::type_complexity)]
+    fn classify(&self, scratch: &Scratch) -> Option<(TopicId, f32, Option<(TopicId, f32)>)> {
+        let threshold = self.e.agent.threshold;
+        let mut best: Option<(TopicId, f32)> = None;
+        let mut second: Option<(TopicId, f32)> = None;
+        for (i, t) in self.e.agent.topics.iter().enumerate() {
+            let mut s = t.model.score(scratch);
+            if t.model.catch_all {
+                s = s.max(threshold);
+            }
+            let cand = (i as TopicId, s);
+            if best.is_none_or(|b| s > b.1) {
+                second = best;
+                best = Some(cand);
+            } else if second.is_none_or(|b| s > b.1) {
+                second = Some(cand);
+            }
+        }
+        best.map(|(t, s)| (t, s, second))
+    }
+
+    fn enter(&mut self, t: TopicId, pick: TopicPick) {
+        if let Some(from) = self.st.topic {
+            if from != t {
+                self.trace.notes.push(Note::Switched { from });
+                self.st.pending_escalation = false;
+                self.st.awaiting = None;
+            }
+        }
+        self.st.topic = Some(t);
+        self.pick = pick;
+    }
+
+    fn topic_work(&mut self, t: TopicId, requested: bool) {
+        let agent = self.e.agent;
+        let topic = &agent.topics[t as usize];
+        for rule in &topic.rules {
+            if let Rule::RunAction { action } = *rule {
+                if self.st.succeeded[action as usize].is_none() && !self.tried_this_turn(action) {
+                    self.try_action(action, t);
+                }
+            }
+        }
+        if topic.can_escalate && topic.escalates_always() {
+            let reason = if requested { HandoffReason::CallerRequest } else { HandoffReason::SmartRouting };
+            self.handoff(reason, Some(t));
+            return;
+        }
+        if topic.can_escalate && (requested || self.st.pending_escalation) {
+            self.trace.notes.push(if requested { Note::Handles { topic: t } } else { Note::Resumed { topic: t } });
+            let mut blocked = false;
+            for (ri, rule) in topic.rules.iter().enumerate() {
+                let ri = ri as u16;
+                let unmet = match *rule {
+                    Rule::RequireSlot { slot, .. } => {
+                        if self.st.slots[slot as usize].is_some() {
+                            None
+                        } else {
+                            self.ask(slot);
+                            Some(Unmet::Missing)
+                        }
+                    }
+                    Rule::RequireAction { action, topic: in_topic } => self.require_action(t, action, in_topic),
+                    _ => continue,
+                };
+                match unmet {
+                    None => self.trace.notes.push(Note::GuardMet { topic: t, rule: ri }),
+                    Some(why) => {
+                        blocked = true;
+                        self.trace.notes.push(Note::GuardUnmet { topic: t, rule: ri, why });
+                    }
+                }
+            }
+            if blocked {
+                self.st.pending_escalation = true;
+            } else {
+                self.handoff(HandoffReason::CallerRequest, Some(t));
+                return;
+            }
+        }
+        if self.trace.says.len() == self.says_start {
+            self.say(Say::Reply(t));
+        }
+    }
+
+    /// Checks an action guard, running the action first if this topic can.
+    fn require_action(&mut self, t: TopicId, action: ActionId, in_topic: Option<TopicId>) -> Option<Unmet> {
+        let satisfied = |st: &State<'_>| st.succeeded[action as usize].is_some_and(|at| in_topic.is_none_or(|want| want == at));
+        if satisfied(self.st) {
+            return None;
+        }
+        let here = self.e.agent.topics[t as usize].actions.contains(&action);
+        let can_run_here = here && in_topic.is_none_or(|want| want == t);
+        if can_run_here && self.st.succeeded[action as usize].is_none() && !self.tried_this_turn(action) {
+            self.try_action(action, t);
+            if satisfied(self.st) {
+                return None;
+            }
+        }
+        let why = if self.st.succeeded[action as usize].is_some() {
+            Unmet::OtherTopic
+        } else if self.st.failed[action as usize] && self.ran_this_turn(action) {
+            Unmet::Failed
+        } else if !can_run_here {
+            Unmet::NotHere
+        } else {
+            Unmet::Missing
+        };
+        if matches!(why, Unmet::NotHere | Unmet::OtherTopic) && self.asked.is_none() {
+            self.say(Say::NeedsAction(action));
+        }
+        Some(why)
+    }
+
+    fn ran_this_turn(&self, action: ActionId) -> bool {
+        self.trace.calls[self.calls_start..].iter().any(|c| c.action == action)
+    }
+
+    /// Ran, or was held back for a missing input, on this turn.
+    fn tried_this_turn(&self, action: ActionId) -> bool {
+        self.ran_this_turn(action)
+            || self.trace.notes[self.notes_start..]
+                .iter()
+                .any(|n| matches!(n, Note::NeedsInput { action: a, .. } if *a == action))
+    }
+
+    fn try_action(&mut self, action: ActionId, t: TopicId) {
+        let def = &self.e.agent.actions[action as usize];
+        if let Some(&slot) = def.inputs.iter().find(|&&s| self.st.slots[s as usize].is_none()) {
+            self.trace.notes.push(Note::NeedsInput { action, slot });
+            self.ask(slot);
+            return;
+        }
+        let nominal = !self.e.fixtures.actions[action as usize].fails;
+        let ok = self.chooser.action_ok(action, nominal);
+        self.trace.calls.push(Call { action, ok });
+        if ok {
+            self.st.succeeded[action as usize] = Some(t);
+            self.st.failed[action as usize] = false;
+            self.say(Say::Done(action));
+        } else {
+            self.st.failed[action as usize] = true;
+            self.say(Say::Failed(action));
+        }
+    }
+
+    fn ask(&mut self, slot: SlotId) {
+        if self.asked.is_none() {
+            self.asked = Some(slot);
+            self.st.awaiting = Some(slot);
+            self.say(Say::Ask(slot));
+        }
+    }
+
+    fn say(&mut self, s: Say) {
+        self.trace.says.push(s);
+    }
+
+    /// Escalation through the built-in Escalation topic: no topic rule runs.
+    fn default_handoff(&mut self, reason: HandoffReason) {
+        let from = self.st.topic;
+        self.trace.notes.push(Note::DefaultPath { from });
+        if let Some(t) = from {
+            let topic = &self.e.agent.topics[t as usize];
+            let guards = topic.guards().count() as u16;
+            if guards > 0 {
+                self.trace.notes.push(Note::Bypassed { topic: t, guards, can_escalate: topic.can_escalate });
+            }
+        }
+        self.handoff(reason, None);
+    }
+
+    fn handoff(&mut self, reason: HandoffReason, topic: Option<TopicId>) {
+        self.trace.handoff = Some(Handoff { reason, topic, turn: self.st.turn });
+        self.handoff = true;
+        self.st.pending_escalation = false;
+        self.st.end = Some(End::Handoff);
+        self.say(Say::Handoff);
+    }
+}

@@ -1,0 +1,190 @@
+//! What the engine records: one [`Turn`] per caller event, with the slot
+//! fills, action calls, rule decisions and agent utterances it produced.
+//! Everything refers to the agent by index and to caller text by slice, so
+//! recording a turn allocates nothing beyond the trace's own vectors.
+
+use std::ops::Range;
+
+use crate::model::raw::{HandoffReason, NoInputThen};
+use crate::nlu::Request;
+use crate::policy::{ActionId, SlotId, TopicId};
+
+#[derive(Debug, Default)]
+pub struct Trace<'s> {
+    pub turns: Vec<Turn>,
+    pub fills: Vec<Fill<'s>>,
+    pub calls: Vec<Call>,
+    pub notes: Vec<Note>,
+    pub says: Vec<Say>,
+    pub handoff: Option<Handoff>,
+    /// Slot values when the conversation stopped.
+    pub slots: Vec<Option<&'s str>>,
+    /// Per action: whether it has succeeded.
+    pub succeeded: Vec<bool>,
+}
+
+impl<'s> Trace<'s> {
+    pub fn fills(&self, t: &Turn) -> &[Fill<'s>] {
+        &self.fills[range(&t.fills)]
+    }
+    pub fn calls(&self, t: &Turn) -> &[Call] {
+        &self.calls[range(&t.calls)]
+    }
+    pub fn notes(&self, t: &Turn) -> &[Note] {
+        &self.notes[range(&t.notes)]
+    }
+    pub fn says(&self, t: &Turn) -> &[Say] {
+        &self.says[range(&t.says)]
+    }
+
+    pub fn escalated(&self) -> bool {
+        self.handoff.is_some()
+    }
+
+    /// Slot values as they stood after turn `index` (0-based).
+    pub fn slots_after(&self, index: usize) -> Vec<Option<&str>> {
+        let mut slots = vec![None; self.slots.len()];
+        for t in &self.turns[..=index.min(self.turns.len().saturating_sub(1))] {
+            for f in self.fills(t) {
+                slots[f.slot as usize] = Some(f.value);
+            }
+        }
+        slots
+    }
+}
+
+fn range(r: &Range<u32>) -> Range<usize> {
+    r.start as usize..r.end as usize
+}
+
+#[derive(Clone, Debug)]
+pub struct Turn {
+    pub request: Request,
+    pub topic: TopicPick,
+    pub fills: Range<u32>,
+    pub calls: Range<u32>,
+    pub notes: Range<u32>,
+    pub says: Range<u32>,
+    /// A handoff happened on this turn.
+    pub handoff: bool,
+    /// The conversation is over after this turn.
+    pub ended: Option<End>,
+    /// The event came after the conversation had ended.
+    pub ignored: bool,
+}
+
+/// How the topic of a turn was chosen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TopicPick {
+    /// Not a caller utterance (silence, hangup, keypad shortcut).
+    None,
+    Classified { topic: TopicId, score: f32 },
+    /// The active topic continued.
+    Kept { topic: TopicId, why: Kept },
+    /// The built-in Escalation topic of the default path.
+    Builtin,
+    NotUnderstood { score: f32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kept {
+    /// The caller answered the question the agent asked.
+    Answer,
+    /// The utterance filled a slot but matched no topic.
+    Info,
+    /// The topic has `can_escalate` and handles the escalation request.
+    HandlesEscalation,
+}
+
+impl TopicPick {
+    pub fn topic(self) -> Option<TopicId> {
+        match self {
+            TopicPick::Classified { topic, .. } | TopicPick::Kept { topic, .. } => Some(topic),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum End {
+    Handoff,
+    CallerHangup,
+    AgentHangup,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fill<'s> {
+    pub slot: SlotId,
+    pub value: &'s str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub action: ActionId,
+    pub ok: bool,
+}
+
+/// A rule decision or routing step, in the order it was taken.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Note {
+    /// The classifier's top two topics were within the margin.
+    Ambiguous { chosen: TopicId, other: TopicId, other_score: f32 },
+    /// Switched away from a topic, dropping what it was waiting for.
+    Switched { from: TopicId },
+    /// The request went to the built-in Escalation topic.
+    DefaultPath { from: Option<TopicId> },
+    /// The default path skipped a topic's escalation guards.
+    Bypassed { topic: TopicId, guards: u16, can_escalate: bool },
+    /// A `can_escalate` topic handles the request under its own rules.
+    Handles { topic: TopicId },
+    /// An earlier escalation request, blocked then, is looked at again.
+    Resumed { topic: TopicId },
+    GuardMet { topic: TopicId, rule: u16 },
+    GuardUnmet { topic: TopicId, rule: u16, why: Unmet },
+    /// No escalation path: the topic lacks `can_escalate` and the default topic is off.
+    NoPath,
+    /// An action cannot run until a slot is filled.
+    NeedsInput { action: ActionId, slot: SlotId },
+    Reprompt { count: u32, of: u32 },
+    NoInputLimit { then: NoInputThen },
+    Shortcut { digits_escalate: bool },
+    KeyNotMapped,
+    Ignored,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unmet {
+    /// The slot is empty or the action has not run.
+    Missing,
+    /// The action ran and failed: that is not "has been executed".
+    Failed,
+    /// The action succeeded, but not in the topic the rule names.
+    OtherTopic,
+    /// The action is not available in this topic, so it cannot be run here.
+    NotHere,
+}
+
+/// What the agent says; turned into text with the agent's wording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Say {
+    Ask(SlotId),
+    Done(ActionId),
+    Failed(ActionId),
+    NeedsAction(ActionId),
+    Reply(TopicId),
+    NotUnderstood,
+    KeyNotMapped,
+    Handoff,
+    Reprompt,
+    Goodbye,
+    CannotTransfer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handoff {
+    pub reason: HandoffReason,
+    /// The topic that escalated; `None` for the built-in Escalation topic.
+    pub topic: Option<TopicId>,
+    /// 1-based turn number.
+    pub turn: u32,
+}

@@ -1,0 +1,129 @@
+//! `baton explain`: what each topic's instructions compiled to (guards,
+//! required slots and actions), and which escalation paths bypass them.
+
+use std::fmt::Write;
+
+use crate::model::Agent;
+use crate::model::raw::{Channel, DtmfAction, NoInputThen};
+use crate::policy::{Compiled, Rule};
+use crate::transcript::describe_rule;
+
+/// The explanation of an agent, as text.
+pub fn explain(agent: &Agent) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "agent: {} ({})", agent.name, agent.path.display());
+    let _ = writeln!(out, "channel: {}", if agent.channel == Channel::Voice { "voice" } else { "messaging" });
+    let _ = writeln!(
+        out,
+        "escalation: flow {}, default Escalation topic {}",
+        agent.escalation.flow,
+        if agent.escalation.default_topic { "on" } else { "off" }
+    );
+    let mut warnings = Vec::new();
+    for topic in &agent.topics {
+        out.push('\n');
+        let mut flags = Vec::new();
+        if topic.can_escalate {
+            flags.push("can_escalate");
+        }
+        if topic.model.catch_all {
+            flags.push("catch-all");
+        }
+        let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) };
+        let _ = writeln!(out, "topic {}{flags}", topic.name);
+        if !topic.actions.is_empty() {
+            let names: Vec<&str> = topic.actions.iter().map(|&a| agent.actions[a as usize].name.as_str()).collect();
+            let _ = writeln!(out, "  actions: {}", names.join(", "));
+        }
+        for (i, ins) in topic.instructions.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {:?} (line {})", i + 1, ins.text, ins.pos.line);
+            match &ins.compiled {
+                Compiled::Rules(rules) => {
+                    for r in rules {
+                        let mut line = describe_rule(agent, r);
+                        if let Rule::RunAction { action } = r {
+                            let inputs: Vec<&str> = agent.actions[*action as usize].inputs.iter().map(|&s| agent.slots[s as usize].name.as_str()).collect();
+                            if !inputs.is_empty() {
+                                let _ = write!(line, " (needs {})", inputs.join(", "));
+                            }
+                        }
+                        let bound = if (r.is_guard() || *r == Rule::EscalateAlways) && !topic.can_escalate { "  [NOT ENFORCED: topic lacks can_escalate]" } else { "" };
+                        let _ = writeln!(out, "     -> {line}{bound}");
+                    }
+                }
+                Compiled::Unbound(why) => {
+                    let _ = writeln!(out, "     -> binds nothing: {why}");
+                    warnings.push(format!("topic {} instruction {} (line {}) {why}", topic.name, i + 1, ins.pos.line));
+                }
+                Compiled::Text => {
+                    let _ = writeln!(out, "     -> not compiled (kept as guidance text)");
+                }
+            }
+        }
+        let guards: Vec<&Rule> = topic.guards().collect();
+        let summary = if topic.can_escalate && topic.escalates_always() {
+            "escalates every request it handles (smart routing)".to_string()
+        } else if topic.can_escalate && guards.is_empty() {
+            "handled by this topic, no conditions".to_string()
+        } else if topic.can_escalate {
+            let mut req = Vec::new();
+            for g in &guards {
+                match g {
+                    Rule::RequireSlot { slot, .. } => req.push(format!("slot {}", agent.slots[*slot as usize].name)),
+                    Rule::RequireAction { action, .. } => req.push(format!("action {}", agent.actions[*action as usize].name)),
+                    _ => {}
+                }
+            }
+            format!("handled by this topic; requires {}", req.join(", "))
+        } else if agent.escalation.default_topic {
+            "goes to the default Escalation topic at once (no can_escalate)".to_string()
+        } else {
+            "not possible (no can_escalate, default topic off)".to_string()
+        };
+        let _ = writeln!(out, "  escalation: {summary}");
+        if !topic.can_escalate && (!guards.is_empty() || topic.escalates_always()) {
+            warnings.push(format!(
+                "topic {} has an escalation policy but lacks can_escalate: the policy never binds, requests take the default path",
+                topic.name
+            ));
+        }
+    }
+
+    let guarded: Vec<&str> = agent.topics.iter().filter(|t| t.can_escalate && t.guards().next().is_some()).map(|t| t.name.as_str()).collect();
+    out.push('\n');
+    let _ = writeln!(out, "escalation paths that bypass topic guards:");
+    let mut paths = 0;
+    if agent.escalation.default_topic {
+        let lacking: Vec<&str> = agent.topics.iter().filter(|t| !t.can_escalate).map(|t| t.name.as_str()).collect();
+        if !lacking.is_empty() || agent.topics.is_empty() {
+            paths += 1;
+            let _ = writeln!(out, "  - default Escalation topic: a request from {} or before any topic", if lacking.is_empty() { "no topic".to_string() } else { lacking.join(", ") });
+        } else {
+            paths += 1;
+            let _ = writeln!(out, "  - default Escalation topic: a request before any topic is active");
+        }
+    }
+    if agent.no_input.then == NoInputThen::Escalate {
+        paths += 1;
+        let _ = writeln!(out, "  - silence: after {} reprompt(s), escalates through the default path", agent.no_input.reprompts);
+    }
+    for (digits, action) in &agent.dtmf {
+        if *action == DtmfAction::Escalate {
+            paths += 1;
+            let _ = writeln!(out, "  - dtmf {digits:?}: escalates through the default path");
+        }
+    }
+    if paths == 0 {
+        let _ = writeln!(out, "  (none)");
+    } else if !guarded.is_empty() {
+        let _ = writeln!(out, "  these skip the guards of: {}", guarded.join(", "));
+    }
+    if !warnings.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "warnings:");
+        for w in warnings {
+            let _ = writeln!(out, "  - {w}");
+        }
+    }
+    out
+}

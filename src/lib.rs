@@ -1,0 +1,29 @@
+//! baton regression-tests how agentic call-center agents hand callers to
+//! humans. It interprets Agentforce-style agent configs (topics,
+//! instructions, actions, escalation settings) with a pure, deterministic
+//! engine, plays scripted caller conversations against them, and reports
+//! where a handoff happens before the required pre-work.
+//!
+//! Layout:
+//! - [`model`]: the YAML formats and their validation (file:line:col errors);
+//! - [`policy`]: the instruction compiler (natural language to rules);
+//! - [`nlu`]: tokenizer, topic classifier, request recogniser, slot extractors;
+//! - [`engine`]: the interpreter, producing a [`engine::Trace`];
+//! - [`transcript`]: the canonical text form of a trace;
+//! - [`check`]: expectations against traces;
+//! - [`runner`]: parallel, order-stable runs with golden transcripts;
+//! - [`report`]: console, diff and JUnit reporters;
+//! - [`explain`]: what an agent compiled to;
+//! - [`cli`]: the `baton` command line.
+
+pub mod check;
+pub mod cli;
+pub mod diag;
+pub mod engine;
+pub mod explain;
+pub mod model;
+pub mod nlu;
+pub mod policy;
+pub mod report;
+pub mod runner;
+pub mod transcript;

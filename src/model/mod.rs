@@ -1,0 +1,11 @@
+//! The input formats: agent configs and caller suites. [`raw`] holds the
+//! YAML as written (with source positions); [`agent`] and [`suite`] hold the
+//! validated, resolved forms the engine and runner use.
+
+pub mod agent;
+pub mod raw;
+pub mod suite;
+pub mod yaml;
+
+pub use agent::{Agent, Fixtures};
+pub use suite::{Conversation, Event, Expect, Suite, load_suites};

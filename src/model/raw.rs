@@ -1,0 +1,262 @@
+//! The YAML formats exactly as written: serde types with source positions on
+//! every value that validation may have to point at. Nothing here is
+//! resolved; [`super::agent`] and [`super::suite`] turn these into the
+//! checked, index-based forms the engine runs on.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+// ---------------------------------------------------------------- agents
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentFile {
+    pub agent: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub channel: Channel,
+    pub escalation: EscalationSection,
+    #[serde(default)]
+    pub no_input: Option<NoInputSection>,
+    #[serde(default)]
+    pub dtmf: IndexMap<Spanned<String>, DtmfAction>,
+    #[serde(default)]
+    pub classifier: Option<ClassifierSection>,
+    #[serde(default)]
+    pub slots: IndexMap<Spanned<String>, Spanned<SlotSection>>,
+    #[serde(default)]
+    pub actions: IndexMap<Spanned<String>, ActionSection>,
+    pub topics: Spanned<Vec<TopicSection>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    #[default]
+    Voice,
+    Messaging,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationSection {
+    pub flow: String,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default = "yes")]
+    pub default_topic: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoInputSection {
+    pub reprompts: u32,
+    pub then: NoInputThen,
+    #[serde(default)]
+    pub prompt: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NoInputThen {
+    Escalate,
+    Hangup,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DtmfAction {
+    Escalate,
+    Hangup,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierSection {
+    #[serde(default)]
+    pub threshold: Option<Spanned<f32>>,
+    #[serde(default)]
+    pub margin: Option<Spanned<f32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotSection {
+    #[serde(default)]
+    pub kind: Option<SlotKind>,
+    #[serde(default)]
+    pub pattern: Option<Spanned<String>>,
+    /// What the agent says to ask for the slot.
+    #[serde(default)]
+    pub ask: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SlotKind {
+    Email,
+    Phone,
+    Digits,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSection {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub inputs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub outputs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub result: IndexMap<Spanned<String>, String>,
+    #[serde(default)]
+    pub fails: bool,
+    /// What the agent says after the action succeeds; `{output}` is replaced.
+    #[serde(default)]
+    pub say: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSection {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub utterances: Vec<String>,
+    #[serde(default)]
+    pub can_escalate: bool,
+    /// Overrides the catch-all reading of the description (smart routing).
+    #[serde(default)]
+    pub catch_all: Option<bool>,
+    #[serde(default)]
+    pub actions: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub instructions: Vec<Spanned<String>>,
+    /// What the agent says when the topic is picked and nothing else is due.
+    #[serde(default)]
+    pub reply: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+// ---------------------------------------------------------------- suites
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteFile {
+    pub suite: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub agent: Spanned<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub fixtures: IndexMap<Spanned<String>, FixtureSection>,
+    pub conversations: Spanned<Vec<ConversationSection>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureSection {
+    #[serde(default)]
+    pub result: Option<IndexMap<Spanned<String>, String>>,
+    #[serde(default)]
+    pub fails: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationSection {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// A reason to skip the conversation; it is counted as skipped.
+    #[serde(default)]
+    pub skip: Option<String>,
+    #[serde(default)]
+    pub transcript: Option<Spanned<String>>,
+    #[serde(default)]
+    pub fixtures: IndexMap<Spanned<String>, FixtureSection>,
+    pub turns: Spanned<Vec<Spanned<TurnSection>>>,
+}
+
+/// One caller event and what is expected after it. Exactly one of the event
+/// keys must be present; the loader checks that (an untagged enum would lose
+/// the source positions).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurnSection {
+    #[serde(default)]
+    pub caller: Option<String>,
+    #[serde(default)]
+    pub silence: Option<bool>,
+    #[serde(default)]
+    pub dtmf: Option<Spanned<String>>,
+    #[serde(default)]
+    pub hangup: Option<bool>,
+    #[serde(default)]
+    pub expect: Option<Box<ExpectSection>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectSection {
+    #[serde(default)]
+    pub topic: Option<Spanned<String>>,
+    #[serde(default)]
+    pub actions: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub says: Option<Spanned<String>>,
+    #[serde(default)]
+    pub escalated: Option<bool>,
+    #[serde(default)]
+    pub handoff: Option<HandoffSection>,
+    #[serde(default)]
+    pub slots: Option<IndexMap<Spanned<String>, String>>,
+    #[serde(default)]
+    pub ended: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffSection {
+    #[serde(default)]
+    pub flow: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub reason: Option<HandoffReason>,
+    #[serde(default)]
+    pub topic: Option<Spanned<String>>,
+    #[serde(default)]
+    pub turn: Option<u32>,
+    #[serde(default)]
+    pub context: IndexMap<Spanned<String>, String>,
+}
+
+/// Why a conversation was handed to a human.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffReason {
+    CallerRequest,
+    NoInput,
+    Dtmf,
+    SmartRouting,
+}
+
+impl HandoffReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoffReason::CallerRequest => "caller_request",
+            HandoffReason::NoInput => "no_input",
+            HandoffReason::Dtmf => "dtmf",
+            HandoffReason::SmartRouting => "smart_routing",
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Reading YAML files safely: a size cap, a UTF-8 check that points at the
+//! first bad byte, and serde-saphyr budgets so that a hostile document (deep
+//! nesting, alias bombs) is refused with an error instead of eating the
+//! machine.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use crate::diag::{Diagnostic, Pos};
+
+/// Larger files are refused before they are read.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads a whole file as UTF-8 text.
+pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read file: {}", io_reason(&e))))?;
+    if meta.is_dir() {
+        return Err(Diagnostic::new(path, Pos::FILE, "expected a file, found a directory"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::new(
+            path,
+            Pos::FILE,
+            format!("file is {} bytes; the limit is {MAX_FILE_BYTES}", meta.len()),
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read file: {}", io_reason(&e))))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        // `valid` is valid UTF-8 by construction, so this never fails.
+        let col = std::str::from_utf8(&valid[line_start..]).map_or(1, |s| s.chars().count() + 1);
+        Diagnostic::new(
+            path,
+            Pos::new(line as u64, col as u64),
+            "file is not valid UTF-8: expected UTF-8 encoded YAML",
+        )
+    })
+}
+
+/// Parses one YAML document into `T`, with budgets against hostile input.
+pub fn parse<T: DeserializeOwned>(path: &Path, text: &str, what: &str) -> Result<T, Diagnostic> {
+    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(Diagnostic::new(path, Pos::FILE, format!("file is empty: expected {what}")));
+    }
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: 48,
+            max_documents: 1,
+            max_anchors: 10_000,
+            max_aliases: 10_000,
+            max_recorded_anchor_events: 200_000,
+            max_events: 200_000_000,
+            max_nodes: 100_000_000,
+            max_total_scalar_bytes: MAX_FILE_BYTES as usize,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 200_000,
+            max_replay_stack_depth: 16,
+        },
+    };
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_error(path, &e, what))
+}
+
+fn yaml_error(path: &Path, err: &serde_saphyr::Error, what: &str) -> Diagnostic {
+    let pos = err
+        .location()
+        .map_or(Pos::FILE, |l| Pos::new(l.line(), l.column()));
+    let mut message = err.without_snippet().to_string();
+    // The position is already in the diagnostic's prefix.
+    if let Some(i) = message.rfind(" at line ") {
+        if message[i..].contains(", column ") {
+            message.truncate(i);
+        }
+    }
+    let message = message.replace('`', "'");
+    let message = if message.contains("budget") || message.contains("limit") || message.contains("depth") {
+        format!("{message}: the document is too large or too deeply nested for {what}")
+    } else {
+        message
+    };
+    Diagnostic::new(path, pos, message)
+}
+
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}

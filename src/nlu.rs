@@ -1,0 +1,489 @@
+//! Cheap, deterministic language understanding for the engine's hot path:
+//! a tokenizer over a vocabulary interned at load time, the topic classifier,
+//! the escalation-request recogniser (with negation), and slot extractors.
+//!
+//! Everything is compiled when an agent is loaded. At run time a turn costs a
+//! pass over the utterance and a few hash lookups; the buffers live in a
+//! [`Scratch`] that a session reuses, so a turn does not allocate.
+
+use regex::Regex;
+use rustc_hash::FxHashMap;
+
+/// Id of a word that is not in the agent's vocabulary.
+pub const UNKNOWN: u32 = u32::MAX;
+
+// Word classes, as bit flags on each vocabulary entry.
+const STOP: u16 = 1;
+/// "human", "representative", "operator", "agent": a request on its own in a short phrase.
+const HUMAN: u16 = 1 << 1;
+/// "person", "someone": a request only with a contact verb or "real"/"live".
+const PERSON: u16 = 1 << 2;
+const WANT: u16 = 1 << 3;
+const CONTACT: u16 = 1 << 4;
+const NEGATOR: u16 = 1 << 5;
+const MODIFIER: u16 = 1 << 6;
+const ESCALATE: u16 = 1 << 7;
+/// "no": negates only when it is followed by "need" or a person word.
+const NO: u16 = 1 << 8;
+const BREAK: u16 = 1 << 9;
+const NEED: u16 = 1 << 10;
+
+const WORDS: &[(&str, u16)] = &[
+    ("human", HUMAN),
+    ("humans", HUMAN),
+    ("representative", HUMAN),
+    ("rep", HUMAN),
+    ("operator", HUMAN),
+    ("agent", HUMAN),
+    ("supervisor", HUMAN),
+    ("manager", HUMAN),
+    ("person", PERSON),
+    ("someone", PERSON | STOP),
+    ("somebody", PERSON | STOP),
+    ("anyone", PERSON | STOP),
+    ("anybody", PERSON | STOP),
+    ("people", PERSON),
+    ("want", WANT | STOP),
+    ("need", WANT | NEED | STOP),
+    ("like", WANT | STOP),
+    ("get", WANT | STOP),
+    ("give", WANT | STOP),
+    ("let", WANT | STOP),
+    ("talk", CONTACT | STOP),
+    ("speak", CONTACT | STOP),
+    ("connect", CONTACT),
+    ("transfer", CONTACT),
+    ("put", CONTACT | STOP),
+    ("reach", CONTACT),
+    ("chat", CONTACT),
+    ("forward", CONTACT),
+    ("real", MODIFIER),
+    ("live", MODIFIER),
+    ("actual", MODIFIER),
+    ("escalate", ESCALATE),
+    ("escalation", ESCALATE),
+    ("not", NEGATOR | STOP),
+    ("dont", NEGATOR | STOP),
+    ("doesnt", NEGATOR | STOP),
+    ("didnt", NEGATOR | STOP),
+    ("never", NEGATOR | STOP),
+    ("without", NEGATOR | STOP),
+    ("wont", NEGATOR | STOP),
+    ("no", NO | STOP),
+    ("but", BREAK | STOP),
+];
+
+const STOPWORDS: &[&str] = &[
+    "a", "an", "the", "i", "im", "ive", "id", "me", "my", "mine", "we", "our", "us", "you", "your",
+    "it", "its", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "to", "of",
+    "for", "in", "on", "at", "by", "with", "and", "or", "so", "if", "then", "that", "this", "these",
+    "those", "there", "here", "what", "which", "who", "how", "can", "could", "would", "should",
+    "will", "may", "might", "must", "have", "has", "had", "got", "please", "just", "now", "hi",
+    "hello", "hey", "um", "uh", "okay", "ok", "yes", "yeah", "well", "some", "about", "from",
+    "up", "out", "as", "into", "too", "very", "really", "also", "thanks", "thank", "there", "one",
+    "right", "away", "today", "wanna", "gonna", "let's", "lets", "know", "think", "again", "still",
+];
+
+/// Reduces a lower-case word to a crude stem, so that "cases"/"case" and
+/// "arrived"/"arrive" meet. Applied to both vocabulary and utterances.
+fn stem(word: &mut String) {
+    let ends = |w: &String, s: &str| w.len() > s.len() && w.ends_with(s);
+    if word.len() > 5 && ends(word, "ing") {
+        word.truncate(word.len() - 3);
+    } else if word.len() > 4 && (ends(word, "ed") || ends(word, "es")) {
+        word.truncate(word.len() - 2);
+    } else if word.len() > 3 && ends(word, "s") && !ends(word, "ss") {
+        word.truncate(word.len() - 1);
+    }
+    if word.len() > 3 && word.ends_with('e') {
+        word.truncate(word.len() - 1);
+    }
+}
+
+/// The words an agent knows, each with its word classes.
+#[derive(Debug, Default)]
+pub struct Vocab {
+    ids: FxHashMap<Box<str>, u32>,
+    flags: Vec<u16>,
+}
+
+impl Vocab {
+    /// A vocabulary with the built-in function words (stop words, request
+    /// and negation words).
+    pub fn new() -> Vocab {
+        let mut v = Vocab::default();
+        let mut buf = String::new();
+        for w in STOPWORDS {
+            buf.clear();
+            buf.push_str(&w.replace('\'', ""));
+            v.add(&mut buf, STOP);
+        }
+        for (w, f) in WORDS {
+            buf.clear();
+            buf.push_str(w);
+            v.add(&mut buf, *f);
+        }
+        v
+    }
+
+    fn add(&mut self, word: &mut String, flags: u16) -> u32 {
+        stem(word);
+        if let Some(&id) = self.ids.get(word.as_str()) {
+            self.flags[id as usize] |= flags;
+            return id;
+        }
+        let id = self.flags.len() as u32;
+        self.ids.insert(word.as_str().into(), id);
+        self.flags.push(flags);
+        id
+    }
+
+    /// Interns every content word of `text`, returning their sorted unique ids.
+    pub fn learn(&mut self, text: &str) -> Box<[u32]> {
+        let mut ids = Vec::new();
+        let mut word = String::new();
+        for_each_word(text, &mut word, |w, _| {
+            let mut owned = w.to_string();
+            let id = self.add(&mut owned, 0);
+            if self.flags[id as usize] & STOP == 0 {
+                ids.push(id);
+            }
+        });
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_boxed_slice()
+    }
+
+    fn lookup(&self, word: &str) -> (u32, u16) {
+        match self.ids.get(word) {
+            Some(&id) => (id, self.flags[id as usize]),
+            None => (UNKNOWN, 0),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.flags.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flags.is_empty()
+    }
+}
+
+/// Splits `text` into lower-case stemmed words, calling `f(word, clause)`;
+/// punctuation that ends a clause and the word "but" start a new clause.
+fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str, u16)) {
+    let mut clause = 0u16;
+    buf.clear();
+    let flush = |buf: &mut String, clause: u16, f: &mut dyn FnMut(&str, u16)| {
+        if !buf.is_empty() {
+            stem(buf);
+            f(buf, clause);
+            buf.clear();
+        }
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if c.is_ascii() {
+                buf.push(c.to_ascii_lowercase());
+            } else {
+                buf.extend(c.to_lowercase());
+            }
+        } else if matches!(c, '\'' | '’' | '‘') {
+            // "don't" -> "dont"
+        } else {
+            flush(buf, clause, &mut f);
+            if matches!(c, ',' | '.' | ';' | '!' | '?' | ':') {
+                clause = clause.saturating_add(1);
+            }
+        }
+    }
+    flush(buf, clause, &mut f);
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    flags: u16,
+    clause: u16,
+}
+
+/// Per-session buffers reused across turns.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    word: String,
+    tokens: Vec<Token>,
+    content: Vec<u32>,
+    unknown: u32,
+}
+
+/// Whether an utterance asks for a human.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    No,
+    Yes,
+    /// Mentions a human but negated ("I don't need a person").
+    Negated,
+}
+
+impl Scratch {
+    /// Tokenizes `text` against `vocab`; results stay in the scratch until
+    /// the next call.
+    pub fn tokenize(&mut self, vocab: &Vocab, text: &str) {
+        self.tokens.clear();
+        self.content.clear();
+        self.unknown = 0;
+        let tokens = &mut self.tokens;
+        let content = &mut self.content;
+        let unknown = &mut self.unknown;
+        let mut clause_shift = 0u16;
+        for_each_word(text, &mut self.word, |w, clause| {
+            let (id, flags) = vocab.lookup(w);
+            if flags & BREAK != 0 {
+                clause_shift += 1;
+            }
+            tokens.push(Token {
+                flags,
+                clause: clause + clause_shift,
+            });
+            if id == UNKNOWN {
+                *unknown += 1;
+            } else if flags & STOP == 0 {
+                content.push(id);
+            }
+        });
+        content.sort_unstable();
+        content.dedup();
+    }
+
+    /// Recognises a request for a human in the last tokenized utterance.
+    pub fn request(&self) -> Request {
+        let mut result = Request::No;
+        let mut start = 0;
+        while start < self.tokens.len() {
+            let clause = self.tokens[start].clause;
+            let end = self.tokens[start..]
+                .iter()
+                .position(|t| t.clause != clause)
+                .map_or(self.tokens.len(), |n| start + n);
+            match clause_request(&self.tokens[start..end]) {
+                Request::Yes => return Request::Yes,
+                Request::Negated => result = Request::Negated,
+                Request::No => {}
+            }
+            start = end;
+        }
+        result
+    }
+
+    /// Number of content words (known or not) in the last utterance.
+    fn content_len(&self) -> u32 {
+        self.content.len() as u32 + self.unknown
+    }
+}
+
+fn clause_request(tokens: &[Token]) -> Request {
+    let (mut human, mut person, mut want, mut contact, mut modifier, mut escalate) =
+        (false, false, false, false, false, false);
+    let mut negated = false;
+    let mut other_content = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        let f = t.flags;
+        let trigger = f & (HUMAN | PERSON | ESCALATE) != 0;
+        if !(human || person || escalate) && !trigger {
+            if f & NEGATOR != 0 {
+                negated = true;
+            }
+            if f & NO != 0 {
+                let next = tokens.get(i + 1).map_or(0, |n| n.flags);
+                if next & (NEED | HUMAN | PERSON) != 0 {
+                    negated = true;
+                }
+            }
+        }
+        human |= f & HUMAN != 0;
+        person |= f & PERSON != 0;
+        want |= f & WANT != 0;
+        contact |= f & CONTACT != 0;
+        modifier |= f & MODIFIER != 0;
+        escalate |= f & ESCALATE != 0;
+        if f & (STOP | HUMAN | PERSON | WANT | CONTACT | MODIFIER | ESCALATE) == 0 {
+            other_content += 1;
+        }
+    }
+    let asks = escalate
+        || (human && (want || contact || modifier || other_content == 0))
+        || (person && (contact || modifier));
+    match (asks, negated) {
+        (false, _) => Request::No,
+        (true, false) => Request::Yes,
+        (true, true) => Request::Negated,
+    }
+}
+
+/// One topic as the classifier sees it.
+#[derive(Debug)]
+pub struct TopicModel {
+    pub examples: Vec<Box<[u32]>>,
+    pub description: Box<[u32]>,
+    pub catch_all: bool,
+}
+
+/// Weight of a description match against an example-utterance match.
+const DESCRIPTION_WEIGHT: f32 = 0.9;
+
+impl TopicModel {
+    /// Cosine similarity of the utterance's word set with the closest example.
+    pub fn score(&self, s: &Scratch) -> f32 {
+        let n = s.content_len();
+        if n == 0 {
+            return 0.0;
+        }
+        let best = self
+            .examples
+            .iter()
+            .map(|e| cosine(&s.content, n, e))
+            .fold(0.0f32, f32::max);
+        best.max(DESCRIPTION_WEIGHT * cosine(&s.content, n, &self.description))
+    }
+}
+
+fn cosine(a: &[u32], a_len: u32, b: &[u32]) -> f32 {
+    if b.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut common) = (0, 0, 0u32);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    common as f32 / ((a_len as f32) * (b.len() as f32)).sqrt()
+}
+
+/// How a slot's value is found in an utterance.
+#[derive(Debug)]
+pub struct Extractor {
+    regex: Regex,
+    needs_digit: bool,
+    needs_at: bool,
+}
+
+impl Extractor {
+    pub fn email() -> Extractor {
+        Extractor {
+            regex: Regex::new(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}").expect("static regex"),
+            needs_digit: false,
+            needs_at: true,
+        }
+    }
+
+    pub fn phone() -> Extractor {
+        Extractor {
+            regex: Regex::new(r"\+?\d[\d\-\s().]{5,}\d").expect("static regex"),
+            needs_digit: true,
+            needs_at: false,
+        }
+    }
+
+    pub fn digits() -> Extractor {
+        Extractor {
+            regex: Regex::new(r"\d+").expect("static regex"),
+            needs_digit: true,
+            needs_at: false,
+        }
+    }
+
+    pub fn pattern(regex: Regex) -> Extractor {
+        Extractor {
+            regex,
+            needs_digit: false,
+            needs_at: false,
+        }
+    }
+
+    /// The byte range of the slot value in `text`, if there is one: the
+    /// first capture group when the pattern has one, else the whole match.
+    pub fn find(&self, text: &str) -> Option<(usize, usize)> {
+        if self.needs_at && !text.as_bytes().contains(&b'@') {
+            return None;
+        }
+        if self.needs_digit && !text.bytes().any(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if self.regex.captures_len() > 1 {
+            let caps = self.regex.captures(text)?;
+            let m = caps.get(1).or_else(|| caps.get(0))?;
+            Some((m.start(), m.end()))
+        } else {
+            self.regex.find(text).map(|m| (m.start(), m.end()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(text: &str) -> Request {
+        let vocab = Vocab::new();
+        let mut s = Scratch::default();
+        s.tokenize(&vocab, text);
+        s.request()
+    }
+
+    #[test]
+    fn ordinary_phrasings_ask_for_a_human() {
+        for text in [
+            "talk to a human",
+            "can I speak to someone",
+            "representative",
+            "Operator!",
+            "agent please",
+            "I want a real person",
+            "connect me with a live agent",
+            "I'd like to speak with your supervisor",
+            "get me a human",
+            "escalate this",
+            "I don't want to wait, get me a human",
+        ] {
+            assert_eq!(request(text), Request::Yes, "{text}");
+        }
+    }
+
+    #[test]
+    fn negations_and_mentions_are_not_requests() {
+        for text in ["I don't need a person", "no need for an agent", "I do not want to talk to a human"] {
+            assert_eq!(request(text), Request::Negated, "{text}");
+        }
+        for text in ["my order arrived broken", "the agent was rude", "I need someone to fix my order", "transfer money"] {
+            assert_eq!(request(text), Request::No, "{text}");
+        }
+    }
+
+    #[test]
+    fn stems_meet() {
+        let mut vocab = Vocab::new();
+        let a = vocab.learn("I want to open cases");
+        let b = vocab.learn("opening a case");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn extractors_find_values() {
+        let text = "it's Jane.Doe+x@example.co.uk thanks";
+        let (s, e) = Extractor::email().find(text).unwrap();
+        assert_eq!(&text[s..e], "Jane.Doe+x@example.co.uk");
+        assert!(Extractor::email().find("jane at example").is_none());
+        let text = "call me on +1 (555) 010-9999";
+        let (s, e) = Extractor::phone().find(text).unwrap();
+        assert_eq!(&text[s..e], "+1 (555) 010-9999");
+        let p = Extractor::pattern(Regex::new(r"\b(\d{8})\b").unwrap());
+        assert_eq!(p.find("acct 12345678 ok"), Some((5, 13)));
+    }
+}

@@ -1,0 +1,329 @@
+//! Runs every conversation of every suite in parallel and hands back typed
+//! results in a stable order (suite file, then conversation order),
+//! whatever the number of threads. Golden transcripts are compared and,
+//! with `bless`, written here. A panic inside one conversation fails that
+//! conversation with its message; the run goes on.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::check::{self, Mismatch};
+use crate::engine::{Engine, Nominal};
+use crate::model::{Conversation, Suite};
+use crate::report::atomic_write;
+use crate::transcript;
+
+/// What to run and how.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Worker threads; 0 means one per core.
+    pub jobs: usize,
+    /// Run only conversations whose "suite :: name" contains one of these.
+    pub filters: Vec<String>,
+    /// Run only conversations with one of these tags (own or the suite's).
+    pub tags: Vec<String>,
+    /// Write golden transcripts of conversations whose expectations pass.
+    pub bless: bool,
+    /// Keep every transcript (for JUnit's `<system-out>`), not just failures'.
+    pub keep_transcripts: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Passed,
+    Failed,
+    Skipped(String),
+}
+
+/// What happened to a conversation's golden transcript.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Golden {
+    Matches,
+    /// The transcript differs from the golden file: a unified diff.
+    Differs(String),
+    Missing,
+    Blessed { created: bool },
+    /// Not written because the conversation's expectations fail.
+    NotBlessed,
+    Unreadable(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct CaseResult {
+    pub name: String,
+    pub line: u32,
+    pub status: Status,
+    pub turns: usize,
+    pub mismatches: Vec<Mismatch>,
+    /// Expected-against-actual diff of the failed expectations.
+    pub diff: Option<String>,
+    pub golden: Option<(PathBuf, Golden)>,
+    pub transcript: Option<String>,
+    /// The message of a panic inside the conversation.
+    pub panic: Option<String>,
+    pub duration: Duration,
+}
+
+impl CaseResult {
+    /// A short reason for a failure, for one-line reports.
+    pub fn failure_summary(&self) -> String {
+        if let Some(p) = &self.panic {
+            return format!("panicked: {p}");
+        }
+        let mut parts: Vec<String> = self.mismatches.iter().map(ToString::to_string).collect();
+        match &self.golden {
+            Some((p, Golden::Differs(_))) => parts.push(format!("transcript differs from {}", p.display())),
+            Some((p, Golden::Missing)) => parts.push(format!("golden transcript {} is missing (run with --bless to create it)", p.display())),
+            Some((p, Golden::Unreadable(e))) => parts.push(format!("cannot use golden transcript {}: {e}", p.display())),
+            Some((p, Golden::NotBlessed)) => parts.push(format!("{} not blessed: expectations fail", p.display())),
+            _ => {}
+        }
+        parts.join("; ")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SuiteResult {
+    pub name: String,
+    pub path: PathBuf,
+    pub agent: String,
+    pub cases: Vec<CaseResult>,
+    pub duration: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    pub suites: Vec<SuiteResult>,
+    pub duration: Duration,
+    pub timestamp: chrono::DateTime<chrono::FixedOffset>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl RunResult {
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for case in self.suites.iter().flat_map(|s| &s.cases) {
+            match case.status {
+                Status::Passed => c.passed += 1,
+                Status::Failed => c.failed += 1,
+                Status::Skipped(_) => c.skipped += 1,
+            }
+        }
+        c
+    }
+}
+
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} passed, {} failed", self.passed, self.failed)?;
+        if self.skipped > 0 {
+            write!(f, ", {} skipped", self.skipped)?;
+        }
+        Ok(())
+    }
+}
+
+/// A running count of finished conversations, for progress display.
+pub trait Progress: Sync {
+    fn start(&self, _total: usize) {}
+    fn finished(&self, _case: &CaseResult) {}
+}
+
+impl Progress for () {}
+
+/// Runs all suites with the built-in engine.
+pub fn run(suites: &[Suite], opts: &RunOptions, progress: &dyn Progress) -> Result<RunResult, rayon::ThreadPoolBuildError> {
+    run_with(suites, opts, progress, &run_conversation)
+}
+
+/// Runs all suites with `exec` doing each conversation (tests swap it).
+pub fn run_with(
+    suites: &[Suite],
+    opts: &RunOptions,
+    progress: &dyn Progress,
+    exec: &(dyn Fn(&Suite, &Conversation, &RunOptions) -> CaseResult + Sync),
+) -> Result<RunResult, rayon::ThreadPoolBuildError> {
+    let started = Instant::now();
+    let timestamp = chrono::Local::now().fixed_offset();
+    let plan: Vec<(usize, usize)> = suites
+        .iter()
+        .enumerate()
+        .flat_map(|(s, suite)| (0..suite.conversations.len()).map(move |c| (s, c)))
+        .collect();
+    progress.start(plan.len());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
+    quiet_panics_in_cases();
+    let results: Vec<CaseResult> = pool.install(|| {
+        plan.par_iter()
+            .map(|&(s, c)| {
+                let suite = &suites[s];
+                let conv = &suite.conversations[c];
+                let r = match skip_reason(suite, conv, opts) {
+                    Some(why) => skipped(conv, why),
+                    None => guarded(suite, conv, opts, exec),
+                };
+                progress.finished(&r);
+                r
+            })
+            .collect()
+    });
+    let mut results = results.into_iter();
+    let suites = suites
+        .iter()
+        .map(|suite| {
+            let cases: Vec<CaseResult> = results.by_ref().take(suite.conversations.len()).collect();
+            SuiteResult {
+                name: suite.name.clone(),
+                path: suite.path.clone(),
+                agent: suite.agent.name.clone(),
+                duration: cases.iter().map(|c| c.duration).sum(),
+                cases,
+            }
+        })
+        .collect();
+    Ok(RunResult { suites, duration: started.elapsed(), timestamp })
+}
+
+fn skip_reason(suite: &Suite, conv: &Conversation, opts: &RunOptions) -> Option<String> {
+    if let Some(why) = &conv.skip {
+        return Some(why.clone());
+    }
+    if !opts.filters.is_empty() {
+        let full = format!("{} :: {}", suite.name, conv.name);
+        if !opts.filters.iter().any(|f| full.contains(f.as_str())) {
+            return Some("filtered out".to_string());
+        }
+    }
+    if !opts.tags.is_empty() && !opts.tags.iter().any(|t| conv.tags.contains(t) || suite.tags.contains(t)) {
+        return Some("filtered out by tag".to_string());
+    }
+    None
+}
+
+fn skipped(conv: &Conversation, why: String) -> CaseResult {
+    CaseResult {
+        name: conv.name.clone(),
+        line: conv.line,
+        status: Status::Skipped(why),
+        turns: 0,
+        mismatches: Vec::new(),
+        diff: None,
+        golden: None,
+        transcript: None,
+        panic: None,
+        duration: Duration::ZERO,
+    }
+}
+
+fn guarded(
+    suite: &Suite,
+    conv: &Conversation,
+    opts: &RunOptions,
+    exec: &(dyn Fn(&Suite, &Conversation, &RunOptions) -> CaseResult + Sync),
+) -> CaseResult {
+    let start = Instant::now();
+    IN_CASE.with(|c| c.set(true));
+    let r = catch_unwind(AssertUnwindSafe(|| exec(suite, conv, opts)));
+    IN_CASE.with(|c| c.set(false));
+    r.unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic with a non-text payload".to_string());
+        CaseResult {
+            panic: Some(msg),
+            status: Status::Failed,
+            duration: start.elapsed(),
+            ..skipped(conv, String::new())
+        }
+    })
+}
+
+thread_local! {
+    static IN_CASE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A panic inside a conversation is reported as that conversation's failure,
+/// so the default hook's message and backtrace would only be noise there.
+fn quiet_panics_in_cases() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_CASE.with(|c| c.get()) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs one conversation on the built-in engine and checks it.
+pub fn run_conversation(suite: &Suite, conv: &Conversation, opts: &RunOptions) -> CaseResult {
+    let start = Instant::now();
+    let fixtures = conv.fixtures.as_deref().unwrap_or(&suite.fixtures);
+    let engine = Engine::new(&suite.agent, fixtures);
+    let trace = engine.run(&conv.events, &mut Nominal);
+    let passed = check::passes(&engine, conv, &trace);
+    let (mismatches, diff) = if passed {
+        (Vec::new(), None)
+    } else {
+        let d = check::detail(&engine, conv, &trace);
+        let diff = crate::report::diff::unified(&d.expected, &d.actual, "expected", "actual");
+        (d.mismatches, Some(diff))
+    };
+    let needs_text = !passed || opts.keep_transcripts || conv.transcript.is_some();
+    let text = needs_text.then(|| transcript::render(&engine, &conv.name, &conv.events, &trace));
+    let golden = match (&conv.transcript, &text) {
+        (Some(path), Some(text)) => Some((path.clone(), golden(path, text, passed, opts.bless))),
+        _ => None,
+    };
+    let golden_ok = matches!(golden, None | Some((_, Golden::Matches | Golden::Blessed { .. })));
+    let status = if passed && golden_ok { Status::Passed } else { Status::Failed };
+    let transcript = if status == Status::Failed || opts.keep_transcripts { text } else { None };
+    CaseResult {
+        name: conv.name.clone(),
+        line: conv.line,
+        status,
+        turns: conv.events.len(),
+        mismatches,
+        diff,
+        golden,
+        transcript,
+        panic: None,
+        duration: start.elapsed(),
+    }
+}
+
+fn golden(path: &Path, text: &str, passed: bool, bless: bool) -> Golden {
+    let current = match std::fs::read(path) {
+        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).replace("\r\n", "\n")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Golden::Unreadable(e.to_string()),
+    };
+    if current.as_deref() == Some(text) {
+        return Golden::Matches;
+    }
+    if bless {
+        if !passed {
+            return Golden::NotBlessed;
+        }
+        return match atomic_write(path, text.as_bytes()) {
+            Ok(()) => Golden::Blessed { created: current.is_none() },
+            Err(e) => Golden::Unreadable(format!("cannot write: {e}")),
+        };
+    }
+    match current {
+        None => Golden::Missing,
+        Some(old) => Golden::Differs(crate::report::diff::unified(&old, text, "golden", "actual")),
+    }
+}

@@ -1,0 +1,311 @@
+//! The canonical text form of a trace: one block per turn with the caller
+//! event, the topic, slots, actions with results, rule decisions, the
+//! agent's words and the handoff. It is what golden transcripts hold, what
+//! JUnit's `<system-out>` carries, and what diffs are made of, so it is
+//! stable (no timings, no paths) and line-oriented.
+
+use std::fmt::Write;
+
+use crate::engine::{Call, End, Engine, Handoff, Kept, Note, Say, TopicPick, Trace, Turn, Unmet};
+use crate::model::Event;
+use crate::model::agent::{Agent, BUILTIN_ESCALATION};
+use crate::model::raw::NoInputThen;
+use crate::nlu::Request;
+use crate::policy::{Rule, TopicId};
+
+/// Renders a whole conversation.
+pub fn render(engine: &Engine<'_>, conversation: &str, events: &[Event], trace: &Trace<'_>) -> String {
+    let agent = engine.agent;
+    let mut out = String::with_capacity(256 * events.len().max(1));
+    let _ = writeln!(out, "conversation: {conversation}");
+    let _ = writeln!(out, "agent: {}", agent.name);
+    let mut slots: Vec<Option<&str>> = vec![None; agent.slots.len()];
+    for (i, (ev, turn)) in events.iter().zip(&trace.turns).enumerate() {
+        out.push('\n');
+        let _ = writeln!(out, "[{}] {}", i + 1, event_line(ev));
+        render_turn(engine, trace, turn, &mut slots, &mut out);
+    }
+    out.push('\n');
+    out.push_str(&end_line(trace));
+    out.push('\n');
+    out
+}
+
+pub fn event_line(ev: &Event) -> String {
+    match ev {
+        Event::Caller(t) => format!("caller: {}", one_line(t)),
+        Event::Silence => "silence".to_string(),
+        Event::Dtmf(d) => format!("dtmf: {d}"),
+        Event::Hangup => "hangup".to_string(),
+    }
+}
+
+fn render_turn<'s>(engine: &Engine<'_>, trace: &Trace<'s>, turn: &Turn, slots: &mut [Option<&'s str>], out: &mut String) {
+    let agent = engine.agent;
+    match turn.request {
+        Request::Yes => out.push_str("    request: asks for a human\n"),
+        Request::Negated => out.push_str("    request: negated, not a request for a human\n"),
+        Request::No => {}
+    }
+    if let Some(line) = topic_line(agent, turn.topic) {
+        let _ = writeln!(out, "    topic: {line}");
+    }
+    for f in trace.fills(turn) {
+        slots[f.slot as usize] = Some(f.value);
+        let _ = writeln!(out, "    slot: {} = {}", agent.slots[f.slot as usize].name, one_line(f.value));
+    }
+    for n in trace.notes(turn) {
+        let _ = writeln!(out, "    {}", note_line(agent, *n));
+    }
+    for c in trace.calls(turn) {
+        let _ = writeln!(out, "    action: {}", call_line(engine, *c, slots));
+    }
+    if turn.handoff {
+        if let Some(h) = &trace.handoff {
+            let _ = writeln!(out, "    handoff: {}", handoff_line(agent, h));
+            let ctx = handoff_context(engine, trace);
+            if !ctx.is_empty() {
+                let items: Vec<String> = ctx.iter().map(|(k, v)| format!("{k}={}", one_line(v))).collect();
+                let _ = writeln!(out, "    context: {}", items.join(", "));
+            }
+        }
+    }
+    let says = agent_says(engine, trace, turn);
+    if !says.is_empty() {
+        let _ = writeln!(out, "    agent: {says}");
+    }
+}
+
+fn topic_line(agent: &Agent, pick: TopicPick) -> Option<String> {
+    Some(match pick {
+        TopicPick::None => return None,
+        TopicPick::Classified { topic, score } => format!("{} (score {score:.2})", topic_name(agent, topic)),
+        TopicPick::Kept { topic, why } => format!(
+            "{} (kept: {})",
+            topic_name(agent, topic),
+            match why {
+                Kept::Answer => "answers the agent's question",
+                Kept::Info => "gives details",
+                Kept::HandlesEscalation => "can_escalate, handles the request",
+            }
+        ),
+        TopicPick::Builtin => format!("{BUILTIN_ESCALATION} (built-in)"),
+        TopicPick::NotUnderstood { score } => format!("none (best score {score:.2}, below threshold {:.2})", agent.threshold),
+    })
+}
+
+pub fn topic_name(agent: &Agent, t: TopicId) -> &str {
+    &agent.topics[t as usize].name
+}
+
+/// The name a handoff or expectation uses for the topic that escalated.
+pub fn handoff_topic(agent: &Agent, h: &Handoff) -> String {
+    h.topic.map_or_else(|| BUILTIN_ESCALATION.to_string(), |t| topic_name(agent, t).to_string())
+}
+
+fn handoff_line(agent: &Agent, h: &Handoff) -> String {
+    format!(
+        "{} (reason {}, topic {}, turn {})",
+        agent.escalation.flow,
+        h.reason.as_str(),
+        handoff_topic(agent, h),
+        h.turn
+    )
+}
+
+/// A rule in words, as `explain` and transcripts show it.
+pub fn describe_rule(agent: &Agent, rule: &Rule) -> String {
+    match rule {
+        Rule::RunAction { action } => format!("run '{}'", agent.actions[*action as usize].name),
+        Rule::RequireSlot { slot, ask_first } => format!(
+            "'Escalation' only if slot '{}' is filled{}",
+            agent.slots[*slot as usize].name,
+            if *ask_first { " (ask for it first)" } else { "" }
+        ),
+        Rule::RequireAction { action, topic } => format!(
+            "'Escalation' only after '{}' succeeded{}",
+            agent.actions[*action as usize].name,
+            topic.map_or(String::new(), |t| format!(" in topic {}", topic_name(agent, t)))
+        ),
+        Rule::EscalateAlways => "escalate to a human on every turn".to_string(),
+    }
+}
+
+fn note_line(agent: &Agent, n: Note) -> String {
+    let topic = |t: TopicId| topic_name(agent, t);
+    match n {
+        Note::Ambiguous { chosen, other, other_score } => format!(
+            "classifier: {} chosen over {} (score {other_score:.2}, within margin {:.2})",
+            topic(chosen),
+            topic(other),
+            agent.margin
+        ),
+        Note::Switched { from } => format!("switch: left {}, dropping what it was waiting for", topic(from)),
+        Note::DefaultPath { from: Some(t) } if agent.topics[t as usize].can_escalate => {
+            format!("route: default Escalation path (leaves {}, topic rules are not consulted)", topic(t))
+        }
+        Note::DefaultPath { from: Some(t) } => format!("route: default Escalation path ({} lacks can_escalate)", topic(t)),
+        Note::DefaultPath { from: None } => "route: default Escalation path (no active topic)".to_string(),
+        Note::Bypassed { topic: t, guards, can_escalate } => format!(
+            "BYPASS: {guards} escalation guard{} on {} not applied{}",
+            if guards == 1 { "" } else { "s" },
+            topic(t),
+            if can_escalate { "" } else { " (the topic lacks can_escalate, so its policy never binds)" }
+        ),
+        Note::Handles { topic: t } => format!("rule: {} handles the escalation request", topic(t)),
+        Note::Resumed { topic: t } => format!("rule: {} looks again at the blocked escalation request", topic(t)),
+        Note::GuardMet { topic: t, rule } => {
+            format!("guard: {} -> met", describe_rule(agent, &agent.topics[t as usize].rules[rule as usize]))
+        }
+        Note::GuardUnmet { topic: t, rule, why } => format!(
+            "guard: {} -> BLOCKED ({})",
+            describe_rule(agent, &agent.topics[t as usize].rules[rule as usize]),
+            match why {
+                Unmet::Missing => "not yet done",
+                Unmet::Failed => "the action failed; a failed action does not count",
+                Unmet::OtherTopic => "it succeeded in another topic",
+                Unmet::NotHere => "the action is not available in this topic",
+            }
+        ),
+        Note::NoPath => "route: no escalation path (the topic lacks can_escalate and the default topic is off)".to_string(),
+        Note::NeedsInput { action, slot } => format!(
+            "rule: '{}' needs slot '{}'",
+            agent.actions[action as usize].name,
+            agent.slots[slot as usize].name
+        ),
+        Note::Reprompt { count, of } => format!("no input: reprompt {count} of {of}"),
+        Note::NoInputLimit { then } => format!(
+            "no input: limit reached, then {}",
+            match then {
+                NoInputThen::Escalate => "escalate",
+                NoInputThen::Hangup => "hang up",
+            }
+        ),
+        Note::Shortcut { digits_escalate: true } => "keypad: shortcut to escalate".to_string(),
+        Note::Shortcut { digits_escalate: false } => "keypad: shortcut to hang up".to_string(),
+        Note::KeyNotMapped => "keypad: not a shortcut and fills no slot".to_string(),
+        Note::Ignored => "ignored: the conversation had already ended".to_string(),
+    }
+}
+
+fn call_line(engine: &Engine<'_>, c: Call, slots: &[Option<&str>]) -> String {
+    let def = &engine.agent.actions[c.action as usize];
+    let inputs: Vec<String> = def
+        .inputs
+        .iter()
+        .map(|&s| format!("{}={}", engine.agent.slots[s as usize].name, slots[s as usize].map_or("?".to_string(), one_line)))
+        .collect();
+    let result = if c.ok {
+        let fx = &engine.fixtures.actions[c.action as usize];
+        let outs: Vec<String> = def
+            .outputs
+            .iter()
+            .zip(&fx.outputs)
+            .filter_map(|(name, v)| v.as_ref().map(|v| format!("{name}={}", one_line(v))))
+            .collect();
+        if outs.is_empty() { "ok".to_string() } else { format!("ok {}", outs.join(", ")) }
+    } else {
+        "FAILED".to_string()
+    };
+    format!("{}({}) -> {result}", def.name, inputs.join(", "))
+}
+
+fn end_line(trace: &Trace<'_>) -> String {
+    let last = trace.turns.iter().rev().find(|t| t.ended.is_some());
+    match (last, &trace.handoff) {
+        (Some(t), Some(h)) if t.ended == Some(End::Handoff) => format!("end: escalated at turn {} ({})", h.turn, h.reason.as_str()),
+        (Some(t), _) => {
+            let n = trace.turns.iter().position(|x| std::ptr::eq(x, t)).map_or(0, |i| i + 1);
+            match t.ended {
+                Some(End::CallerHangup) => format!("end: caller hung up at turn {n}"),
+                _ => format!("end: agent hung up at turn {n}"),
+            }
+        }
+        _ => format!("end: still open after {} turns", trace.turns.len()),
+    }
+}
+
+/// What the agent said on a turn, as one string.
+pub fn agent_says(engine: &Engine<'_>, trace: &Trace<'_>, turn: &Turn) -> String {
+    let mut out = String::new();
+    for s in trace.says(turn) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        say_text(engine, *s, &mut out);
+    }
+    out
+}
+
+fn say_text(engine: &Engine<'_>, s: Say, out: &mut String) {
+    let agent = engine.agent;
+    let label = |name: &str| name.replace('_', " ");
+    match s {
+        Say::Ask(slot) => out.push_str(&agent.slots[slot as usize].ask),
+        Say::Done(a) => {
+            let def = &agent.actions[a as usize];
+            let fx = &engine.fixtures.actions[a as usize];
+            match &def.say {
+                Some(template) => {
+                    let mut text = template.clone();
+                    for (name, v) in def.outputs.iter().zip(&fx.outputs) {
+                        text = text.replace(&format!("{{{name}}}"), v.as_deref().unwrap_or(""));
+                    }
+                    out.push_str(&text);
+                }
+                None => {
+                    let _ = write!(out, "Done: {} completed.", label(&def.name));
+                }
+            }
+        }
+        Say::Failed(a) => {
+            let _ = write!(out, "Sorry, I couldn't complete {}.", label(&agent.actions[a as usize].name));
+        }
+        Say::NeedsAction(a) => {
+            let _ = write!(out, "Before I can transfer you, {} has to be completed.", label(&agent.actions[a as usize].name));
+        }
+        Say::Reply(t) => match &agent.topics[t as usize].reply {
+            Some(r) => out.push_str(r),
+            None => {
+                let _ = write!(out, "I can help you with {}.", label(&agent.topics[t as usize].name).to_lowercase());
+            }
+        },
+        Say::NotUnderstood => out.push_str("Sorry, I didn't understand. Could you rephrase that?"),
+        Say::KeyNotMapped => out.push_str("Sorry, that key is not an option."),
+        Say::Handoff => out.push_str(&agent.escalation.message),
+        Say::Reprompt => out.push_str(&agent.no_input.prompt),
+        Say::Goodbye => out.push_str("I'll end the call now. Goodbye."),
+        Say::CannotTransfer => out.push_str("I'm sorry, I can't transfer you to a person."),
+    }
+}
+
+/// The context a human agent receives: filled slots, then the outputs of
+/// succeeded actions, in config order.
+pub fn handoff_context<'t>(engine: &'t Engine<'_>, trace: &'t Trace<'_>) -> Vec<(&'t str, &'t str)> {
+    let agent = engine.agent;
+    let mut ctx: Vec<(&str, &str)> = Vec::new();
+    for (slot, v) in agent.slots.iter().zip(&trace.slots) {
+        if let Some(v) = v {
+            ctx.push((&slot.name, v));
+        }
+    }
+    for (i, def) in agent.actions.iter().enumerate() {
+        if trace.succeeded.get(i).copied().unwrap_or(false) {
+            for (name, v) in def.outputs.iter().zip(&engine.fixtures.actions[i].outputs) {
+                if let Some(v) = v {
+                    ctx.push((name, v));
+                }
+            }
+        }
+    }
+    ctx
+}
+
+/// Caller text may hold newlines; a transcript line must not.
+fn one_line(s: &str) -> String {
+    if s.contains(['\n', '\r']) {
+        s.replace("\r\n", "\\n").replace(['\n', '\r'], "\\n")
+    } else {
+        s.to_string()
+    }
+}
