@@ -313,10 +313,13 @@ fn clause_request(tokens: &[Token]) -> Request {
     let asks = escalate
         || (human && (want || contact || modifier || other_content == 0))
         || (person && (contact || modifier));
+    // "I don't need a person" reads as a refusal even though "need a person"
+    // alone would be too weak to count as a request.
+    let mentions = escalate || ((human || person) && (want || contact || modifier));
     match (asks, negated) {
-        (false, _) => Request::No,
         (true, false) => Request::Yes,
-        (true, true) => Request::Negated,
+        (_, true) if asks || mentions => Request::Negated,
+        _ => Request::No,
     }
 }
 

@@ -133,7 +133,12 @@ impl Agent {
     /// Loads, validates and compiles an agent file.
     pub fn load(path: &Path) -> Result<Agent, Diagnostics> {
         let text = super::yaml::read_text(path)?;
-        let file: raw::AgentFile = super::yaml::parse(path, &text, "an agent config")?;
+        Agent::from_yaml(path, &text)
+    }
+
+    /// Validates and compiles agent YAML already in memory; `path` names it in errors.
+    pub fn from_yaml(path: &Path, text: &str) -> Result<Agent, Diagnostics> {
+        let file: raw::AgentFile = super::yaml::parse(path, text, "an agent config")?;
         build(path, file)
     }
 }
@@ -320,7 +325,8 @@ fn default_reprompt() -> String {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
+    let line = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(s).trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
 /// Applies a `result:` mapping onto a fixture, reporting unknown outputs.

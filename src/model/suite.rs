@@ -366,6 +366,7 @@ impl Loader {
             Err(e) => {
                 let msg = e.to_string();
                 let detail = msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&msg).trim();
+                let detail = detail.strip_prefix("error: ").unwrap_or(detail);
                 errs.push(Diagnostic::new(path, Pos::of(s), format!("invalid regex in `says`: {detail}")));
                 None
             }

@@ -77,7 +77,10 @@ fn yaml_error(path: &Path, err: &serde_saphyr::Error, what: &str) -> Diagnostic 
             message.truncate(i);
         }
     }
-    let message = message.replace('`', "'");
+    let mut message = message.replace('`', "'");
+    if message == "invalid boolean" {
+        message.push_str(": expected true or false");
+    }
     let message = if message.contains("budget") || message.contains("limit") || message.contains("depth") {
         format!("{message}: the document is too large or too deeply nested for {what}")
     } else {

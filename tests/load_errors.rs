@@ -1,0 +1,178 @@
+//! Bad input through the real binary: every error names file:line:col and
+//! what was expected, exits 2, panics never, and leaves no report behind.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn agent_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/agents/acme_support.yaml")
+}
+
+struct Outcome {
+    code: i32,
+    stderr: String,
+    report_written: bool,
+}
+
+fn run_file(dir: &Path, file: &Path) -> Outcome {
+    let report = dir.join("out/junit.xml");
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .arg("run")
+        .arg(file)
+        .arg("--junit")
+        .arg(&report)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run baton");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "baton panicked:\n{stderr}");
+    Outcome { code: out.status.code().unwrap_or(-1), stderr, report_written: report.exists() }
+}
+
+/// Writes `suite` (with AGENT replaced by the example agent's path) and
+/// checks that loading fails with `expected` in the first error line.
+fn load_error(suite: &str, expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("suite.yaml");
+    std::fs::write(&file, suite.replace("AGENT", &agent_path().display().to_string())).unwrap();
+    let out = run_file(dir.path(), &file);
+    assert_eq!(out.code, 2, "exit code; stderr:\n{}", out.stderr);
+    assert!(!out.report_written, "a report was written despite the load error");
+    let want = format!("{}{expected}", file.display());
+    assert!(out.stderr.contains(&want), "expected `{want}` in:\n{}", out.stderr);
+}
+
+const HEAD: &str = "suite: S\nagent: AGENT\nconversations:\n";
+
+#[test]
+fn malformed_yaml() {
+    load_error(&format!("{HEAD}  - name: a\n    turns: [ {{caller: hi\n"), ":5:");
+}
+
+#[test]
+fn unknown_key() {
+    load_error(&format!("{HEAD}  - name: a\n    turnz: []\n"), ":5:5: unknown field 'turnz'");
+}
+
+#[test]
+fn wrong_type() {
+    load_error(
+        &format!("{HEAD}  - name: a\n    turns:\n      - caller: hi\n        expect: {{ escalated: perhaps }}\n"),
+        ":7:30: invalid boolean: expected true or false",
+    );
+}
+
+#[test]
+fn dangling_action_with_suggestion() {
+    load_error(
+        &format!("{HEAD}  - name: a\n    turns:\n      - caller: hi\n        expect: {{ actions: [createcas] }}\n"),
+        ":7:29: unknown action 'createcas' (did you mean 'createcase'?)",
+    );
+}
+
+#[test]
+fn dangling_topic_slot_and_context_key() {
+    load_error(
+        &format!("{HEAD}  - name: a\n    turns:\n      - caller: hi\n        expect: {{ topic: Case_Managment }}\n"),
+        ":7:26: unknown topic 'Case_Managment' (did you mean 'Case_Management'?)",
+    );
+    load_error(
+        &format!("{HEAD}  - name: a\n    turns:\n      - caller: hi\n        expect: {{ slots: {{ emial: x }} }}\n"),
+        ":7:28: unknown slot 'emial' (did you mean 'email'?)",
+    );
+    load_error(
+        &format!("{HEAD}  - name: a\n    turns:\n      - caller: hi\n        expect: {{ handoff: {{ context: {{ case_no: x }} }} }}\n"),
+        ":7:41: unknown context key (slot or action output) 'case_no' (did you mean 'case_number'?)",
+    );
+}
+
+#[test]
+fn missing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_file(dir.path(), &dir.path().join("nope.yaml"));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("nope.yaml: cannot read: no such file or directory"), "{}", out.stderr);
+    load_error("suite: S\nagent: ../missing/agent.yaml\nconversations: []\n", ":2:8: cannot read agent '../missing/agent.yaml': no such file or directory");
+}
+
+#[test]
+fn empty_suite_and_empty_file() {
+    load_error(&format!("{HEAD}  []\n").replace("conversations:\n  []", "conversations: []"), ":3:16: suite has no conversations");
+    load_error("# nothing here\n", ": file is empty: expected a suite");
+}
+
+#[test]
+fn duplicate_conversation_names() {
+    load_error(
+        &format!("{HEAD}  - name: same\n    turns: [{{caller: hi}}]\n  - name: same\n    turns: [{{caller: hi}}]\n"),
+        ":6:11: duplicate conversation name 'same' (first at line 4)",
+    );
+}
+
+#[test]
+fn invalid_regex() {
+    load_error(
+        &format!("{HEAD}  - name: a\n    turns:\n      - caller: hi\n        expect: {{ says: \"/[a-/i\" }}\n"),
+        ":7:25: invalid regex in `says`: unclosed character class",
+    );
+}
+
+#[test]
+fn turn_with_two_events_or_none() {
+    load_error(&format!("{HEAD}  - name: a\n    turns:\n      - {{ caller: hi, silence: true }}\n"), ":6:9: turn has more than one caller event");
+    load_error(&format!("{HEAD}  - name: a\n    turns:\n      - expect: {{ escalated: false }}\n"), ":6:9: turn has no caller event");
+}
+
+#[test]
+fn non_utf8_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("suite.yaml");
+    std::fs::write(&file, b"suite: S\nagent: caf\xe9.yaml\n").unwrap();
+    let out = run_file(dir.path(), &file);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains(&format!("{}:2:11: file is not valid UTF-8", file.display())), "{}", out.stderr);
+}
+
+#[test]
+fn hostile_documents_are_refused_not_obeyed() {
+    let deep = format!("suite: S\nagent: AGENT\nconversations: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+    load_error(&deep, ":3:");
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+    }
+    bomb.push_str("suite: S\nagent: AGENT\nconversations: []\n");
+    load_error(&bomb, ":");
+}
+
+#[test]
+fn errors_in_the_agent_point_into_the_agent_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("agent.yaml");
+    std::fs::write(
+        &agent,
+        "agent: A\nescalation: { flow: F }\nactions: { createcase: {} }\ntopics:\n  - name: T\n    actions: [createcas]\n    instructions:\n      - \"run the 'verify' action\"\n",
+    )
+    .unwrap();
+    let suite = dir.path().join("suite.yaml");
+    std::fs::write(&suite, "suite: S\nagent: agent.yaml\nconversations:\n  - name: a\n    turns: [{caller: hi}]\n").unwrap();
+    let out = run_file(dir.path(), &suite);
+    assert_eq!(out.code, 2);
+    let a = agent.display();
+    assert!(out.stderr.contains(&format!("{a}:6:15: topic 'T' names unknown action 'createcas' (did you mean 'createcase'?)")), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("{a}:8:9: instruction names unknown action 'verify'")), "{}", out.stderr);
+}
+
+#[test]
+fn explain_reports_load_errors_too() {
+    let out = Command::new(env!("CARGO_BIN_EXE_baton")).args(["explain", "does/not/exist.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does/not/exist.yaml: cannot read file: no such file or directory"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_baton")).args(["run", "--jobs", "many"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
