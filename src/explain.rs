@@ -53,7 +53,7 @@ pub fn explain(agent: &Agent) -> String {
                 }
                 Compiled::Unbound(why) => {
                     let _ = writeln!(out, "     -> binds nothing: {why}");
-                    warnings.push(format!("topic {} instruction {} (line {}) {why}", topic.name, i + 1, ins.pos.line));
+                    warnings.push(format!("topic {} instruction {} (line {}) binds nothing: {why}", topic.name, i + 1, ins.pos.line));
                 }
                 Compiled::Text => {
                     let _ = writeln!(out, "     -> not compiled (kept as guidance text)");

@@ -157,7 +157,7 @@ pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
         rules.push(Rule::EscalateAlways);
     } else if MENTIONS_ESCALATION.is_match(&n) && rules.is_empty() {
         return Ok(Compiled::Unbound(
-            "mentions escalation without the quoted 'Escalation' keyword, so it binds nothing".to_string(),
+            "mentions escalation without the quoted 'Escalation' keyword".to_string(),
         ));
     }
     if rules.is_empty() {

@@ -302,10 +302,19 @@ pub fn handoff_context<'t>(engine: &'t Engine<'_>, trace: &'t Trace<'_>) -> Vec<
 }
 
 /// Caller text may hold newlines; a transcript line must not.
+/// Control characters are escaped, so a transcript is safe on a terminal and in XML.
 fn one_line(s: &str) -> String {
-    if s.contains(['\n', '\r']) {
-        s.replace("\r\n", "\\n").replace(['\n', '\r'], "\\n")
-    } else {
-        s.to_string()
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
     }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.replace("\r\n", "\n").chars() {
+        match c {
+            '\n' | '\r' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
