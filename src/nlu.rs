@@ -49,6 +49,7 @@ const WORDS: &[(&str, u16)] = &[
     ("get", WANT | STOP),
     ("give", WANT | STOP),
     ("let", WANT | STOP),
+    ("help", WANT),
     ("talk", CONTACT | STOP),
     ("speak", CONTACT | STOP),
     ("connect", CONTACT),
@@ -386,9 +387,11 @@ impl Extractor {
         }
     }
 
+    /// A number written with a leading `+`, or of ten digits or more, so
+    /// that an eight-digit account number is not taken for a phone number.
     pub fn phone() -> Extractor {
         Extractor {
-            regex: Regex::new(r"\+?\d[\d\-\s().]{5,}\d").expect("static regex"),
+            regex: Regex::new(r"\+\d[\d\-\s().]{6,}\d|\(?\d(?:[\-\s().]*\d){9,}").expect("static regex"),
             needs_digit: true,
             needs_at: false,
         }
@@ -454,6 +457,7 @@ mod tests {
             "get me a human",
             "escalate this",
             "I don't want to wait, get me a human",
+            "can a human help me",
         ] {
             assert_eq!(request(text), Request::Yes, "{text}");
         }
@@ -486,6 +490,10 @@ mod tests {
         let text = "call me on +1 (555) 010-9999";
         let (s, e) = Extractor::phone().find(text).unwrap();
         assert_eq!(&text[s..e], "+1 (555) 010-9999");
+        let text = "it's (555) 010-9999";
+        let (s, e) = Extractor::phone().find(text).unwrap();
+        assert_eq!(&text[s..e], "(555) 010-9999");
+        assert!(Extractor::phone().find("account 12345678").is_none());
         let p = Extractor::pattern(Regex::new(r"\b(\d{8})\b").unwrap());
         assert_eq!(p.find("acct 12345678 ok"), Some((5, 13)));
     }

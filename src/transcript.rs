@@ -9,7 +9,7 @@ use std::fmt::Write;
 use crate::engine::{Call, End, Engine, Handoff, Kept, Note, Say, TopicPick, Trace, Turn, Unmet};
 use crate::model::Event;
 use crate::model::agent::{Agent, BUILTIN_ESCALATION};
-use crate::model::raw::NoInputThen;
+use crate::model::raw::{Channel, NoInputThen};
 use crate::nlu::Request;
 use crate::policy::{Rule, TopicId};
 
@@ -55,10 +55,14 @@ fn render_turn<'s>(engine: &Engine<'_>, trace: &Trace<'s>, turn: &Turn, slots: &
         let _ = writeln!(out, "    slot: {} = {}", agent.slots[f.slot as usize].name, one_line(f.value));
     }
     for n in trace.notes(turn) {
-        let _ = writeln!(out, "    {}", note_line(agent, *n));
-    }
-    for c in trace.calls(turn) {
-        let _ = writeln!(out, "    action: {}", call_line(engine, *c, slots));
+        match n {
+            Note::Called(c) => {
+                let _ = writeln!(out, "    action: {}", call_line(engine, *c, slots));
+            }
+            n => {
+                let _ = writeln!(out, "    {}", note_line(agent, *n));
+            }
+        }
     }
     if turn.handoff {
         if let Some(h) = &trace.handoff {
@@ -185,6 +189,8 @@ fn note_line(agent: &Agent, n: Note) -> String {
         Note::Shortcut { digits_escalate: false } => "keypad: shortcut to hang up".to_string(),
         Note::KeyNotMapped => "keypad: not a shortcut and fills no slot".to_string(),
         Note::Ignored => "ignored: the conversation had already ended".to_string(),
+        Note::Withdrawn => "request: the caller withdrew the blocked escalation request".to_string(),
+        Note::Called(c) => format!("action: {} {}", agent.actions[c.action as usize].name, if c.ok { "ok" } else { "FAILED" }),
     }
 }
 
@@ -274,7 +280,10 @@ fn say_text(engine: &Engine<'_>, s: Say, out: &mut String) {
         Say::KeyNotMapped => out.push_str("Sorry, that key is not an option."),
         Say::Handoff => out.push_str(&agent.escalation.message),
         Say::Reprompt => out.push_str(&agent.no_input.prompt),
-        Say::Goodbye => out.push_str("I'll end the call now. Goodbye."),
+        Say::Goodbye => out.push_str(match agent.channel {
+            Channel::Voice => "I'll end the call now. Goodbye.",
+            Channel::Messaging => "I'll close this chat now. Goodbye.",
+        }),
         Say::CannotTransfer => out.push_str("I'm sorry, I can't transfer you to a person."),
     }
 }

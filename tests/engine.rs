@@ -320,3 +320,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_refusal_withdraws_a_blocked_request() {
+    let a = case_agent(true);
+    let r = run(&a, &[caller("my order arrived broken"), caller("talk to a human"), caller("actually I don't need a person anymore"), caller("jane@example.com")]);
+    assert!(r.notes[2].contains(&Note::Withdrawn), "{}", r.text);
+    assert_eq!(r.calls[3], vec![("createcase".to_string(), true)], "{}", r.text);
+    assert!(r.handoff.is_none(), "the withdrawn request must not come back: {}", r.text);
+}

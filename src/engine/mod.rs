@@ -246,6 +246,10 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             self.request = scratch.request();
             self.classify(scratch)
         };
+        if self.request == Request::Negated && self.st.pending_escalation {
+            self.st.pending_escalation = false;
+            self.trace.notes.push(Note::Withdrawn);
+        }
         let active = self.st.topic;
         let above = best.filter(|b| b.1 >= agent.threshold);
 
@@ -449,6 +453,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         let nominal = !self.e.fixtures.actions[action as usize].fails;
         let ok = self.chooser.action_ok(action, nominal);
         self.trace.calls.push(Call { action, ok });
+        self.trace.notes.push(Note::Called(Call { action, ok }));
         if ok {
             self.st.succeeded[action as usize] = Some(t);
             self.st.failed[action as usize] = false;

@@ -149,6 +149,10 @@ pub enum Note {
     NoInputLimit { then: NoInputThen },
     Shortcut { digits_escalate: bool },
     KeyNotMapped,
+    /// An action ran (also in [`Trace::calls`]); kept here for the order.
+    Called(Call),
+    /// A refusal ("I don't need a person anymore") withdrew a blocked request.
+    Withdrawn,
     Ignored,
 }
 
