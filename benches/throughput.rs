@@ -128,6 +128,10 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("load.yaml");
     let size = generate(&path);
+    // BATON_BENCH_SUITE=FILE keeps a copy of the generated suite for profiling.
+    if let Some(keep) = std::env::var_os("BATON_BENCH_SUITE") {
+        std::fs::copy(&path, keep).unwrap();
+    }
     let mb = size as f64 / 1e6;
     let runs = if quick { 1 } else { 5 };
 
@@ -147,6 +151,7 @@ fn main() {
 
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
     let (whole, _) = best_of(runs, || {
         let suites = load_suites(std::slice::from_ref(&path)).unwrap();
         let r = runner::run(&suites, &opts, &()).unwrap();
@@ -162,4 +167,14 @@ fn main() {
     println!("run phase:   {:>8.1} ms  {:>8.0} turns/s (target >= 1,000,000)", run_phase.as_secs_f64() * 1e3, turns as f64 / run_phase.as_secs_f64());
     println!("whole run:   {:>8.1} ms  {:>8.2} x parse time (target <= 1.5)", whole.as_secs_f64() * 1e3, whole.as_secs_f64() / parse.as_secs_f64());
     println!("peak heap:   {:>8.1} MB  {:>8.2} x suite size (target < 4)", peak as f64 / 1e6, peak as f64 / size as f64);
+    if let Some(rss) = max_rss_kb() {
+        println!("max RSS:     {:>8.1} MB  (whole bench process, for reference)", rss as f64 / 1e3);
+    }
+}
+
+/// The process's peak resident set (Linux), in kB.
+fn max_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

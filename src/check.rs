@@ -7,7 +7,8 @@ use std::fmt::Write;
 
 use crate::engine::{Engine, TopicPick, Trace};
 use crate::model::agent::BUILTIN_ESCALATION;
-use crate::model::{Conversation, Expect};
+use crate::model::suite::HandoffExpect;
+use crate::model::{Check, Conversation};
 use crate::transcript::{agent_says, event_line, handoff_context, handoff_topic, topic_name};
 
 /// One expectation that did not hold.
@@ -75,95 +76,84 @@ type Text<'a> = &'a dyn Fn() -> String;
 /// order, until `f` returns false. The texts are built only on demand.
 fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut dyn FnMut(usize, &str, bool, Text<'_>, Text<'_>) -> bool) {
     let agent = engine.agent;
-    for (i, (exp, turn)) in conv.expects.iter().zip(&trace.turns).enumerate() {
-        let Some(exp) = exp else { continue };
-        let Expect { topic, actions, says, escalated, handoff, slots, ended } = &**exp;
+    for (i, (checks, turn)) in conv.expects.iter().zip(&trace.turns).enumerate() {
         let n = i + 1;
-        if let Some(want) = topic {
-            let got = match turn.topic {
-                TopicPick::Classified { topic, .. } | TopicPick::Kept { topic, .. } => topic_name(agent, topic),
-                TopicPick::Builtin => BUILTIN_ESCALATION,
-                TopicPick::None | TopicPick::NotUnderstood { .. } => "none",
+        for check in checks.iter() {
+            let go_on = match check {
+                Check::Topic(want) => {
+                    let got = match turn.topic {
+                        TopicPick::Classified { topic, .. } | TopicPick::Kept { topic, .. } => topic_name(agent, topic),
+                        TopicPick::Builtin => BUILTIN_ESCALATION,
+                        TopicPick::None | TopicPick::NotUnderstood { .. } => "none",
+                    };
+                    f(n, "topic", got == &**want, &|| want.to_string(), &|| got.to_string())
+                }
+                Check::Actions(want) => {
+                    let calls = trace.calls(turn);
+                    let pass = calls.len() == want.len() && calls.iter().zip(want.iter()).all(|(c, w)| c.action == w.action && c.ok == w.ok);
+                    let list = |items: &mut dyn Iterator<Item = (u16, bool)>| {
+                        let v: Vec<String> = items
+                            .map(|(a, ok)| {
+                                let name = &agent.actions[a as usize].name;
+                                if ok { name.clone() } else { format!("{name} (failed)") }
+                            })
+                            .collect();
+                        format!("[{}]", v.join(", "))
+                    };
+                    f(n, "actions", pass, &|| list(&mut want.iter().map(|w| (w.action, w.ok))), &|| list(&mut calls.iter().map(|c| (c.action, c.ok))))
+                }
+                Check::Says(want) => {
+                    let said = agent_says(engine, trace, turn);
+                    f(n, "says", want.matches(&said), &|| format!("{:?}", want.source()), &|| format!("{said:?}"))
+                }
+                Check::Escalated(want) => f(n, "escalated", turn.handoff == *want, &|| want.to_string(), &|| turn.handoff.to_string()),
+                Check::Ended(want) => {
+                    let got = trace.turns[..=i].iter().any(|t| t.ended.is_some());
+                    f(n, "ended", got == *want, &|| want.to_string(), &|| got.to_string())
+                }
+                Check::Slot(slot, value) => {
+                    let got = trace.slots_after(i)[*slot as usize];
+                    let key = format!("slots.{}", agent.slots[*slot as usize].name);
+                    f(n, &key, got == Some(&**value), &|| value.to_string(), &|| got.map_or("(empty)".to_string(), str::to_string))
+                }
+                Check::Handoff(want) => handoff(engine, trace, n, want, f),
             };
-            if !f(n, "topic", got == want, &|| want.clone(), &|| got.to_string()) {
+            if !go_on {
                 return;
-            }
-        }
-        if let Some(want) = actions {
-            let calls = trace.calls(turn);
-            let pass = calls.len() == want.len() && calls.iter().zip(want).all(|(c, w)| c.action == w.action && c.ok == w.ok);
-            let list = |items: &mut dyn Iterator<Item = (u16, bool)>| {
-                let v: Vec<String> = items
-                    .map(|(a, ok)| {
-                        let name = &agent.actions[a as usize].name;
-                        if ok { name.clone() } else { format!("{name} (failed)") }
-                    })
-                    .collect();
-                format!("[{}]", v.join(", "))
-            };
-            if !f(n, "actions", pass, &|| list(&mut want.iter().map(|w| (w.action, w.ok))), &|| list(&mut calls.iter().map(|c| (c.action, c.ok)))) {
-                return;
-            }
-        }
-        if let Some(want) = says {
-            let said = agent_says(engine, trace, turn);
-            if !f(n, "says", want.matches(&said), &|| format!("{:?}", want.source()), &|| format!("{said:?}")) {
-                return;
-            }
-        }
-        if let Some(want) = escalated {
-            if !f(n, "escalated", turn.handoff == *want, &|| want.to_string(), &|| turn.handoff.to_string()) {
-                return;
-            }
-        }
-        if let Some(want) = ended {
-            let got = trace.turns[..=i].iter().any(|t| t.ended.is_some());
-            if !f(n, "ended", got == *want, &|| want.to_string(), &|| got.to_string()) {
-                return;
-            }
-        }
-        if let Some(want) = slots {
-            let now = trace.slots_after(i);
-            for (slot, value) in want {
-                let got = now[*slot as usize];
-                let key = format!("slots.{}", agent.slots[*slot as usize].name);
-                if !f(n, &key, got == Some(value.as_str()), &|| value.clone(), &|| got.map_or("(empty)".to_string(), str::to_string)) {
-                    return;
-                }
-            }
-        }
-        if let Some(want) = handoff {
-            let h = trace.handoff.filter(|h| h.turn as usize <= n);
-            let Some(h) = h else {
-                if !f(n, "handoff", false, &|| "a handoff".to_string(), &|| "none".to_string()) {
-                    return;
-                }
-                continue;
-            };
-            let fields: [(&str, Option<String>, String); 5] = [
-                ("handoff.flow", want.flow.clone(), agent.escalation.flow.clone()),
-                ("handoff.message", want.message.clone(), agent.escalation.message.clone()),
-                ("handoff.reason", want.reason.map(|r| r.as_str().to_string()), h.reason.as_str().to_string()),
-                ("handoff.topic", want.topic.clone(), handoff_topic(agent, &h)),
-                ("handoff.turn", want.turn.map(|t| t.to_string()), h.turn.to_string()),
-            ];
-            for (key, want, got) in fields {
-                if let Some(want) = want {
-                    if !f(n, key, want == got, &|| want.clone(), &|| got.clone()) {
-                        return;
-                    }
-                }
-            }
-            if !want.context.is_empty() {
-                let ctx = handoff_context(engine, trace);
-                for (k, v) in &want.context {
-                    let got = ctx.iter().find(|(name, _)| name == k).map(|(_, v)| *v);
-                    let key = format!("handoff.context.{k}");
-                    if !f(n, &key, got == Some(v.as_str()), &|| v.clone(), &|| got.map_or("(absent)".to_string(), str::to_string)) {
-                        return;
-                    }
-                }
             }
         }
     }
+}
+
+fn handoff(engine: &Engine<'_>, trace: &Trace<'_>, n: usize, want: &HandoffExpect, f: &mut dyn FnMut(usize, &str, bool, Text<'_>, Text<'_>) -> bool) -> bool {
+    let agent = engine.agent;
+    let Some(h) = trace.handoff.filter(|h| h.turn as usize <= n) else {
+        return f(n, "handoff", false, &|| "a handoff".to_string(), &|| "none".to_string());
+    };
+    let fields: [(&str, Option<String>, String); 5] = [
+        ("handoff.flow", want.flow.clone(), agent.escalation.flow.clone()),
+        ("handoff.message", want.message.clone(), agent.escalation.message.clone()),
+        ("handoff.reason", want.reason.map(|r| r.as_str().to_string()), h.reason.as_str().to_string()),
+        ("handoff.topic", want.topic.clone(), handoff_topic(agent, &h)),
+        ("handoff.turn", want.turn.map(|t| t.to_string()), h.turn.to_string()),
+    ];
+    for (key, want, got) in fields {
+        if let Some(want) = want {
+            if !f(n, key, want == got, &|| want.clone(), &|| got.clone()) {
+                return false;
+            }
+        }
+    }
+    if want.context.is_empty() {
+        return true;
+    }
+    let ctx = handoff_context(engine, trace);
+    for (k, v) in &want.context {
+        let got = ctx.iter().find(|(name, _)| name == k).map(|(_, v)| *v);
+        let key = format!("handoff.context.{k}");
+        if !f(n, &key, got == Some(v.as_str()), &|| v.clone(), &|| got.map_or("(absent)".to_string(), str::to_string)) {
+            return false;
+        }
+    }
+    true
 }

@@ -370,6 +370,13 @@ fn cosine(a: &[u32], a_len: u32, b: &[u32]) -> f32 {
     common as f32 / ((a_len as f32) * (b.len() as f32)).sqrt()
 }
 
+/// Compiles a regex with a small lazy-DFA cache. Each thread that uses a
+/// regex keeps its own cache; at the default size (megabytes each) the caches
+/// of a few slot and `says` patterns would outweigh a whole suite.
+pub fn small_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern).dfa_size_limit(1 << 17).build()
+}
+
 /// How a slot's value is found in an utterance.
 #[derive(Debug)]
 pub struct Extractor {
@@ -381,7 +388,7 @@ pub struct Extractor {
 impl Extractor {
     pub fn email() -> Extractor {
         Extractor {
-            regex: Regex::new(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}").expect("static regex"),
+            regex: small_regex(r"(?i-u)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}").expect("static regex"),
             needs_digit: false,
             needs_at: true,
         }
@@ -391,7 +398,7 @@ impl Extractor {
     /// that an eight-digit account number is not taken for a phone number.
     pub fn phone() -> Extractor {
         Extractor {
-            regex: Regex::new(r"\+\d[\d\-\s().]{6,}\d|\(?\d(?:[\-\s().]*\d){9,}").expect("static regex"),
+            regex: small_regex(r"(?-u)\+\d[\d\-\s().]{6,}\d|\(?\d(?:[\-\s().]*\d){9,}").expect("static regex"),
             needs_digit: true,
             needs_at: false,
         }
@@ -399,7 +406,7 @@ impl Extractor {
 
     pub fn digits() -> Extractor {
         Extractor {
-            regex: Regex::new(r"\d+").expect("static regex"),
+            regex: small_regex(r"[0-9]+").expect("static regex"),
             needs_digit: true,
             needs_at: false,
         }

@@ -15,7 +15,7 @@ fn agent(yaml: &str) -> Agent {
 }
 
 fn caller(t: &str) -> Event {
-    Event::Caller(t.to_string())
+    Event::Caller(t.into())
 }
 
 /// What a test looks at in a run: per turn, the agent's words, the calls
@@ -293,7 +293,7 @@ fn event() -> impl Strategy<Value = Event> {
         ])
         .prop_map(caller),
         Just(Event::Silence),
-        prop::sample::select(vec!["0", "9", "5", "12345678"]).prop_map(|d| Event::Dtmf(d.to_string())),
+        prop::sample::select(vec!["0", "9", "5", "12345678"]).prop_map(|d| Event::Dtmf(d.into())),
         Just(Event::Hangup),
     ]
 }

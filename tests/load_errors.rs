@@ -97,7 +97,7 @@ fn missing_files() {
 
 #[test]
 fn empty_suite_and_empty_file() {
-    load_error(&format!("{HEAD}  []\n").replace("conversations:\n  []", "conversations: []"), ":3:16: suite has no conversations");
+    load_error(&format!("{HEAD}  []\n").replace("conversations:\n  []", "conversations: []"), ":3:1: suite has no conversations");
     load_error("# nothing here\n", ": file is empty: expected a suite");
 }
 

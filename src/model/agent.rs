@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
 use serde_saphyr::Spanned;
 
 use super::raw::{self, Channel, DtmfAction, NoInputThen};
@@ -168,7 +167,7 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
             (Some(raw::SlotKind::Email), None) => Extractor::email(),
             (Some(raw::SlotKind::Phone), None) => Extractor::phone(),
             (Some(raw::SlotKind::Digits), None) => Extractor::digits(),
-            (None, Some(p)) => match Regex::new(&p.value) {
+            (None, Some(p)) => match crate::nlu::small_regex(&p.value) {
                 Ok(re) => Extractor::pattern(re),
                 Err(e) => {
                     err(&mut errs, Pos::of(p), format!("invalid regex in slot '{}': {}", name.value, first_line(&e.to_string())), None);

@@ -8,4 +8,4 @@ pub mod suite;
 pub mod yaml;
 
 pub use agent::{Agent, Fixtures};
-pub use suite::{Conversation, Event, Expect, Suite, load_suites};
+pub use suite::{Check, Conversation, Event, Suite, load_suites};

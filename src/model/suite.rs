@@ -9,7 +9,10 @@ use std::sync::Arc;
 use regex::Regex;
 use serde_saphyr::Spanned;
 
-use super::agent::{Agent, Fixtures, apply_result};
+use serde::Deserializer;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+use super::agent::{ActionFixture, Agent, Fixtures, apply_result};
 use super::raw::{self, Channel, HandoffReason};
 use crate::diag::{Diagnostic, Diagnostics, Pos, did_you_mean, one_of};
 use crate::policy::{ActionId, SlotId};
@@ -36,28 +39,30 @@ pub struct Conversation {
     /// The conversation's own fixtures, when it overrides the suite's.
     pub fixtures: Option<Arc<Fixtures>>,
     pub events: Vec<Event>,
-    /// One entry per event.
-    pub expects: Vec<Option<Box<Expect>>>,
+    /// One entry per event; empty where a turn expects nothing.
+    pub expects: Vec<Box<[Check]>>,
 }
 
 /// A caller event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    Caller(String),
+    Caller(Box<str>),
     Silence,
-    Dtmf(String),
+    Dtmf(Box<str>),
     Hangup,
 }
 
-#[derive(Debug, Default)]
-pub struct Expect {
-    pub topic: Option<String>,
-    pub actions: Option<Vec<ActionExpect>>,
-    pub says: Option<Says>,
-    pub escalated: Option<bool>,
-    pub handoff: Option<HandoffExpect>,
-    pub slots: Option<Vec<(SlotId, String)>>,
-    pub ended: Option<bool>,
+/// One expectation of a turn. A turn's checks are kept in this order:
+/// topic, actions, says, escalated, ended, slots, handoff.
+#[derive(Debug)]
+pub enum Check {
+    Topic(Box<str>),
+    Actions(Box<[ActionExpect]>),
+    Says(Says),
+    Escalated(bool),
+    Ended(bool),
+    Slot(SlotId, Box<str>),
+    Handoff(Box<HandoffExpect>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,23 +74,34 @@ pub struct ActionExpect {
 /// `says`: a case-insensitive substring, or `/regex/flags`.
 #[derive(Debug)]
 pub enum Says {
-    Contains { text: String, lower: String },
-    Regex { regex: Regex, source: String },
+    Contains(Box<str>),
+    /// Shared, not cloned: each clone of a `Regex` gets its own cache pool,
+    /// and ten thousand conversations would each grow one.
+    Regex(Arc<Regex>, Box<str>),
 }
 
 impl Says {
     pub fn matches(&self, said: &str) -> bool {
         match self {
-            Says::Contains { lower, .. } => said.to_lowercase().contains(lower.as_str()),
-            Says::Regex { regex, .. } => regex.is_match(said),
+            Says::Contains(text) => contains_ignoring_case(said, text),
+            Says::Regex(r, _) => r.is_match(said),
         }
     }
 
     pub fn source(&self) -> &str {
         match self {
-            Says::Contains { text, .. } => text,
-            Says::Regex { source, .. } => source,
+            Says::Contains(text) => text,
+            Says::Regex(_, source) => source,
         }
+    }
+}
+
+fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    if haystack.is_ascii() && needle.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+        n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    } else {
+        haystack.to_lowercase().contains(&needle.to_lowercase())
     }
 }
 
@@ -168,114 +184,232 @@ fn is_suite_file(path: &Path) -> bool {
 #[derive(Default)]
 struct Loader {
     agents: HashMap<PathBuf, Result<Arc<Agent>, ()>>,
-    regexes: HashMap<String, Regex>,
+    regexes: HashMap<String, Arc<Regex>>,
 }
+
+/// Fixture overrides resolved against the agent, applied once the suite's
+/// own fixtures are known (they may come later in the file).
+type Overrides = Vec<(ActionId, Option<bool>, Vec<(usize, String)>)>;
 
 impl Loader {
     fn load(&mut self, path: &Path) -> Result<Suite, Diagnostics> {
-        let text = super::yaml::read_text(path)?;
-        let file: raw::SuiteFile = super::yaml::parse(path, &text, "a suite")?;
-        drop(text);
-        let mut errs = Diagnostics::default();
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let agent_path = dir.join(&file.agent.value);
-        let key = std::fs::canonicalize(&agent_path).unwrap_or_else(|_| agent_path.clone());
-        let agent = match self.agents.get(&key) {
-            Some(Ok(a)) => a.clone(),
-            Some(Err(())) => return Err(errs),
-            None => match std::fs::metadata(&agent_path) {
-                Err(e) => {
-                    return Err(Diagnostic::new(path, Pos::of(&file.agent), format!("cannot read agent '{}': {}", file.agent.value, super::yaml::io_reason(&e))).into());
-                }
-                Ok(_) => match Agent::load(&agent_path) {
-                    Ok(a) => {
-                        let a = Arc::new(a);
-                        self.agents.insert(key, Ok(a.clone()));
-                        a
-                    }
-                    Err(d) => {
-                        self.agents.insert(key, Err(()));
-                        return Err(d);
-                    }
-                },
-            },
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut b = Builder {
+            loader: self,
+            path,
+            dir: &dir,
+            errs: Diagnostics::default(),
+            agent: None,
+            agent_failed: false,
+            conversations: Vec::new(),
+            overrides: Vec::new(),
+            names: HashMap::new(),
         };
-
-        let fixtures = Arc::new(merge_fixtures(path, &mut errs, &agent, &agent.fixtures, &file.fixtures));
-        if file.conversations.value.is_empty() {
-            errs.push(Diagnostic::new(path, Pos::of(&file.conversations), "suite has no conversations: expected at least one"));
+        let top = super::yaml::parse_file_seed(path, "a suite", SuiteSeed(&mut b))?;
+        let Builder { errs, agent, mut conversations, overrides, .. } = b;
+        let mut errs = errs;
+        let Some(agent) = agent else {
+            return Err(errs);
+        };
+        let suite_overrides = resolve_overrides(path, &mut errs, &agent, &top.fixtures);
+        let fixtures = Arc::new(apply(&agent.fixtures, &suite_overrides));
+        if let Some(pos) = top.empty_at {
+            errs.push(Diagnostic::new(path, pos, "suite has no conversations: expected at least one"));
         }
-        let mut conversations = Vec::with_capacity(file.conversations.value.len());
-        let mut seen: HashMap<&str, u32> = HashMap::new();
-        for c in &file.conversations.value {
-            if let Some(first) = seen.insert(&c.name.value, c.name.referenced.line() as u32) {
-                errs.push(Diagnostic::new(path, Pos::of(&c.name), format!("duplicate conversation name '{}' (first at line {first})", c.name.value)));
-            }
-            conversations.push(self.conversation(path, dir, &mut errs, &agent, &fixtures, c));
+        for (i, o) in overrides {
+            conversations[i].fixtures = Some(Arc::new(apply(&fixtures, &o)));
         }
         errs.into_result(Suite {
-            name: file.suite.value,
+            name: top.suite,
             path: path.to_path_buf(),
-            description: file.description,
+            description: top.description,
             agent,
-            tags: file.tags,
+            tags: top.tags,
             fixtures,
             conversations,
         })
     }
+}
 
-    fn conversation(
-        &mut self,
-        path: &Path,
-        dir: &Path,
-        errs: &mut Diagnostics,
-        agent: &Agent,
-        suite_fixtures: &Fixtures,
-        c: &raw::ConversationSection,
-    ) -> Conversation {
+/// The top-level keys of a suite other than its conversations.
+struct Top {
+    suite: String,
+    description: Option<String>,
+    tags: Vec<String>,
+    fixtures: indexmap::IndexMap<Spanned<String>, raw::FixtureSection>,
+    empty_at: Option<Pos>,
+}
+
+/// Builds a suite while its YAML streams by: each conversation is checked
+/// and compacted as soon as it is read, so a large suite is never held both
+/// as YAML structures and as the compiled form.
+struct Builder<'l, 'p> {
+    loader: &'l mut Loader,
+    path: &'p Path,
+    dir: &'p Path,
+    errs: Diagnostics,
+    agent: Option<Arc<Agent>>,
+    agent_failed: bool,
+    conversations: Vec<Conversation>,
+    overrides: Vec<(usize, Overrides)>,
+    names: HashMap<String, u32>,
+}
+
+struct SuiteSeed<'b, 'l, 'p>(&'b mut Builder<'l, 'p>);
+struct ConversationsSeed<'b, 'l, 'p>(&'b mut Builder<'l, 'p>);
+
+const SUITE_FIELDS: &[&str] = &["suite", "description", "agent", "tags", "fixtures", "conversations"];
+
+impl<'de> DeserializeSeed<'de> for SuiteSeed<'_, '_, '_> {
+    type Value = Top;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SuiteSeed<'_, '_, '_> {
+    type Value = Top;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a suite: a mapping with `suite`, `agent` and `conversations`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+        let b = self.0;
+        let (mut suite, mut description, mut tags, mut fixtures) = (None, None, Vec::new(), indexmap::IndexMap::new());
+        let (mut seen_agent, mut seen_conversations, mut empty_at) = (false, false, None);
+        let mut raw_conversations: Option<Vec<raw::ConversationSection>> = None;
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            match key.value.as_str() {
+                "suite" => suite = Some(map.next_value::<String>()?),
+                "description" => description = map.next_value::<Option<String>>()?,
+                "tags" => tags = map.next_value::<Vec<String>>()?,
+                "fixtures" => fixtures = map.next_value()?,
+                "agent" => {
+                    seen_agent = true;
+                    let a: Spanned<String> = map.next_value()?;
+                    b.resolve_agent(&a);
+                }
+                "conversations" => {
+                    seen_conversations = true;
+                    let before = b.conversations.len();
+                    if b.agent.is_some() {
+                        map.next_value_seed(ConversationsSeed(&mut *b))?;
+                    } else if b.agent_failed {
+                        map.next_value::<de::IgnoredAny>()?;
+                        continue;
+                    } else {
+                        // `agent` comes later in this file: keep the YAML until then.
+                        raw_conversations = Some(map.next_value()?);
+                    }
+                    if b.conversations.len() == before && raw_conversations.as_ref().is_none_or(Vec::is_empty) {
+                        empty_at = Some(Pos::of(&key));
+                    }
+                }
+                other => return Err(de::Error::unknown_field(other, SUITE_FIELDS)),
+            }
+        }
+        if !seen_agent {
+            return Err(de::Error::missing_field("agent"));
+        }
+        if !seen_conversations {
+            return Err(de::Error::missing_field("conversations"));
+        }
+        let suite = suite.ok_or_else(|| de::Error::missing_field("suite"))?;
+        if b.agent.is_some() {
+            for c in raw_conversations.unwrap_or_default() {
+                b.add(&c);
+            }
+        }
+        Ok(Top { suite, description, tags, fixtures, empty_at })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ConversationsSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ConversationsSeed<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of conversations")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(c) = seq.next_element::<raw::ConversationSection>()? {
+            self.0.add(&c);
+        }
+        Ok(())
+    }
+}
+
+impl Builder<'_, '_> {
+    fn resolve_agent(&mut self, a: &Spanned<String>) {
+        let agent_path = self.dir.join(&a.value);
+        let key = std::fs::canonicalize(&agent_path).unwrap_or_else(|_| agent_path.clone());
+        match self.loader.agents.get(&key) {
+            Some(Ok(agent)) => self.agent = Some(agent.clone()),
+            Some(Err(())) => self.agent_failed = true,
+            None => {
+                if let Err(e) = std::fs::metadata(&agent_path) {
+                    self.errs.push(Diagnostic::new(self.path, Pos::of(a), format!("cannot read agent '{}': {}", a.value, super::yaml::io_reason(&e))));
+                    self.agent_failed = true;
+                    return;
+                }
+                match Agent::load(&agent_path) {
+                    Ok(agent) => {
+                        let agent = Arc::new(agent);
+                        self.loader.agents.insert(key, Ok(agent.clone()));
+                        self.agent = Some(agent);
+                    }
+                    Err(d) => {
+                        self.loader.agents.insert(key, Err(()));
+                        self.errs.0.extend(d.0);
+                        self.agent_failed = true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, c: &raw::ConversationSection) {
+        let line = c.name.referenced.line() as u32;
+        if let Some(first) = self.names.insert(c.name.value.clone(), line) {
+            self.errs.push(Diagnostic::new(self.path, Pos::of(&c.name), format!("duplicate conversation name '{}' (first at line {first})", c.name.value)));
+        }
+        let conv = self.conversation(c);
+        self.conversations.push(conv);
+    }
+
+    fn conversation(&mut self, c: &raw::ConversationSection) -> Conversation {
+        let agent = self.agent.clone().expect("conversations are built once the agent is known");
+        let (path, errs) = (self.path, &mut self.errs);
         if c.turns.value.is_empty() {
             errs.push(Diagnostic::new(path, Pos::of(&c.turns), format!("conversation '{}' has no turns: expected at least one", c.name.value)));
         }
-        let fixtures = (!c.fixtures.is_empty()).then(|| Arc::new(merge_fixtures(path, errs, agent, suite_fixtures, &c.fixtures)));
+        if !c.fixtures.is_empty() {
+            let o = resolve_overrides(path, errs, &agent, &c.fixtures);
+            self.overrides.push((self.conversations.len(), o));
+        }
         let mut events = Vec::with_capacity(c.turns.value.len());
         let mut expects = Vec::with_capacity(c.turns.value.len());
         for t in &c.turns.value {
-            let pos = Pos::of(t);
-            let t = &t.value;
-            let given = [t.caller.is_some(), t.silence.is_some(), t.dtmf.is_some(), t.hangup.is_some()];
-            let event = match (given.iter().filter(|g| **g).count(), t) {
-                (0, _) => {
-                    errs.push(Diagnostic::new(path, pos, "turn has no caller event: expected one of `caller`, `silence`, `dtmf`, `hangup`"));
-                    Event::Silence
-                }
-                (1, raw::TurnSection { caller: Some(text), .. }) => Event::Caller(text.clone()),
-                (1, raw::TurnSection { silence: Some(flag), .. }) | (1, raw::TurnSection { hangup: Some(flag), .. }) => {
-                    if !flag {
-                        errs.push(Diagnostic::new(path, pos, "`silence`/`hangup` must be `true` (omit the turn instead)"));
-                    }
-                    if t.silence.is_some() { Event::Silence } else { Event::Hangup }
-                }
-                (1, raw::TurnSection { dtmf: Some(d), .. }) => {
-                    if agent.channel == Channel::Messaging {
-                        errs.push(Diagnostic::new(path, Pos::of(d), format!("dtmf event on messaging agent '{}': expected a voice agent", agent.name)));
-                    } else if d.value.is_empty() || !d.value.chars().all(|ch| ch.is_ascii_digit() || ch == '*' || ch == '#') {
-                        errs.push(Diagnostic::new(path, Pos::of(d), format!("dtmf '{}' is not a keypad sequence: expected digits, '*' or '#'", d.value)));
-                    }
-                    Event::Dtmf(d.value.clone())
-                }
-                _ => {
-                    errs.push(Diagnostic::new(path, pos, "turn has more than one caller event: expected exactly one of `caller`, `silence`, `dtmf`, `hangup`"));
-                    Event::Silence
-                }
+            events.push(event(path, &mut self.errs, &agent, t));
+            let checks = match &t.value.expect {
+                Some(e) => self.expect(&agent, e),
+                None => Box::default(),
             };
-            events.push(event);
-            expects.push(t.expect.as_ref().map(|e| Box::new(self.expect(path, errs, agent, e))));
+            expects.push(checks);
         }
         let transcript = c.transcript.as_ref().map(|t| {
             if t.value.trim().is_empty() {
-                errs.push(Diagnostic::new(path, Pos::of(t), "empty transcript path: expected a file name such as golden/NAME.txt"));
+                self.errs.push(Diagnostic::new(path, Pos::of(t), "empty transcript path: expected a file name such as golden/NAME.txt"));
             }
-            dir.join(&t.value)
+            self.dir.join(&t.value)
         });
         Conversation {
             name: c.name.value.clone(),
@@ -283,16 +417,21 @@ impl Loader {
             tags: c.tags.clone(),
             skip: c.skip.clone(),
             transcript,
-            fixtures,
+            fixtures: None,
             events,
             expects,
         }
     }
 
-    fn expect(&mut self, path: &Path, errs: &mut Diagnostics, agent: &Agent, e: &raw::ExpectSection) -> Expect {
-        let topic = e.topic.as_ref().map(|t| topic_ref(path, errs, agent, t));
-        let actions = e.actions.as_ref().map(|list| {
-            list.iter()
+    fn expect(&mut self, agent: &Agent, e: &raw::ExpectSection) -> Box<[Check]> {
+        let (path, errs) = (self.path, &mut self.errs);
+        let mut checks = Vec::new();
+        if let Some(t) = &e.topic {
+            checks.push(Check::Topic(topic_ref(path, errs, agent, t).into()));
+        }
+        if let Some(list) = &e.actions {
+            let actions = list
+                .iter()
                 .filter_map(|a| {
                     let (name, ok) = match a.value.trim().strip_suffix("(failed)") {
                         Some(n) => (n.trim(), false),
@@ -306,21 +445,27 @@ impl Loader {
                         }
                     }
                 })
-                .collect()
-        });
-        let says = e.says.as_ref().and_then(|s| self.says(path, errs, s));
-        let slots = e.slots.as_ref().map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| match agent.slot_id(&k.value) {
-                    Some(id) => Some((id, v.clone())),
-                    None => {
-                        errs.push(unknown(path, k, "slot", &k.value, agent.slots.iter().map(|s| s.name.as_str())));
-                        None
-                    }
-                })
-                .collect()
-        });
-        let handoff = e.handoff.as_ref().map(|h| {
+                .collect();
+            checks.push(Check::Actions(actions));
+        }
+        if let Some(s) = &e.says {
+            if let Some(says) = self.loader.says(path, errs, s) {
+                checks.push(Check::Says(says));
+            }
+        }
+        if let Some(v) = e.escalated {
+            checks.push(Check::Escalated(v));
+        }
+        if let Some(v) = e.ended {
+            checks.push(Check::Ended(v));
+        }
+        for (k, v) in e.slots.iter().flatten() {
+            match agent.slot_id(&k.value) {
+                Some(id) => checks.push(Check::Slot(id, v.as_str().into())),
+                None => errs.push(unknown(path, k, "slot", &k.value, agent.slots.iter().map(|s| s.name.as_str()))),
+            }
+        }
+        if let Some(h) = &e.handoff {
             let known: Vec<&str> = agent
                 .slots
                 .iter()
@@ -332,18 +477,51 @@ impl Loader {
                     errs.push(unknown(path, k, "context key (slot or action output)", &k.value, known.iter().copied()));
                 }
             }
-            HandoffExpect {
+            checks.push(Check::Handoff(Box::new(HandoffExpect {
                 flow: h.flow.clone(),
                 message: h.message.clone(),
                 reason: h.reason,
                 topic: h.topic.as_ref().map(|t| topic_ref(path, errs, agent, t)),
                 turn: h.turn,
                 context: h.context.iter().map(|(k, v)| (k.value.clone(), v.clone())).collect(),
-            }
-        });
-        Expect { topic, actions, says, escalated: e.escalated, handoff, slots, ended: e.ended }
+            })));
+        }
+        checks.into_boxed_slice()
     }
+}
 
+fn event(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<raw::TurnSection>) -> Event {
+    let pos = Pos::of(t);
+    let t = &t.value;
+    let given = [t.caller.is_some(), t.silence.is_some(), t.dtmf.is_some(), t.hangup.is_some()];
+    match (given.iter().filter(|g| **g).count(), t) {
+        (0, _) => {
+            errs.push(Diagnostic::new(path, pos, "turn has no caller event: expected one of `caller`, `silence`, `dtmf`, `hangup`"));
+            Event::Silence
+        }
+        (1, raw::TurnSection { caller: Some(text), .. }) => Event::Caller(text.as_str().into()),
+        (1, raw::TurnSection { silence: Some(flag), .. }) | (1, raw::TurnSection { hangup: Some(flag), .. }) => {
+            if !flag {
+                errs.push(Diagnostic::new(path, pos, "`silence`/`hangup` must be `true` (omit the turn instead)"));
+            }
+            if t.silence.is_some() { Event::Silence } else { Event::Hangup }
+        }
+        (1, raw::TurnSection { dtmf: Some(d), .. }) => {
+            if agent.channel == Channel::Messaging {
+                errs.push(Diagnostic::new(path, Pos::of(d), format!("dtmf event on messaging agent '{}': expected a voice agent", agent.name)));
+            } else if d.value.is_empty() || !d.value.chars().all(|ch| ch.is_ascii_digit() || ch == '*' || ch == '#') {
+                errs.push(Diagnostic::new(path, Pos::of(d), format!("dtmf '{}' is not a keypad sequence: expected digits, '*' or '#'", d.value)));
+            }
+            Event::Dtmf(d.value.as_str().into())
+        }
+        _ => {
+            errs.push(Diagnostic::new(path, pos, "turn has more than one caller event: expected exactly one of `caller`, `silence`, `dtmf`, `hangup`"));
+            Event::Silence
+        }
+    }
+}
+
+impl Loader {
     fn says(&mut self, path: &Path, errs: &mut Diagnostics, s: &Spanned<String>) -> Option<Says> {
         let v = &s.value;
         let regex_form = v.strip_prefix('/').and_then(|rest| {
@@ -352,16 +530,17 @@ impl Loader {
             flags.chars().all(|c| "imsxU".contains(c)).then(|| (&rest[..end], flags))
         });
         let Some((pattern, flags)) = regex_form else {
-            return Some(Says::Contains { text: v.clone(), lower: v.to_lowercase() });
+            return Some(Says::Contains(v.as_str().into()));
         };
         let full = if flags.is_empty() { pattern.to_string() } else { format!("(?{flags}){pattern}") };
         if let Some(re) = self.regexes.get(&full) {
-            return Some(Says::Regex { regex: re.clone(), source: v.clone() });
+            return Some(Says::Regex(re.clone(), v.as_str().into()));
         }
-        match Regex::new(&full) {
+        match crate::nlu::small_regex(&full) {
             Ok(re) => {
+                let re = Arc::new(re);
                 self.regexes.insert(full, re.clone());
-                Some(Says::Regex { regex: re, source: v.clone() })
+                Some(Says::Regex(re, v.as_str().into()))
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -390,26 +569,38 @@ fn unknown<'a, T>(path: &Path, at: &Spanned<T>, kind: &str, name: &str, candidat
         .with_help(did_you_mean(name, candidates.clone()).or_else(|| Some(one_of(candidates))))
 }
 
-fn merge_fixtures(
+fn resolve_overrides(
     path: &Path,
     errs: &mut Diagnostics,
     agent: &Agent,
-    base: &Fixtures,
     overrides: &indexmap::IndexMap<Spanned<String>, raw::FixtureSection>,
-) -> Fixtures {
-    let mut fx = base.clone();
+) -> Overrides {
+    let mut out = Vec::new();
     for (name, def) in overrides {
         let Some(id) = agent.action_id(&name.value) else {
             errs.push(unknown(path, name, "action", &name.value, agent.actions.iter().map(|a| a.name.as_str())));
             continue;
         };
         let action = &agent.actions[id as usize];
-        let slot = &mut fx.actions[id as usize];
-        if let Some(f) = def.fails {
-            slot.fails = f;
-        }
+        let mut fx = ActionFixture { fails: false, outputs: vec![None; action.outputs.len()] };
         if let Some(result) = &def.result {
-            apply_result(path, errs, &action.name, &action.outputs, result, slot);
+            apply_result(path, errs, &action.name, &action.outputs, result, &mut fx);
+        }
+        let values = fx.outputs.into_iter().enumerate().filter_map(|(i, v)| v.map(|v| (i, v))).collect();
+        out.push((id, def.fails, values));
+    }
+    out
+}
+
+fn apply(base: &Fixtures, overrides: &Overrides) -> Fixtures {
+    let mut fx = base.clone();
+    for (id, fails, values) in overrides {
+        let slot = &mut fx.actions[*id as usize];
+        if let Some(f) = fails {
+            slot.fails = *f;
+        }
+        for (i, v) in values {
+            slot.outputs[*i] = Some(v.clone());
         }
     }
     fx

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed};
 
 use crate::diag::{Diagnostic, Pos};
 
@@ -44,10 +44,33 @@ pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
 
 /// Parses one YAML document into `T`, with budgets against hostile input.
 pub fn parse<T: DeserializeOwned>(path: &Path, text: &str, what: &str) -> Result<T, Diagnostic> {
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    check_not_empty(path, text, what)?;
+    serde_saphyr::from_str_with_options(text, options()).map_err(|e| yaml_error(path, &e, what))
+}
+
+/// Parses a YAML file through a seed: the caller builds its own structures
+/// as the document goes by, so a large suite is never held both as YAML
+/// structures and in its compiled form. (Streaming from disk instead of a
+/// string would save the text's memory but parses about a quarter slower.)
+pub fn parse_file_seed<S, T>(path: &Path, what: &str, seed: S) -> Result<T, Diagnostic>
+where
+    S: for<'de> DeserializeSeed<'de, Value = T>,
+{
+    let text = read_text(path)?;
+    check_not_empty(path, &text, what)?;
+    serde_saphyr::with_deserializer_from_str_with_options(&text, options(), |de| seed.deserialize(de))
+        .map_err(|e| yaml_error(path, &e, what))
+}
+
+fn check_not_empty(path: &Path, text: &str, what: &str) -> Result<(), Diagnostic> {
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(Diagnostic::new(path, Pos::FILE, format!("file is empty: expected {what}")));
     }
-    let options = serde_saphyr::options! {
+    Ok(())
+}
+
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: 48,
             max_documents: 1,
@@ -62,8 +85,7 @@ pub fn parse<T: DeserializeOwned>(path: &Path, text: &str, what: &str) -> Result
             max_total_replayed_events: 200_000,
             max_replay_stack_depth: 16,
         },
-    };
-    serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_error(path, &e, what))
+    }
 }
 
 fn yaml_error(path: &Path, err: &serde_saphyr::Error, what: &str) -> Diagnostic {
