@@ -97,7 +97,9 @@ fn generate(path: &Path) -> usize {
         let script = SCRIPTS[n % SCRIPTS.len()];
         out.push_str(&format!("  - name: conversation {n}\n    turns:\n"));
         for turn in script.iter().take(TURNS) {
-            let t = turn.replace("{n4}", &format!("{:04}", n % 10_000)).replace("{n}", &n.to_string());
+            let t = turn
+                .replace("{n4}", &format!("{:04}", n % 10_000))
+                .replace("{n}", &n.to_string());
             out.push_str("      - ");
             out.push_str(&t);
             out.push('\n');
@@ -162,13 +164,34 @@ fn main() {
     let peak = PEAK.load(Ordering::Relaxed) - base;
 
     let threads = rayon::current_num_threads();
-    println!("suite: {CONVERSATIONS} conversations x {TURNS} turns = {turns} turns, {mb:.2} MB on disk ({threads} threads)");
-    println!("parse:       {:>8.1} ms  {:>8.1} MB/s", parse.as_secs_f64() * 1e3, mb / parse.as_secs_f64());
-    println!("run phase:   {:>8.1} ms  {:>8.0} turns/s (target >= 1,000,000)", run_phase.as_secs_f64() * 1e3, turns as f64 / run_phase.as_secs_f64());
-    println!("whole run:   {:>8.1} ms  {:>8.2} x parse time (target <= 1.5)", whole.as_secs_f64() * 1e3, whole.as_secs_f64() / parse.as_secs_f64());
-    println!("peak heap:   {:>8.1} MB  {:>8.2} x suite size (target < 4)", peak as f64 / 1e6, peak as f64 / size as f64);
+    println!(
+        "suite: {CONVERSATIONS} conversations x {TURNS} turns = {turns} turns, {mb:.2} MB on disk ({threads} threads)"
+    );
+    println!(
+        "parse:       {:>8.1} ms  {:>8.1} MB/s",
+        parse.as_secs_f64() * 1e3,
+        mb / parse.as_secs_f64()
+    );
+    println!(
+        "run phase:   {:>8.1} ms  {:>8.0} turns/s (target >= 1,000,000)",
+        run_phase.as_secs_f64() * 1e3,
+        turns as f64 / run_phase.as_secs_f64()
+    );
+    println!(
+        "whole run:   {:>8.1} ms  {:>8.2} x parse time (target <= 1.5)",
+        whole.as_secs_f64() * 1e3,
+        whole.as_secs_f64() / parse.as_secs_f64()
+    );
+    println!(
+        "peak heap:   {:>8.1} MB  {:>8.2} x suite size (target < 4)",
+        peak as f64 / 1e6,
+        peak as f64 / size as f64
+    );
     if let Some(rss) = max_rss_kb() {
-        println!("max RSS:     {:>8.1} MB  (whole bench process, for reference)", rss as f64 / 1e3);
+        println!(
+            "max RSS:     {:>8.1} MB  (whole bench process, for reference)",
+            rss as f64 / 1e3
+        );
     }
 }
 

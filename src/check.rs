@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use crate::engine::{Engine, TopicPick, Trace};
-use crate::model::agent::BUILTIN_ESCALATION;
+use crate::model::agent::{BUILTIN_ESCALATION, NO_TOPIC};
 use crate::model::suite::HandoffExpect;
 use crate::model::{Check, Conversation};
 use crate::transcript::{agent_says, event_line, handoff_context, handoff_topic, topic_name};
@@ -23,7 +23,11 @@ pub struct Mismatch {
 
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "turn {}: {}: expected {}, got {}", self.turn, self.key, self.expected, self.actual)
+        write!(
+            f,
+            "turn {}: {}: expected {}, got {}",
+            self.turn, self.key, self.expected, self.actual
+        )
     }
 }
 
@@ -63,7 +67,12 @@ pub fn detail(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>) -> De
         let _ = writeln!(d.expected, "    {key}: {expected}");
         let _ = writeln!(d.actual, "    {key}: {actual}");
         if !pass {
-            d.mismatches.push(Mismatch { turn, key: key.to_string(), expected, actual });
+            d.mismatches.push(Mismatch {
+                turn,
+                key: key.to_string(),
+                expected,
+                actual,
+            });
         }
         true
     });
@@ -74,7 +83,12 @@ type Text<'a> = &'a dyn Fn() -> String;
 
 /// Calls `f(turn, key, passes, expected, actual)` for each expectation, in
 /// order, until `f` returns false. The texts are built only on demand.
-fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut dyn FnMut(usize, &str, bool, Text<'_>, Text<'_>) -> bool) {
+fn walk(
+    engine: &Engine<'_>,
+    conv: &Conversation,
+    trace: &Trace<'_>,
+    f: &mut dyn FnMut(usize, &str, bool, Text<'_>, Text<'_>) -> bool,
+) {
     let agent = engine.agent;
     for (i, (checks, turn)) in conv.expects.iter().zip(&trace.turns).enumerate() {
         let n = i + 1;
@@ -84,13 +98,17 @@ fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut dyn
                     let got = match turn.topic {
                         TopicPick::Classified { topic, .. } | TopicPick::Kept { topic, .. } => topic_name(agent, topic),
                         TopicPick::Builtin => BUILTIN_ESCALATION,
-                        TopicPick::None | TopicPick::NotUnderstood { .. } => "none",
+                        TopicPick::None | TopicPick::NotUnderstood { .. } => NO_TOPIC,
                     };
                     f(n, "topic", got == &**want, &|| want.to_string(), &|| got.to_string())
                 }
                 Check::Actions(want) => {
                     let calls = trace.calls(turn);
-                    let pass = calls.len() == want.len() && calls.iter().zip(want.iter()).all(|(c, w)| c.action == w.action && c.ok == w.ok);
+                    let pass = calls.len() == want.len()
+                        && calls
+                            .iter()
+                            .zip(want.iter())
+                            .all(|(c, w)| c.action == w.action && c.ok == w.ok);
                     let list = |items: &mut dyn Iterator<Item = (u16, bool)>| {
                         let v: Vec<String> = items
                             .map(|(a, ok)| {
@@ -100,13 +118,27 @@ fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut dyn
                             .collect();
                         format!("[{}]", v.join(", "))
                     };
-                    f(n, "actions", pass, &|| list(&mut want.iter().map(|w| (w.action, w.ok))), &|| list(&mut calls.iter().map(|c| (c.action, c.ok))))
+                    f(
+                        n,
+                        "actions",
+                        pass,
+                        &|| list(&mut want.iter().map(|w| (w.action, w.ok))),
+                        &|| list(&mut calls.iter().map(|c| (c.action, c.ok))),
+                    )
                 }
                 Check::Says(want) => {
                     let said = agent_says(engine, trace, turn);
-                    f(n, "says", want.matches(&said), &|| format!("{:?}", want.source()), &|| format!("{said:?}"))
+                    f(
+                        n,
+                        "says",
+                        want.matches(&said),
+                        &|| format!("{:?}", want.source()),
+                        &|| format!("{said:?}"),
+                    )
                 }
-                Check::Escalated(want) => f(n, "escalated", turn.handoff == *want, &|| want.to_string(), &|| turn.handoff.to_string()),
+                Check::Escalated(want) => f(n, "escalated", turn.handoff == *want, &|| want.to_string(), &|| {
+                    turn.handoff.to_string()
+                }),
                 Check::Ended(want) => {
                     let got = trace.turns[..=i].iter().any(|t| t.ended.is_some());
                     f(n, "ended", got == *want, &|| want.to_string(), &|| got.to_string())
@@ -114,7 +146,9 @@ fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut dyn
                 Check::Slot(slot, value) => {
                     let got = trace.slots_after(i)[*slot as usize];
                     let key = format!("slots.{}", agent.slots[*slot as usize].name);
-                    f(n, &key, got == Some(&**value), &|| value.to_string(), &|| got.map_or("(empty)".to_string(), str::to_string))
+                    f(n, &key, got == Some(&**value), &|| value.to_string(), &|| {
+                        got.map_or("(empty)".to_string(), str::to_string)
+                    })
                 }
                 Check::Handoff(want) => handoff(engine, trace, n, want, f),
             };
@@ -125,23 +159,37 @@ fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut dyn
     }
 }
 
-fn handoff(engine: &Engine<'_>, trace: &Trace<'_>, n: usize, want: &HandoffExpect, f: &mut dyn FnMut(usize, &str, bool, Text<'_>, Text<'_>) -> bool) -> bool {
+fn handoff(
+    engine: &Engine<'_>,
+    trace: &Trace<'_>,
+    n: usize,
+    want: &HandoffExpect,
+    f: &mut dyn FnMut(usize, &str, bool, Text<'_>, Text<'_>) -> bool,
+) -> bool {
     let agent = engine.agent;
     let Some(h) = trace.handoff.filter(|h| h.turn as usize <= n) else {
         return f(n, "handoff", false, &|| "a handoff".to_string(), &|| "none".to_string());
     };
     let fields: [(&str, Option<String>, String); 5] = [
         ("handoff.flow", want.flow.clone(), agent.escalation.flow.clone()),
-        ("handoff.message", want.message.clone(), agent.escalation.message.clone()),
-        ("handoff.reason", want.reason.map(|r| r.as_str().to_string()), h.reason.as_str().to_string()),
+        (
+            "handoff.message",
+            want.message.clone(),
+            agent.escalation.message.clone(),
+        ),
+        (
+            "handoff.reason",
+            want.reason.map(|r| r.as_str().to_string()),
+            h.reason.as_str().to_string(),
+        ),
         ("handoff.topic", want.topic.clone(), handoff_topic(agent, &h)),
         ("handoff.turn", want.turn.map(|t| t.to_string()), h.turn.to_string()),
     ];
     for (key, want, got) in fields {
-        if let Some(want) = want {
-            if !f(n, key, want == got, &|| want.clone(), &|| got.clone()) {
-                return false;
-            }
+        if let Some(want) = want
+            && !f(n, key, want == got, &|| want.clone(), &|| got.clone())
+        {
+            return false;
         }
     }
     if want.context.is_empty() {
@@ -151,7 +199,9 @@ fn handoff(engine: &Engine<'_>, trace: &Trace<'_>, n: usize, want: &HandoffExpec
     for (k, v) in &want.context {
         let got = ctx.iter().find(|(name, _)| name == k).map(|(_, v)| *v);
         let key = format!("handoff.context.{k}");
-        if !f(n, &key, got == Some(v.as_str()), &|| v.clone(), &|| got.map_or("(absent)".to_string(), str::to_string)) {
+        if !f(n, &key, got == Some(v.as_str()), &|| v.clone(), &|| {
+            got.map_or("(absent)".to_string(), str::to_string)
+        }) {
             return false;
         }
     }

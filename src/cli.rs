@@ -13,7 +13,11 @@ use crate::report::{console::Console, junit};
 use crate::runner::{self, CaseResult, Progress, RunOptions};
 
 #[derive(Debug, Parser)]
-#[command(name = "baton", version, about = "Regression tests for how call-center agents hand callers to humans")]
+#[command(
+    name = "baton",
+    version,
+    about = "Regression tests for how call-center agents hand callers to humans"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -76,6 +80,17 @@ pub fn main(cli: Cli) -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
+    if let Some(path) = &args.junit {
+        // `--junit suites/` would take the suite folder for the report file.
+        let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+        if path.is_dir() || yaml {
+            eprintln!(
+                "error: --junit takes the report file to write, not {} (write `--junit=FILE`, or put --junit after the suite paths)",
+                path.display()
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
     let suites = match load_suites(&args.paths) {
         Ok(s) => s,
         Err(d) => return load_errors(&d),
@@ -96,6 +111,11 @@ fn run(args: RunArgs) -> ExitCode {
         }
     };
     bar.clear();
+    let counts = result.counts();
+    if counts.passed + counts.failed == 0 && (!opts.filters.is_empty() || !opts.tags.is_empty()) {
+        eprintln!("error: no conversation matches the --filter/--tag given ({counts}); check the spelling");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let mut out = anstream::stdout().lock();
     let _ = Console { quiet: args.quiet }.report(&result, &mut out);
     let _ = out.flush();
@@ -106,7 +126,11 @@ fn run(args: RunArgs) -> ExitCode {
         }
         eprintln!("JUnit report: {}", path.display());
     }
-    if result.counts().failed > 0 { ExitCode::from(EXIT_FAILED) } else { ExitCode::SUCCESS }
+    if counts.failed > 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn load_errors(d: &Diagnostics) -> ExitCode {
@@ -119,7 +143,11 @@ fn load_errors(d: &Diagnostics) -> ExitCode {
         }
     }
     let n = d.0.len();
-    let _ = writeln!(err, "{n} error{} while loading; nothing was run", if n == 1 { "" } else { "s" });
+    let _ = writeln!(
+        err,
+        "{n} error{} while loading; nothing was run",
+        if n == 1 { "" } else { "s" }
+    );
     ExitCode::from(EXIT_USAGE)
 }
 
@@ -139,13 +167,13 @@ impl Bar {
 
 impl Progress for Bar {
     fn start(&self, total: usize) {
-        if let Some(b) = &self.0 {
-            if total >= 500 {
-                b.set_length(total as u64);
-                b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-                if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} conversations {elapsed}") {
-                    b.set_style(style);
-                }
+        if let Some(b) = &self.0
+            && total >= 500
+        {
+            b.set_length(total as u64);
+            b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} conversations {elapsed}") {
+                b.set_style(style);
             }
         }
     }

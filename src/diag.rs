@@ -65,13 +65,12 @@ impl Diagnostic {
         let bytes = std::fs::read(&self.path).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let offset = byte_offset(&text, self.pos)?;
-        let mut diag = MietteDiagnostic::new(self.message.clone())
-            .with_label(LabeledSpan::at(offset..offset, "here"));
+        let mut diag = MietteDiagnostic::new(self.message.clone()).with_label(LabeledSpan::at(offset..offset, "here"));
         if let Some(help) = &self.help {
             diag = diag.with_help(help.clone());
         }
-        let report = miette::Report::new(diag)
-            .with_source_code(miette::NamedSource::new(self.path.display().to_string(), text));
+        let report =
+            miette::Report::new(diag).with_source_code(miette::NamedSource::new(self.path.display().to_string(), text));
         let theme = if color {
             GraphicalTheme::unicode()
         } else {
@@ -191,8 +190,12 @@ mod tests {
 
     #[test]
     fn display_names_file_line_and_column() {
-        let d = Diagnostic::new(Path::new("suites/a.yaml"), Pos::new(12, 9), "unknown action 'createcas'")
-            .with_help(did_you_mean("createcas", ["createcase", "verify_account"]));
+        let d = Diagnostic::new(
+            Path::new("suites/a.yaml"),
+            Pos::new(12, 9),
+            "unknown action 'createcas'",
+        )
+        .with_help(did_you_mean("createcas", ["createcase", "verify_account"]));
         assert_eq!(
             d.to_string(),
             "suites/a.yaml:12:9: unknown action 'createcas' (did you mean 'createcase'?)"

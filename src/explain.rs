@@ -12,7 +12,15 @@ use crate::transcript::describe_rule;
 pub fn explain(agent: &Agent) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "agent: {} ({})", agent.name, agent.path.display());
-    let _ = writeln!(out, "channel: {}", if agent.channel == Channel::Voice { "voice" } else { "messaging" });
+    let _ = writeln!(
+        out,
+        "channel: {}",
+        if agent.channel == Channel::Voice {
+            "voice"
+        } else {
+            "messaging"
+        }
+    );
     let _ = writeln!(
         out,
         "escalation: flow {}, default Escalation topic {}",
@@ -29,10 +37,18 @@ pub fn explain(agent: &Agent) -> String {
         if topic.model.catch_all {
             flags.push("catch-all");
         }
-        let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) };
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", flags.join(", "))
+        };
         let _ = writeln!(out, "topic {}{flags}", topic.name);
         if !topic.actions.is_empty() {
-            let names: Vec<&str> = topic.actions.iter().map(|&a| agent.actions[a as usize].name.as_str()).collect();
+            let names: Vec<&str> = topic
+                .actions
+                .iter()
+                .map(|&a| agent.actions[a as usize].name.as_str())
+                .collect();
             let _ = writeln!(out, "  actions: {}", names.join(", "));
         }
         for (i, ins) in topic.instructions.iter().enumerate() {
@@ -42,18 +58,31 @@ pub fn explain(agent: &Agent) -> String {
                     for r in rules {
                         let mut line = describe_rule(agent, r);
                         if let Rule::RunAction { action } = r {
-                            let inputs: Vec<&str> = agent.actions[*action as usize].inputs.iter().map(|&s| agent.slots[s as usize].name.as_str()).collect();
+                            let inputs: Vec<&str> = agent.actions[*action as usize]
+                                .inputs
+                                .iter()
+                                .map(|&s| agent.slots[s as usize].name.as_str())
+                                .collect();
                             if !inputs.is_empty() {
                                 let _ = write!(line, " (needs {})", inputs.join(", "));
                             }
                         }
-                        let bound = if (r.is_guard() || *r == Rule::EscalateAlways) && !topic.can_escalate { "  [NOT ENFORCED: topic lacks can_escalate]" } else { "" };
+                        let bound = if (r.is_guard() || *r == Rule::EscalateAlways) && !topic.can_escalate {
+                            "  [NOT ENFORCED: topic lacks can_escalate]"
+                        } else {
+                            ""
+                        };
                         let _ = writeln!(out, "     -> {line}{bound}");
                     }
                 }
                 Compiled::Unbound(why) => {
                     let _ = writeln!(out, "     -> binds nothing: {why}");
-                    warnings.push(format!("topic {} instruction {} (line {}) binds nothing: {why}", topic.name, i + 1, ins.pos.line));
+                    warnings.push(format!(
+                        "topic {} instruction {} (line {}) binds nothing: {why}",
+                        topic.name,
+                        i + 1,
+                        ins.pos.line
+                    ));
                 }
                 Compiled::Text => {
                     let _ = writeln!(out, "     -> not compiled (kept as guidance text)");
@@ -70,7 +99,9 @@ pub fn explain(agent: &Agent) -> String {
             for g in &guards {
                 match g {
                     Rule::RequireSlot { slot, .. } => req.push(format!("slot {}", agent.slots[*slot as usize].name)),
-                    Rule::RequireAction { action, .. } => req.push(format!("action {}", agent.actions[*action as usize].name)),
+                    Rule::RequireAction { action, .. } => {
+                        req.push(format!("action {}", agent.actions[*action as usize].name))
+                    }
                     _ => {}
                 }
             }
@@ -89,23 +120,48 @@ pub fn explain(agent: &Agent) -> String {
         }
     }
 
-    let guarded: Vec<&str> = agent.topics.iter().filter(|t| t.can_escalate && t.guards().next().is_some()).map(|t| t.name.as_str()).collect();
+    let guarded: Vec<&str> = agent
+        .topics
+        .iter()
+        .filter(|t| t.can_escalate && t.guards().next().is_some())
+        .map(|t| t.name.as_str())
+        .collect();
     out.push('\n');
     let _ = writeln!(out, "escalation paths that bypass topic guards:");
     let mut paths = 0;
     if agent.escalation.default_topic {
-        let lacking: Vec<&str> = agent.topics.iter().filter(|t| !t.can_escalate).map(|t| t.name.as_str()).collect();
+        let lacking: Vec<&str> = agent
+            .topics
+            .iter()
+            .filter(|t| !t.can_escalate)
+            .map(|t| t.name.as_str())
+            .collect();
         if !lacking.is_empty() || agent.topics.is_empty() {
             paths += 1;
-            let _ = writeln!(out, "  - default Escalation topic: a request from {} or before any topic", if lacking.is_empty() { "no topic".to_string() } else { lacking.join(", ") });
+            let _ = writeln!(
+                out,
+                "  - default Escalation topic: a request from {} or before any topic",
+                if lacking.is_empty() {
+                    "no topic".to_string()
+                } else {
+                    lacking.join(", ")
+                }
+            );
         } else {
             paths += 1;
-            let _ = writeln!(out, "  - default Escalation topic: a request before any topic is active");
+            let _ = writeln!(
+                out,
+                "  - default Escalation topic: a request before any topic is active"
+            );
         }
     }
     if agent.no_input.then == NoInputThen::Escalate {
         paths += 1;
-        let _ = writeln!(out, "  - silence: after {} reprompt(s), escalates through the default path", agent.no_input.reprompts);
+        let _ = writeln!(
+            out,
+            "  - silence: after {} reprompt(s), escalates through the default path",
+            agent.no_input.reprompts
+        );
     }
     for (digits, action) in &agent.dtmf {
         if *action == DtmfAction::Escalate {

@@ -75,14 +75,13 @@ const WORDS: &[(&str, u16)] = &[
 ];
 
 const STOPWORDS: &[&str] = &[
-    "a", "an", "the", "i", "im", "ive", "id", "me", "my", "mine", "we", "our", "us", "you", "your",
-    "it", "its", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "to", "of",
-    "for", "in", "on", "at", "by", "with", "and", "or", "so", "if", "then", "that", "this", "these",
-    "those", "there", "here", "what", "which", "who", "how", "can", "could", "would", "should",
-    "will", "may", "might", "must", "have", "has", "had", "got", "please", "just", "now", "hi",
-    "hello", "hey", "um", "uh", "okay", "ok", "yes", "yeah", "well", "some", "about", "from",
-    "up", "out", "as", "into", "too", "very", "really", "also", "thanks", "thank", "there", "one",
-    "right", "away", "today", "wanna", "gonna", "let's", "lets", "know", "think", "again", "still",
+    "a", "an", "the", "i", "im", "ive", "id", "me", "my", "mine", "we", "our", "us", "you", "your", "it", "its", "is",
+    "are", "was", "were", "be", "been", "am", "do", "does", "did", "to", "of", "for", "in", "on", "at", "by", "with",
+    "and", "or", "so", "if", "then", "that", "this", "these", "those", "there", "here", "what", "which", "who", "how",
+    "can", "could", "would", "should", "will", "may", "might", "must", "have", "has", "had", "got", "please", "just",
+    "now", "hi", "hello", "hey", "um", "uh", "okay", "ok", "yes", "yeah", "well", "some", "about", "from", "up", "out",
+    "as", "into", "too", "very", "really", "also", "thanks", "thank", "there", "one", "right", "away", "today",
+    "wanna", "gonna", "let's", "lets", "know", "think", "again", "still",
 ];
 
 /// Reduces a lower-case word to a crude stem, so that "cases"/"case" and
@@ -290,7 +289,7 @@ fn clause_request(tokens: &[Token]) -> Request {
     for (i, t) in tokens.iter().enumerate() {
         let f = t.flags;
         let trigger = f & (HUMAN | PERSON | ESCALATE) != 0;
-        if !(human || person || escalate) && !trigger {
+        if !(human || person || escalate || trigger) {
             if f & NEGATOR != 0 {
                 negated = true;
             }
@@ -311,9 +310,8 @@ fn clause_request(tokens: &[Token]) -> Request {
             other_content += 1;
         }
     }
-    let asks = escalate
-        || (human && (want || contact || modifier || other_content == 0))
-        || (person && (contact || modifier));
+    let asks =
+        escalate || (human && (want || contact || modifier || other_content == 0)) || (person && (contact || modifier));
     // "I don't need a person" reads as a refusal even though "need a person"
     // alone would be too weak to count as a request.
     let mentions = escalate || ((human || person) && (want || contact || modifier));
@@ -472,10 +470,19 @@ mod tests {
 
     #[test]
     fn negations_and_mentions_are_not_requests() {
-        for text in ["I don't need a person", "no need for an agent", "I do not want to talk to a human"] {
+        for text in [
+            "I don't need a person",
+            "no need for an agent",
+            "I do not want to talk to a human",
+        ] {
             assert_eq!(request(text), Request::Negated, "{text}");
         }
-        for text in ["my order arrived broken", "the agent was rude", "I need someone to fix my order", "transfer money"] {
+        for text in [
+            "my order arrived broken",
+            "the agent was rude",
+            "I need someone to fix my order",
+            "transfer money",
+        ] {
             assert_eq!(request(text), Request::No, "{text}");
         }
     }

@@ -170,7 +170,13 @@ pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
 fn key(name: &str) -> String {
     name.trim()
         .chars()
-        .map(|c| if c == ' ' || c == '-' { '_' } else { c.to_ascii_lowercase() })
+        .map(|c| {
+            if c == ' ' || c == '-' {
+                '_'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
         .collect()
 }
 
@@ -206,8 +212,10 @@ fn resolve_slot(phrase: &str, names: &Names<'_>) -> Result<SlotId, Unresolved> {
 /// escalations and any user requests"): such a topic takes every utterance.
 pub fn reads_as_catch_all(description: &str) -> bool {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:all|any|every)\b[^.]*\b(?:requests?|inquir(?:y|ies)|questions?|calls?|callers?|utterances?)\b")
-            .expect("static regex")
+        Regex::new(
+            r"\b(?:all|any|every)\b[^.]*\b(?:requests?|inquir(?:y|ies)|questions?|calls?|callers?|utterances?)\b",
+        )
+        .expect("static regex")
     });
     RE.is_match(&description.to_lowercase())
 }
@@ -226,26 +234,55 @@ mod tests {
 
     fn c(text: &str) -> Result<Compiled, Unresolved> {
         let (s, a, t) = names();
-        compile(text, &Names { slots: &s, actions: &a, topics: &t })
+        compile(
+            text,
+            &Names {
+                slots: &s,
+                actions: &a,
+                topics: &t,
+            },
+        )
     }
 
     #[test]
     fn seed_pattern_a() {
-        let got = c("If the user asks to talk to a human agent, allow the ‘Escalation’ action only if the user has provided their email address. If they have not, ask for the email first.");
-        assert_eq!(got, Ok(Compiled::Rules(vec![Rule::RequireSlot { slot: 0, ask_first: true }])));
+        let got = c(
+            "If the user asks to talk to a human agent, allow the ‘Escalation’ action only if the user has provided their email address. If they have not, ask for the email first.",
+        );
+        assert_eq!(
+            got,
+            Ok(Compiled::Rules(vec![Rule::RequireSlot {
+                slot: 0,
+                ask_first: true
+            }]))
+        );
     }
 
     #[test]
     fn seed_pattern_b_with_topic() {
-        let got = c("…allowing the ‘Escalation’ action to be called only after the ‘createcase’ action has been executed in the Case Management topic.");
-        assert_eq!(got, Ok(Compiled::Rules(vec![Rule::RequireAction { action: 0, topic: Some(0) }])));
-        let got = c("Allow the \"Escalation\" action to be called ONLY after the 'createcase' action has been executed.");
-        assert_eq!(got, Ok(Compiled::Rules(vec![Rule::RequireAction { action: 0, topic: None }])));
+        let got = c(
+            "…allowing the ‘Escalation’ action to be called only after the ‘createcase’ action has been executed in the Case Management topic.",
+        );
+        assert_eq!(
+            got,
+            Ok(Compiled::Rules(vec![Rule::RequireAction {
+                action: 0,
+                topic: Some(0)
+            }]))
+        );
+        let got =
+            c("Allow the \"Escalation\" action to be called ONLY after the 'createcase' action has been executed.");
+        assert_eq!(
+            got,
+            Ok(Compiled::Rules(vec![Rule::RequireAction { action: 0, topic: None }]))
+        );
     }
 
     #[test]
     fn unquoted_keyword_binds_nothing() {
-        let got = c("If the user asks for a human, allow the Escalation action only if the user has provided their email address.");
+        let got = c(
+            "If the user asks for a human, allow the Escalation action only if the user has provided their email address.",
+        );
         assert!(matches!(got, Ok(Compiled::Unbound(_))), "{got:?}");
     }
 
@@ -272,7 +309,9 @@ mod tests {
 
     #[test]
     fn catch_all_descriptions() {
-        assert!(reads_as_catch_all("Handle all escalations and any user requests that come through."));
+        assert!(reads_as_catch_all(
+            "Handle all escalations and any user requests that come through."
+        ));
         assert!(!reads_as_catch_all("Open and track support cases"));
     }
 }

@@ -45,7 +45,9 @@ pub enum Golden {
     /// The transcript differs from the golden file: a unified diff.
     Differs(String),
     Missing,
-    Blessed { created: bool },
+    Blessed {
+        created: bool,
+    },
     /// Not written because the conversation's expectations fail.
     NotBlessed,
     Unreadable(String),
@@ -76,8 +78,13 @@ impl CaseResult {
         let mut parts: Vec<String> = self.mismatches.iter().map(ToString::to_string).collect();
         match &self.golden {
             Some((p, Golden::Differs(_))) => parts.push(format!("transcript differs from {}", p.display())),
-            Some((p, Golden::Missing)) => parts.push(format!("golden transcript {} is missing (run with --bless to create it)", p.display())),
-            Some((p, Golden::Unreadable(e))) => parts.push(format!("cannot use golden transcript {}: {e}", p.display())),
+            Some((p, Golden::Missing)) => parts.push(format!(
+                "golden transcript {} is missing (run with --bless to create it)",
+                p.display()
+            )),
+            Some((p, Golden::Unreadable(e))) => {
+                parts.push(format!("cannot use golden transcript {}: {e}", p.display()))
+            }
             Some((p, Golden::NotBlessed)) => parts.push(format!("{} not blessed: expectations fail", p.display())),
             _ => {}
         }
@@ -141,7 +148,11 @@ pub trait Progress: Sync {
 impl Progress for () {}
 
 /// Runs all suites with the built-in engine.
-pub fn run(suites: &[Suite], opts: &RunOptions, progress: &dyn Progress) -> Result<RunResult, rayon::ThreadPoolBuildError> {
+pub fn run(
+    suites: &[Suite],
+    opts: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunResult, rayon::ThreadPoolBuildError> {
     run_with(suites, opts, progress, &run_conversation)
 }
 
@@ -190,7 +201,11 @@ pub fn run_with(
             }
         })
         .collect();
-    Ok(RunResult { suites, duration: started.elapsed(), timestamp })
+    Ok(RunResult {
+        suites,
+        duration: started.elapsed(),
+        timestamp,
+    })
 }
 
 fn skip_reason(suite: &Suite, conv: &Conversation, opts: &RunOptions) -> Option<String> {
@@ -203,7 +218,12 @@ fn skip_reason(suite: &Suite, conv: &Conversation, opts: &RunOptions) -> Option<
             return Some("filtered out".to_string());
         }
     }
-    if !opts.tags.is_empty() && !opts.tags.iter().any(|t| conv.tags.contains(t) || suite.tags.contains(t)) {
+    if !opts.tags.is_empty()
+        && !opts
+            .tags
+            .iter()
+            .any(|t| conv.tags.contains(t) || suite.tags.contains(t))
+    {
         return Some("filtered out by tag".to_string());
     }
     None
@@ -288,8 +308,16 @@ pub fn run_conversation(suite: &Suite, conv: &Conversation, opts: &RunOptions) -
         _ => None,
     };
     let golden_ok = matches!(golden, None | Some((_, Golden::Matches | Golden::Blessed { .. })));
-    let status = if passed && golden_ok { Status::Passed } else { Status::Failed };
-    let transcript = if status == Status::Failed || opts.keep_transcripts { text } else { None };
+    let status = if passed && golden_ok {
+        Status::Passed
+    } else {
+        Status::Failed
+    };
+    let transcript = if status == Status::Failed || opts.keep_transcripts {
+        text
+    } else {
+        None
+    };
     CaseResult {
         name: conv.name.clone(),
         line: conv.line,
@@ -318,7 +346,9 @@ fn golden(path: &Path, text: &str, passed: bool, bless: bool) -> Golden {
             return Golden::NotBlessed;
         }
         return match atomic_write(path, text.as_bytes()) {
-            Ok(()) => Golden::Blessed { created: current.is_none() },
+            Ok(()) => Golden::Blessed {
+                created: current.is_none(),
+            },
             Err(e) => Golden::Unreadable(format!("cannot write: {e}")),
         };
     }

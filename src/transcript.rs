@@ -40,7 +40,13 @@ pub fn event_line(ev: &Event) -> String {
     }
 }
 
-fn render_turn<'s>(engine: &Engine<'_>, trace: &Trace<'s>, turn: &Turn, slots: &mut [Option<&'s str>], out: &mut String) {
+fn render_turn<'s>(
+    engine: &Engine<'_>,
+    trace: &Trace<'s>,
+    turn: &Turn,
+    slots: &mut [Option<&'s str>],
+    out: &mut String,
+) {
     let agent = engine.agent;
     match turn.request {
         Request::Yes => out.push_str("    request: asks for a human\n"),
@@ -52,7 +58,12 @@ fn render_turn<'s>(engine: &Engine<'_>, trace: &Trace<'s>, turn: &Turn, slots: &
     }
     for f in trace.fills(turn) {
         slots[f.slot as usize] = Some(f.value);
-        let _ = writeln!(out, "    slot: {} = {}", agent.slots[f.slot as usize].name, one_line(f.value));
+        let _ = writeln!(
+            out,
+            "    slot: {} = {}",
+            agent.slots[f.slot as usize].name,
+            one_line(f.value)
+        );
     }
     for n in trace.notes(turn) {
         match n {
@@ -64,14 +75,14 @@ fn render_turn<'s>(engine: &Engine<'_>, trace: &Trace<'s>, turn: &Turn, slots: &
             }
         }
     }
-    if turn.handoff {
-        if let Some(h) = &trace.handoff {
-            let _ = writeln!(out, "    handoff: {}", handoff_line(agent, h));
-            let ctx = handoff_context(engine, trace);
-            if !ctx.is_empty() {
-                let items: Vec<String> = ctx.iter().map(|(k, v)| format!("{k}={}", one_line(v))).collect();
-                let _ = writeln!(out, "    context: {}", items.join(", "));
-            }
+    if turn.handoff
+        && let Some(h) = &trace.handoff
+    {
+        let _ = writeln!(out, "    handoff: {}", handoff_line(agent, h));
+        let ctx = handoff_context(engine, trace);
+        if !ctx.is_empty() {
+            let items: Vec<String> = ctx.iter().map(|(k, v)| format!("{k}={}", one_line(v))).collect();
+            let _ = writeln!(out, "    context: {}", items.join(", "));
         }
     }
     let says = agent_says(engine, trace, turn);
@@ -94,7 +105,9 @@ fn topic_line(agent: &Agent, pick: TopicPick) -> Option<String> {
             }
         ),
         TopicPick::Builtin => format!("{BUILTIN_ESCALATION} (built-in)"),
-        TopicPick::NotUnderstood { score } => format!("none (best score {score:.2}, below threshold {:.2})", agent.threshold),
+        TopicPick::NotUnderstood { score } => {
+            format!("none (best score {score:.2}, below threshold {:.2})", agent.threshold)
+        }
     })
 }
 
@@ -104,7 +117,8 @@ pub fn topic_name(agent: &Agent, t: TopicId) -> &str {
 
 /// The name a handoff or expectation uses for the topic that escalated.
 pub fn handoff_topic(agent: &Agent, h: &Handoff) -> String {
-    h.topic.map_or_else(|| BUILTIN_ESCALATION.to_string(), |t| topic_name(agent, t).to_string())
+    h.topic
+        .map_or_else(|| BUILTIN_ESCALATION.to_string(), |t| topic_name(agent, t).to_string())
 }
 
 fn handoff_line(agent: &Agent, h: &Handoff) -> String {
@@ -138,7 +152,11 @@ pub fn describe_rule(agent: &Agent, rule: &Rule) -> String {
 fn note_line(agent: &Agent, n: Note) -> String {
     let topic = |t: TopicId| topic_name(agent, t);
     match n {
-        Note::Ambiguous { chosen, other, other_score } => format!(
+        Note::Ambiguous {
+            chosen,
+            other,
+            other_score,
+        } => format!(
             "classifier: {} chosen over {} (score {other_score:.2}, within margin {:.2})",
             topic(chosen),
             topic(other),
@@ -146,20 +164,36 @@ fn note_line(agent: &Agent, n: Note) -> String {
         ),
         Note::Switched { from } => format!("switch: left {}, dropping what it was waiting for", topic(from)),
         Note::DefaultPath { from: Some(t) } if agent.topics[t as usize].can_escalate => {
-            format!("route: default Escalation path (leaves {}, topic rules are not consulted)", topic(t))
+            format!(
+                "route: default Escalation path (leaves {}, topic rules are not consulted)",
+                topic(t)
+            )
         }
-        Note::DefaultPath { from: Some(t) } => format!("route: default Escalation path ({} lacks can_escalate)", topic(t)),
+        Note::DefaultPath { from: Some(t) } => {
+            format!("route: default Escalation path ({} lacks can_escalate)", topic(t))
+        }
         Note::DefaultPath { from: None } => "route: default Escalation path (no active topic)".to_string(),
-        Note::Bypassed { topic: t, guards, can_escalate } => format!(
+        Note::Bypassed {
+            topic: t,
+            guards,
+            can_escalate,
+        } => format!(
             "BYPASS: {guards} escalation guard{} on {} not applied{}",
             if guards == 1 { "" } else { "s" },
             topic(t),
-            if can_escalate { "" } else { " (the topic lacks can_escalate, so its policy never binds)" }
+            if can_escalate {
+                ""
+            } else {
+                " (the topic lacks can_escalate, so its policy never binds)"
+            }
         ),
         Note::Handles { topic: t } => format!("rule: {} handles the escalation request", topic(t)),
         Note::Resumed { topic: t } => format!("rule: {} looks again at the blocked escalation request", topic(t)),
         Note::GuardMet { topic: t, rule } => {
-            format!("guard: {} -> met", describe_rule(agent, &agent.topics[t as usize].rules[rule as usize]))
+            format!(
+                "guard: {} -> met",
+                describe_rule(agent, &agent.topics[t as usize].rules[rule as usize])
+            )
         }
         Note::GuardUnmet { topic: t, rule, why } => format!(
             "guard: {} -> BLOCKED ({})",
@@ -171,11 +205,12 @@ fn note_line(agent: &Agent, n: Note) -> String {
                 Unmet::NotHere => "the action is not available in this topic",
             }
         ),
-        Note::NoPath => "route: no escalation path (the topic lacks can_escalate and the default topic is off)".to_string(),
+        Note::NoPath => {
+            "route: no escalation path (the topic lacks can_escalate and the default topic is off)".to_string()
+        }
         Note::NeedsInput { action, slot } => format!(
             "rule: '{}' needs slot '{}'",
-            agent.actions[action as usize].name,
-            agent.slots[slot as usize].name
+            agent.actions[action as usize].name, agent.slots[slot as usize].name
         ),
         Note::Reprompt { count, of } => format!("no input: reprompt {count} of {of}"),
         Note::NoInputLimit { then } => format!(
@@ -190,7 +225,11 @@ fn note_line(agent: &Agent, n: Note) -> String {
         Note::KeyNotMapped => "keypad: not a shortcut and fills no slot".to_string(),
         Note::Ignored => "ignored: the conversation had already ended".to_string(),
         Note::Withdrawn => "request: the caller withdrew the blocked escalation request".to_string(),
-        Note::Called(c) => format!("action: {} {}", agent.actions[c.action as usize].name, if c.ok { "ok" } else { "FAILED" }),
+        Note::Called(c) => format!(
+            "action: {} {}",
+            agent.actions[c.action as usize].name,
+            if c.ok { "ok" } else { "FAILED" }
+        ),
     }
 }
 
@@ -199,7 +238,13 @@ fn call_line(engine: &Engine<'_>, c: Call, slots: &[Option<&str>]) -> String {
     let inputs: Vec<String> = def
         .inputs
         .iter()
-        .map(|&s| format!("{}={}", engine.agent.slots[s as usize].name, slots[s as usize].map_or("?".to_string(), one_line)))
+        .map(|&s| {
+            format!(
+                "{}={}",
+                engine.agent.slots[s as usize].name,
+                slots[s as usize].map_or("?".to_string(), one_line)
+            )
+        })
         .collect();
     let result = if c.ok {
         let fx = &engine.fixtures.actions[c.action as usize];
@@ -209,7 +254,11 @@ fn call_line(engine: &Engine<'_>, c: Call, slots: &[Option<&str>]) -> String {
             .zip(&fx.outputs)
             .filter_map(|(name, v)| v.as_ref().map(|v| format!("{name}={}", one_line(v))))
             .collect();
-        if outs.is_empty() { "ok".to_string() } else { format!("ok {}", outs.join(", ")) }
+        if outs.is_empty() {
+            "ok".to_string()
+        } else {
+            format!("ok {}", outs.join(", "))
+        }
     } else {
         "FAILED".to_string()
     };
@@ -219,7 +268,9 @@ fn call_line(engine: &Engine<'_>, c: Call, slots: &[Option<&str>]) -> String {
 fn end_line(trace: &Trace<'_>) -> String {
     let last = trace.turns.iter().rev().find(|t| t.ended.is_some());
     match (last, &trace.handoff) {
-        (Some(t), Some(h)) if t.ended == Some(End::Handoff) => format!("end: escalated at turn {} ({})", h.turn, h.reason.as_str()),
+        (Some(t), Some(h)) if t.ended == Some(End::Handoff) => {
+            format!("end: escalated at turn {} ({})", h.turn, h.reason.as_str())
+        }
         (Some(t), _) => {
             let n = trace.turns.iter().position(|x| std::ptr::eq(x, t)).map_or(0, |i| i + 1);
             match t.ended {
@@ -265,15 +316,27 @@ fn say_text(engine: &Engine<'_>, s: Say, out: &mut String) {
             }
         }
         Say::Failed(a) => {
-            let _ = write!(out, "Sorry, I couldn't complete {}.", label(&agent.actions[a as usize].name));
+            let _ = write!(
+                out,
+                "Sorry, I couldn't complete {}.",
+                label(&agent.actions[a as usize].name)
+            );
         }
         Say::NeedsAction(a) => {
-            let _ = write!(out, "Before I can transfer you, {} has to be completed.", label(&agent.actions[a as usize].name));
+            let _ = write!(
+                out,
+                "Before I can transfer you, {} has to be completed.",
+                label(&agent.actions[a as usize].name)
+            );
         }
         Say::Reply(t) => match &agent.topics[t as usize].reply {
             Some(r) => out.push_str(r),
             None => {
-                let _ = write!(out, "I can help you with {}.", label(&agent.topics[t as usize].name).to_lowercase());
+                let _ = write!(
+                    out,
+                    "I can help you with {}.",
+                    label(&agent.topics[t as usize].name).to_lowercase()
+                );
             }
         },
         Say::NotUnderstood => out.push_str("Sorry, I didn't understand. Could you rephrase that?"),

@@ -33,11 +33,21 @@ struct Run {
 fn run_with(a: &Agent, events: &[Event], chooser: &mut impl Chooser) -> Run {
     let engine = Engine::new(a, &a.fixtures);
     let trace = engine.run(events, chooser);
-    let says = trace.turns.iter().map(|t| transcript::agent_says(&engine, &trace, t)).collect();
+    let says = trace
+        .turns
+        .iter()
+        .map(|t| transcript::agent_says(&engine, &trace, t))
+        .collect();
     let calls = trace
         .turns
         .iter()
-        .map(|t| trace.calls(t).iter().map(|c| (a.actions[c.action as usize].name.clone(), c.ok)).collect())
+        .map(|t| {
+            trace
+                .calls(t)
+                .iter()
+                .map(|c| (a.actions[c.action as usize].name.clone(), c.ok))
+                .collect()
+        })
         .collect();
     let notes = trace.turns.iter().map(|t| trace.notes(t).to_vec()).collect();
     let topics = trace
@@ -48,10 +58,23 @@ fn run_with(a: &Agent, events: &[Event], chooser: &mut impl Chooser) -> Run {
             p => p.topic().map(|id| a.topics[id as usize].name.clone()),
         })
         .collect();
-    let handoff = trace.handoff.map(|h| (h.reason, transcript::handoff_topic(a, &h), h.turn));
-    let context = transcript::handoff_context(&engine, &trace).into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let handoff = trace
+        .handoff
+        .map(|h| (h.reason, transcript::handoff_topic(a, &h), h.turn));
+    let context = transcript::handoff_context(&engine, &trace)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let text = transcript::render(&engine, "test", events, &trace);
-    Run { says, calls, notes, topics, handoff, context, text }
+    Run {
+        says,
+        calls,
+        notes,
+        topics,
+        handoff,
+        context,
+        text,
+    }
 }
 
 fn run(a: &Agent, events: &[Event]) -> Run {
@@ -85,14 +108,40 @@ fn case_agent(can_escalate: bool) -> Agent {
 #[test]
 fn pattern_b_collects_the_email_runs_the_case_then_hands_off() {
     let a = case_agent(true);
-    let r = run(&a, &[caller("my order arrived broken"), caller("get me a human"), caller("it's jane@example.com")]);
+    let r = run(
+        &a,
+        &[
+            caller("my order arrived broken"),
+            caller("get me a human"),
+            caller("it's jane@example.com"),
+        ],
+    );
     assert!(r.says[0].contains("email"), "{}", r.text);
     assert_eq!(r.handoff.as_ref().map(|h| h.2), Some(3), "{}", r.text);
-    assert!(r.notes[1].iter().any(|n| matches!(n, Note::GuardUnmet { why: Unmet::Missing, .. })), "{}", r.text);
+    assert!(
+        r.notes[1].iter().any(|n| matches!(
+            n,
+            Note::GuardUnmet {
+                why: Unmet::Missing,
+                ..
+            }
+        )),
+        "{}",
+        r.text
+    );
     assert_eq!(r.calls[2], vec![("createcase".to_string(), true)]);
     let (reason, topic, _) = r.handoff.unwrap();
-    assert_eq!((reason, topic.as_str()), (HandoffReason::CallerRequest, "Case_Management"));
-    assert_eq!(r.context, vec![("email".into(), "jane@example.com".into()), ("case_number".into(), "C-1".into())]);
+    assert_eq!(
+        (reason, topic.as_str()),
+        (HandoffReason::CallerRequest, "Case_Management")
+    );
+    assert_eq!(
+        r.context,
+        vec![
+            ("email".into(), "jane@example.com".into()),
+            ("case_number".into(), "C-1".into())
+        ]
+    );
 }
 
 #[test]
@@ -100,19 +149,49 @@ fn policy_on_a_topic_without_can_escalate_is_bypassed_by_the_default_topic() {
     let a = case_agent(false);
     let r = run(&a, &[caller("my order arrived broken"), caller("get me a human")]);
     let (reason, topic, turn) = r.handoff.clone().expect(&r.text);
-    assert_eq!((reason, topic.as_str(), turn), (HandoffReason::CallerRequest, "Escalation", 2));
+    assert_eq!(
+        (reason, topic.as_str(), turn),
+        (HandoffReason::CallerRequest, "Escalation", 2)
+    );
     assert!(r.calls.iter().all(Vec::is_empty), "no case may be opened: {}", r.text);
-    assert!(r.notes[1].iter().any(|n| matches!(n, Note::Bypassed { guards: 1, can_escalate: false, .. })), "{}", r.text);
+    assert!(
+        r.notes[1].iter().any(|n| matches!(
+            n,
+            Note::Bypassed {
+                guards: 1,
+                can_escalate: false,
+                ..
+            }
+        )),
+        "{}",
+        r.text
+    );
     assert!(r.text.contains("BYPASS"), "{}", r.text);
 }
 
 #[test]
 fn a_failed_action_does_not_count_as_executed() {
-    let a = agent(&CASE_AGENT.replace("CAN", "true").replace("result: { case_number: \"C-1\" }", "fails: true"));
-    let r = run(&a, &[caller("my order arrived broken jane@example.com"), caller("talk to a human")]);
+    let a = agent(
+        &CASE_AGENT
+            .replace("CAN", "true")
+            .replace("result: { case_number: \"C-1\" }", "fails: true"),
+    );
+    let r = run(
+        &a,
+        &[
+            caller("my order arrived broken jane@example.com"),
+            caller("talk to a human"),
+        ],
+    );
     assert_eq!(r.calls[0], vec![("createcase".to_string(), false)], "{}", r.text);
     assert!(r.handoff.is_none(), "{}", r.text);
-    assert!(r.notes[1].iter().any(|n| matches!(n, Note::GuardUnmet { why: Unmet::Failed, .. })), "{}", r.text);
+    assert!(
+        r.notes[1]
+            .iter()
+            .any(|n| matches!(n, Note::GuardUnmet { why: Unmet::Failed, .. })),
+        "{}",
+        r.text
+    );
 }
 
 #[test]
@@ -132,7 +211,14 @@ topics:
       - "If the user asks to talk to a human agent, allow the ‘Escalation’ action only if the user has provided their email address. If they have not, ask for the email first."
 "#,
     );
-    let r = run(&a, &[caller("I can't log in"), caller("can I speak to someone"), caller("sure, bob@example.org")]);
+    let r = run(
+        &a,
+        &[
+            caller("I can't log in"),
+            caller("can I speak to someone"),
+            caller("sure, bob@example.org"),
+        ],
+    );
     assert!(r.handoff.as_ref().is_some_and(|h| h.2 == 3), "{}", r.text);
     assert!(r.says[1].to_lowercase().contains("email"), "{}", r.text);
     // The same without quotes binds nothing: the handoff is immediate.
@@ -168,7 +254,12 @@ topics:
 "#,
     );
     let r = run(&a, &[caller("my internet has been down since Tuesday")]);
-    assert_eq!(r.handoff, Some((HandoffReason::SmartRouting, "Escalation".to_string(), 1)), "{}", r.text);
+    assert_eq!(
+        r.handoff,
+        Some((HandoffReason::SmartRouting, "Escalation".to_string(), 1)),
+        "{}",
+        r.text
+    );
     let r = run(&a, &[caller("operator")]);
     assert_eq!(r.handoff.map(|h| h.0), Some(HandoffReason::CallerRequest));
 }
@@ -197,23 +288,56 @@ topics:
 #[test]
 fn silence_and_keypad_escalate_through_the_default_path() {
     let a = agent(&VOICE.replace("THEN", "escalate"));
-    let r = run(&a, &[caller("my order arrived broken"), Event::Silence, Event::Silence, Event::Silence]);
+    let r = run(
+        &a,
+        &[
+            caller("my order arrived broken"),
+            Event::Silence,
+            Event::Silence,
+            Event::Silence,
+        ],
+    );
     assert!(r.says[1].contains("still there"), "{}", r.text);
-    assert_eq!(r.handoff, Some((HandoffReason::NoInput, "Escalation".to_string(), 4)), "{}", r.text);
-    assert!(r.notes[3].iter().any(|n| matches!(n, Note::Bypassed { .. })), "{}", r.text);
+    assert_eq!(
+        r.handoff,
+        Some((HandoffReason::NoInput, "Escalation".to_string(), 4)),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.notes[3].iter().any(|n| matches!(n, Note::Bypassed { .. })),
+        "{}",
+        r.text
+    );
 
     let r = run(&a, &[caller("my order arrived broken"), Event::Dtmf("0".into())]);
-    assert_eq!(r.handoff, Some((HandoffReason::Dtmf, "Escalation".to_string(), 2)), "{}", r.text);
+    assert_eq!(
+        r.handoff,
+        Some((HandoffReason::Dtmf, "Escalation".to_string(), 2)),
+        "{}",
+        r.text
+    );
 
     // Digits that are not a shortcut fill slots; after the end, events are ignored.
-    let r = run(&a, &[Event::Dtmf("12345678".into()), Event::Dtmf("9".into()), caller("hello?")]);
+    let r = run(
+        &a,
+        &[
+            Event::Dtmf("12345678".into()),
+            Event::Dtmf("9".into()),
+            caller("hello?"),
+        ],
+    );
     assert!(r.text.contains("slot: account_number = 12345678"), "{}", r.text);
     assert!(r.text.contains("end: agent hung up at turn 2"), "{}", r.text);
     assert!(r.notes[2].contains(&Note::Ignored), "{}", r.text);
 
     let hangup = agent(&VOICE.replace("THEN", "hangup"));
     let r = run(&hangup, &[Event::Silence, Event::Silence, Event::Silence]);
-    assert!(r.handoff.is_none() && r.text.contains("end: agent hung up at turn 3"), "{}", r.text);
+    assert!(
+        r.handoff.is_none() && r.text.contains("end: agent hung up at turn 3"),
+        "{}",
+        r.text
+    );
 }
 
 #[test]
@@ -228,10 +352,27 @@ fn negated_requests_are_not_requests() {
 #[test]
 fn switching_topics_drops_a_blocked_request_and_the_default_path_then_bypasses() {
     let a = agent(&CASE_AGENT.replace("CAN", "true"));
-    let r = run(&a, &[caller("my order arrived broken"), caller("talk to a human"), caller("I was charged twice"), caller("representative")]);
+    let r = run(
+        &a,
+        &[
+            caller("my order arrived broken"),
+            caller("talk to a human"),
+            caller("I was charged twice"),
+            caller("representative"),
+        ],
+    );
     assert_eq!(r.topics[2].as_deref(), Some("Billing"), "{}", r.text);
-    assert!(r.notes[2].iter().any(|n| matches!(n, Note::Switched { .. })), "{}", r.text);
-    assert_eq!(r.handoff.as_ref().map(|h| (h.1.as_str(), h.2)), Some(("Escalation", 4)), "{}", r.text);
+    assert!(
+        r.notes[2].iter().any(|n| matches!(n, Note::Switched { .. })),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.handoff.as_ref().map(|h| (h.1.as_str(), h.2)),
+        Some(("Escalation", 4)),
+        "{}",
+        r.text
+    );
     assert!(r.calls.iter().all(Vec::is_empty));
 }
 
@@ -324,8 +465,20 @@ proptest! {
 #[test]
 fn a_refusal_withdraws_a_blocked_request() {
     let a = case_agent(true);
-    let r = run(&a, &[caller("my order arrived broken"), caller("talk to a human"), caller("actually I don't need a person anymore"), caller("jane@example.com")]);
+    let r = run(
+        &a,
+        &[
+            caller("my order arrived broken"),
+            caller("talk to a human"),
+            caller("actually I don't need a person anymore"),
+            caller("jane@example.com"),
+        ],
+    );
     assert!(r.notes[2].contains(&Note::Withdrawn), "{}", r.text);
     assert_eq!(r.calls[3], vec![("createcase".to_string(), true)], "{}", r.text);
-    assert!(r.handoff.is_none(), "the withdrawn request must not come back: {}", r.text);
+    assert!(
+        r.handoff.is_none(),
+        "the withdrawn request must not come back: {}",
+        r.text
+    );
 }

@@ -26,7 +26,11 @@ fn run_file(dir: &Path, file: &Path) -> Outcome {
         .expect("run baton");
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!stderr.contains("panicked"), "baton panicked:\n{stderr}");
-    Outcome { code: out.status.code().unwrap_or(-1), stderr, report_written: report.exists() }
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stderr,
+        report_written: report.exists(),
+    }
 }
 
 /// Writes `suite` (with AGENT replaced by the example agent's path) and
@@ -51,7 +55,10 @@ fn malformed_yaml() {
 
 #[test]
 fn unknown_key() {
-    load_error(&format!("{HEAD}  - name: a\n    turnz: []\n"), ":5:5: unknown field 'turnz'");
+    load_error(
+        &format!("{HEAD}  - name: a\n    turnz: []\n"),
+        ":5:5: unknown field 'turnz'",
+    );
 }
 
 #[test]
@@ -81,7 +88,9 @@ fn dangling_topic_slot_and_context_key() {
         ":7:28: unknown slot 'emial' (did you mean 'email'?)",
     );
     load_error(
-        &format!("{HEAD}  - name: a\n    turns:\n      - caller: hi\n        expect: {{ handoff: {{ context: {{ case_no: x }} }} }}\n"),
+        &format!(
+            "{HEAD}  - name: a\n    turns:\n      - caller: hi\n        expect: {{ handoff: {{ context: {{ case_no: x }} }} }}\n"
+        ),
         ":7:41: unknown context key (slot or action output) 'case_no' (did you mean 'case_number'?)",
     );
 }
@@ -91,13 +100,23 @@ fn missing_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_file(dir.path(), &dir.path().join("nope.yaml"));
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("nope.yaml: cannot read: no such file or directory"), "{}", out.stderr);
-    load_error("suite: S\nagent: ../missing/agent.yaml\nconversations: []\n", ":2:8: cannot read agent '../missing/agent.yaml': no such file or directory");
+    assert!(
+        out.stderr.contains("nope.yaml: cannot read: no such file or directory"),
+        "{}",
+        out.stderr
+    );
+    load_error(
+        "suite: S\nagent: ../missing/agent.yaml\nconversations: []\n",
+        ":2:8: cannot read agent '../missing/agent.yaml': no such file or directory",
+    );
 }
 
 #[test]
 fn empty_suite_and_empty_file() {
-    load_error(&format!("{HEAD}  []\n").replace("conversations:\n  []", "conversations: []"), ":3:1: suite has no conversations");
+    load_error(
+        &format!("{HEAD}  []\n").replace("conversations:\n  []", "conversations: []"),
+        ":3:1: suite has no conversations",
+    );
     load_error("# nothing here\n", ": file is empty: expected a suite");
 }
 
@@ -119,8 +138,14 @@ fn invalid_regex() {
 
 #[test]
 fn turn_with_two_events_or_none() {
-    load_error(&format!("{HEAD}  - name: a\n    turns:\n      - {{ caller: hi, silence: true }}\n"), ":6:9: turn has more than one caller event");
-    load_error(&format!("{HEAD}  - name: a\n    turns:\n      - expect: {{ escalated: false }}\n"), ":6:9: turn has no caller event");
+    load_error(
+        &format!("{HEAD}  - name: a\n    turns:\n      - {{ caller: hi, silence: true }}\n"),
+        ":6:9: turn has more than one caller event",
+    );
+    load_error(
+        &format!("{HEAD}  - name: a\n    turns:\n      - expect: {{ escalated: false }}\n"),
+        ":6:9: turn has no caller event",
+    );
 }
 
 #[test]
@@ -130,17 +155,28 @@ fn non_utf8_file() {
     std::fs::write(&file, b"suite: S\nagent: caf\xe9.yaml\n").unwrap();
     let out = run_file(dir.path(), &file);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains(&format!("{}:2:11: file is not valid UTF-8", file.display())), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("{}:2:11: file is not valid UTF-8", file.display())),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn hostile_documents_are_refused_not_obeyed() {
-    let deep = format!("suite: S\nagent: AGENT\nconversations: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+    let deep = format!(
+        "suite: S\nagent: AGENT\nconversations: {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
     load_error(&deep, ":3:");
     let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..12 {
         let p = i - 1;
-        bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     bomb.push_str("suite: S\nagent: AGENT\nconversations: []\n");
     load_error(&bomb, ":");
@@ -156,23 +192,47 @@ fn errors_in_the_agent_point_into_the_agent_file() {
     )
     .unwrap();
     let suite = dir.path().join("suite.yaml");
-    std::fs::write(&suite, "suite: S\nagent: agent.yaml\nconversations:\n  - name: a\n    turns: [{caller: hi}]\n").unwrap();
+    std::fs::write(
+        &suite,
+        "suite: S\nagent: agent.yaml\nconversations:\n  - name: a\n    turns: [{caller: hi}]\n",
+    )
+    .unwrap();
     let out = run_file(dir.path(), &suite);
     assert_eq!(out.code, 2);
     let a = agent.display();
-    assert!(out.stderr.contains(&format!("{a}:6:15: topic 'T' names unknown action 'createcas' (did you mean 'createcase'?)")), "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("{a}:8:9: instruction names unknown action 'verify'")), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "{a}:6:15: topic 'T' names unknown action 'createcas' (did you mean 'createcase'?)"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("{a}:8:9: instruction names unknown action 'verify'")),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn explain_reports_load_errors_too() {
-    let out = Command::new(env!("CARGO_BIN_EXE_baton")).args(["explain", "does/not/exist.yaml"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["explain", "does/not/exist.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("does/not/exist.yaml: cannot read file: no such file or directory"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("does/not/exist.yaml: cannot read file: no such file or directory")
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_baton")).args(["run", "--jobs", "many"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["run", "--jobs", "many"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

@@ -44,10 +44,23 @@ fn mutant_suites_pass_on_the_clean_agents() {
         let dir = tempfile::tempdir().unwrap();
         let copy = dir.path().join("suite.yaml");
         let clean_path = file.parent().unwrap().join(clean).canonicalize().unwrap();
-        std::fs::write(&copy, text.replace(agent_line, &format!("agent: {}", clean_path.display()))).unwrap();
+        std::fs::write(
+            &copy,
+            text.replace(agent_line, &format!("agent: {}", clean_path.display())),
+        )
+        .unwrap();
         let suites = load_suites(&[copy]).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let r = runner::run(&suites, &RunOptions::default(), &()).unwrap();
-        let failed: Vec<String> = r.suites[0].cases.iter().filter(|c| c.status == runner::Status::Failed).map(|c| format!("{}: {}", c.name, c.failure_summary())).collect();
-        assert!(failed.is_empty(), "{} fails on the clean agent {clean}: {failed:#?}", file.display());
+        let failed: Vec<String> = r.suites[0]
+            .cases
+            .iter()
+            .filter(|c| c.status == runner::Status::Failed)
+            .map(|c| format!("{}: {}", c.name, c.failure_summary()))
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "{} fails on the clean agent {clean}: {failed:#?}",
+            file.display()
+        );
     }
 }

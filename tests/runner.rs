@@ -42,7 +42,12 @@ fn workspace(conversations: &str) -> tempfile::TempDir {
 }
 
 fn baton(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_baton")).args(args).current_dir(cwd).env("NO_COLOR", "1").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).to_string(),
@@ -69,22 +74,43 @@ fn order_is_stable_whatever_the_thread_count() {
     let paths = vec![repo("suites"), repo("fixtures/mutants")];
     let suites = load_suites(&paths).unwrap_or_else(|e| panic!("{e}"));
     let view = |jobs| {
-        let opts = RunOptions { jobs, keep_transcripts: true, ..RunOptions::default() };
+        let opts = RunOptions {
+            jobs,
+            keep_transcripts: true,
+            ..RunOptions::default()
+        };
         let r = runner::run(&suites, &opts, &()).unwrap();
         r.suites
             .iter()
-            .flat_map(|s| s.cases.iter().map(move |c| (s.name.clone(), c.name.clone(), c.status.clone(), c.transcript.clone(), c.mismatches.clone())))
+            .flat_map(|s| {
+                s.cases.iter().map(move |c| {
+                    (
+                        s.name.clone(),
+                        c.name.clone(),
+                        c.status.clone(),
+                        c.transcript.clone(),
+                        c.mismatches.clone(),
+                    )
+                })
+            })
             .collect::<Vec<_>>()
     };
     let one = view(1);
-    assert!(one.len() >= 40, "expected the example suites to hold 40+ conversations, got {}", one.len());
+    assert!(
+        one.len() >= 40,
+        "expected the example suites to hold 40+ conversations, got {}",
+        one.len()
+    );
     assert_eq!(one, view(4));
     assert_eq!(one, view(3));
 }
 
 #[test]
 fn a_panicking_conversation_fails_alone() {
-    let dir = workspace(&format!("{PASSING}{}", PASSING.replace("opens a case then hands off", "boom")));
+    let dir = workspace(&format!(
+        "{PASSING}{}",
+        PASSING.replace("opens a case then hands off", "boom")
+    ));
     let suites = load_suites(&[dir.path().join("suite.yaml")]).unwrap();
     let exec = |s: &baton::model::Suite, c: &baton::model::Conversation, o: &RunOptions| {
         if c.name == "boom" {
@@ -108,26 +134,44 @@ fn golden_transcripts_are_created_checked_and_never_blessed_from_a_failing_run()
 
     let (code, out, _) = baton(&["run", "suite.yaml"], dir.path());
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("golden transcript") && out.contains("is missing (run with --bless to create it)"), "{out}");
+    assert!(
+        out.contains("golden transcript") && out.contains("is missing (run with --bless to create it)"),
+        "{out}"
+    );
 
     let (code, out, _) = baton(&["run", "suite.yaml", "--bless"], dir.path());
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("(created"), "{out}");
     let text = std::fs::read_to_string(&gpath).unwrap();
-    assert!(text.contains("[2] caller: get me a human") && text.contains("handoff: Queue (reason caller_request, topic Cases, turn 2)"), "{text}");
+    assert!(
+        text.contains("[2] caller: get me a human")
+            && text.contains("handoff: Queue (reason caller_request, topic Cases, turn 2)"),
+        "{text}"
+    );
 
     let (code, out, _) = baton(&["run", "suite.yaml"], dir.path());
     assert_eq!(code, 0, "{out}");
 
     // The agent changes its wording: the transcript diff shows it.
-    std::fs::write(dir.path().join("agent.yaml"), AGENT.replace("Connecting you now.", "Please hold.")).unwrap();
+    std::fs::write(
+        dir.path().join("agent.yaml"),
+        AGENT.replace("Connecting you now.", "Please hold."),
+    )
+    .unwrap();
     let (code, out, _) = baton(&["run", "suite.yaml"], dir.path());
     assert_eq!(code, 1);
-    assert!(out.contains("-    agent: Connecting you now.") && out.contains("+    agent: Please hold."), "{out}");
+    assert!(
+        out.contains("-    agent: Connecting you now.") && out.contains("+    agent: Please hold."),
+        "{out}"
+    );
 
     // An expectation that fails: --bless must not write over the golden file.
     let suite = std::fs::read_to_string(dir.path().join("suite.yaml")).unwrap();
-    std::fs::write(dir.path().join("suite.yaml"), suite.replace("reason: caller_request", "reason: dtmf")).unwrap();
+    std::fs::write(
+        dir.path().join("suite.yaml"),
+        suite.replace("reason: caller_request", "reason: dtmf"),
+    )
+    .unwrap();
     let (code, out, _) = baton(&["run", "suite.yaml", "--bless"], dir.path());
     assert_eq!(code, 1);
     assert!(out.contains("was not blessed"), "{out}");
@@ -139,11 +183,22 @@ fn failing_conversation_shows_a_diff_and_the_summary_line() {
     let dir = workspace(&format!("{PASSING}{FAILING}"));
     let (code, out, _) = baton(&["run", "suite.yaml"], dir.path());
     assert_eq!(code, 1);
-    assert!(out.contains("FAIL") && out.contains("Mini suite :: expects a handoff too early"), "{out}");
+    assert!(
+        out.contains("FAIL") && out.contains("Mini suite :: expects a handoff too early"),
+        "{out}"
+    );
     assert!(out.contains("turn 1: topic: expected Cases, got Escalation"), "{out}");
     assert!(out.contains("turn 1: escalated: expected false, got true"), "{out}");
-    assert!(out.contains("--- expected\n") && out.contains("-    escalated: false\n") && out.contains("+    escalated: true\n"), "{out}");
-    assert!(out.contains("[1] caller: get me a human \\x01 now"), "control characters are escaped in transcripts:\n{out}");
+    assert!(
+        out.contains("--- expected\n")
+            && out.contains("-    escalated: false\n")
+            && out.contains("+    escalated: true\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[1] caller: get me a human \\x01 now"),
+        "control characters are escaped in transcripts:\n{out}"
+    );
     assert!(!out.contains('\u{1b}'), "NO_COLOR output must be plain:\n{out}");
     assert_eq!(out.lines().last(), Some("1 passed, 1 failed"));
 
@@ -159,7 +214,10 @@ fn junit_report_reads_back_with_counts_failures_and_transcripts() {
     let (code, _, err) = baton(&["run", "suite.yaml", "--junit", "reports/out.xml"], dir.path());
     assert_eq!(code, 1, "{err}");
     let xml = std::fs::read_to_string(dir.path().join("reports/out.xml")).unwrap();
-    assert!(!xml.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')), "control characters reached the XML");
+    assert!(
+        !xml.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')),
+        "control characters reached the XML"
+    );
     let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
     let suites: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testsuite")).collect();
     assert_eq!(suites.len(), 1);
@@ -170,12 +228,30 @@ fn junit_report_reads_back_with_counts_failures_and_transcripts() {
     assert_eq!(ts.attribute("skipped"), Some("1"));
     assert!(ts.attribute("timestamp").is_some());
     let cases: Vec<_> = ts.children().filter(|n| n.has_tag_name("testcase")).collect();
-    assert_eq!(cases.iter().map(|c| c.attribute("name").unwrap()).collect::<Vec<_>>(), ["opens a case then hands off", "expects a handoff too early", "not yet"]);
-    assert!(cases.iter().all(|c| c.attribute("classname") == Some("Mini suite") && c.attribute("time").is_some()));
-    let failure = cases[1].children().find(|n| n.has_tag_name("failure")).expect("failure element");
-    assert!(failure.attribute("message").unwrap().contains("turn 1: escalated: expected false, got true"));
+    assert_eq!(
+        cases.iter().map(|c| c.attribute("name").unwrap()).collect::<Vec<_>>(),
+        ["opens a case then hands off", "expects a handoff too early", "not yet"]
+    );
+    assert!(
+        cases
+            .iter()
+            .all(|c| c.attribute("classname") == Some("Mini suite") && c.attribute("time").is_some())
+    );
+    let failure = cases[1]
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("failure element");
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap()
+            .contains("turn 1: escalated: expected false, got true")
+    );
     assert!(failure.text().unwrap_or("").contains("+    escalated: true"));
-    let out = cases[0].children().find(|n| n.has_tag_name("system-out")).expect("system-out");
+    let out = cases[0]
+        .children()
+        .find(|n| n.has_tag_name("system-out"))
+        .expect("system-out");
     assert!(out.text().unwrap().contains("handoff: Queue (reason caller_request"));
     assert!(cases[2].children().any(|n| n.has_tag_name("skipped")));
 }
@@ -185,9 +261,33 @@ fn golden_unit_outcomes() {
     // A bless that created the file is reported as such by the library too.
     let dir = workspace(&PASSING.replacen("    turns:\n", "    transcript: g.txt\n    turns:\n", 1));
     let suites = load_suites(&[dir.path().join("suite.yaml")]).unwrap();
-    let opts = RunOptions { bless: true, ..RunOptions::default() };
+    let opts = RunOptions {
+        bless: true,
+        ..RunOptions::default()
+    };
     let r = runner::run(&suites, &opts, &()).unwrap();
-    assert!(matches!(r.suites[0].cases[0].golden, Some((_, Golden::Blessed { created: true }))));
+    assert!(matches!(
+        r.suites[0].cases[0].golden,
+        Some((_, Golden::Blessed { created: true }))
+    ));
     let r = runner::run(&suites, &opts, &()).unwrap();
     assert!(matches!(r.suites[0].cases[0].golden, Some((_, Golden::Matches))));
+}
+
+#[test]
+fn cli_traps_are_usage_errors() {
+    let dir = workspace(PASSING);
+    // A filter that matches nothing must not pass CI silently.
+    let (code, _, err) = baton(&["run", "suite.yaml", "--filter", "no such conversation"], dir.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no conversation matches"), "{err}");
+    // `--junit DIR` would overwrite a folder: refused before anything runs.
+    std::fs::create_dir(dir.path().join("suites")).unwrap();
+    let (code, _, err) = baton(&["run", "--junit", "suites", "suite.yaml"], dir.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--junit takes the report file"), "{err}");
+    // `--junit` alone writes the default report.
+    let (code, _, err) = baton(&["run", "suite.yaml", "--junit"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.path().join("reports/junit.xml").exists());
 }

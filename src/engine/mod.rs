@@ -207,7 +207,10 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         self.st.silences += 1;
         let no_input = &self.e.agent.no_input;
         if self.st.silences <= no_input.reprompts {
-            self.trace.notes.push(Note::Reprompt { count: self.st.silences, of: no_input.reprompts });
+            self.trace.notes.push(Note::Reprompt {
+                count: self.st.silences,
+                of: no_input.reprompts,
+            });
             self.say(Say::Reprompt);
             return;
         }
@@ -231,7 +234,10 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             if let Some((s, e)) = slot.extractor.find(text) {
                 let value = &text[s..e];
                 self.st.slots[i] = Some(value);
-                self.trace.fills.push(Fill { slot: i as SlotId, value });
+                self.trace.fills.push(Fill {
+                    slot: i as SlotId,
+                    value,
+                });
                 filled_any = true;
                 answered |= self.st.awaiting == Some(i as SlotId);
             }
@@ -261,7 +267,10 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 }
                 _ => match active {
                     Some(t) if agent.topics[t as usize].can_escalate => {
-                        self.pick = TopicPick::Kept { topic: t, why: Kept::HandlesEscalation };
+                        self.pick = TopicPick::Kept {
+                            topic: t,
+                            why: Kept::HandlesEscalation,
+                        };
                         Some(t)
                     }
                     _ => None,
@@ -283,29 +292,47 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
 
         let topic = match (active, above) {
             (Some(t), _) if answered => {
-                self.pick = TopicPick::Kept { topic: t, why: Kept::Answer };
+                self.pick = TopicPick::Kept {
+                    topic: t,
+                    why: Kept::Answer,
+                };
                 t
             }
             (_, Some((t, score, runner_up))) => {
                 let chosen = match runner_up {
-                    Some((other, other_score)) if other_score >= agent.threshold && score - other_score <= agent.margin => {
+                    Some((other, other_score))
+                        if other_score >= agent.threshold && score - other_score <= agent.margin =>
+                    {
                         let chosen = self.chooser.topic(t, other);
                         let (other, other_score) = if chosen == t { (other, other_score) } else { (t, score) };
-                        self.trace.notes.push(Note::Ambiguous { chosen, other, other_score });
+                        self.trace.notes.push(Note::Ambiguous {
+                            chosen,
+                            other,
+                            other_score,
+                        });
                         chosen
                     }
                     _ => t,
                 };
-                let score = if chosen == t { score } else { runner_up.map_or(score, |r| r.1) };
+                let score = if chosen == t {
+                    score
+                } else {
+                    runner_up.map_or(score, |r| r.1)
+                };
                 self.enter(chosen, TopicPick::Classified { topic: chosen, score });
                 chosen
             }
             (Some(t), None) if filled_any => {
-                self.pick = TopicPick::Kept { topic: t, why: Kept::Info };
+                self.pick = TopicPick::Kept {
+                    topic: t,
+                    why: Kept::Info,
+                };
                 t
             }
             _ => {
-                self.pick = TopicPick::NotUnderstood { score: best.map_or(0.0, |b| b.1) };
+                self.pick = TopicPick::NotUnderstood {
+                    score: best.map_or(0.0, |b| b.1),
+                };
                 self.say(if keypad { Say::KeyNotMapped } else { Say::NotUnderstood });
                 if keypad {
                     self.trace.notes.push(Note::KeyNotMapped);
@@ -339,12 +366,12 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
     }
 
     fn enter(&mut self, t: TopicId, pick: TopicPick) {
-        if let Some(from) = self.st.topic {
-            if from != t {
-                self.trace.notes.push(Note::Switched { from });
-                self.st.pending_escalation = false;
-                self.st.awaiting = None;
-            }
+        if let Some(from) = self.st.topic
+            && from != t
+        {
+            self.trace.notes.push(Note::Switched { from });
+            self.st.pending_escalation = false;
+            self.st.awaiting = None;
         }
         self.st.topic = Some(t);
         self.pick = pick;
@@ -354,19 +381,28 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         let agent = self.e.agent;
         let topic = &agent.topics[t as usize];
         for rule in &topic.rules {
-            if let Rule::RunAction { action } = *rule {
-                if self.st.succeeded[action as usize].is_none() && !self.tried_this_turn(action) {
-                    self.try_action(action, t);
-                }
+            if let Rule::RunAction { action } = *rule
+                && self.st.succeeded[action as usize].is_none()
+                && !self.tried_this_turn(action)
+            {
+                self.try_action(action, t);
             }
         }
         if topic.can_escalate && topic.escalates_always() {
-            let reason = if requested { HandoffReason::CallerRequest } else { HandoffReason::SmartRouting };
+            let reason = if requested {
+                HandoffReason::CallerRequest
+            } else {
+                HandoffReason::SmartRouting
+            };
             self.handoff(reason, Some(t));
             return;
         }
         if topic.can_escalate && (requested || self.st.pending_escalation) {
-            self.trace.notes.push(if requested { Note::Handles { topic: t } } else { Note::Resumed { topic: t } });
+            self.trace.notes.push(if requested {
+                Note::Handles { topic: t }
+            } else {
+                Note::Resumed { topic: t }
+            });
             let mut blocked = false;
             for (ri, rule) in topic.rules.iter().enumerate() {
                 let ri = ri as u16;
@@ -379,14 +415,21 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                             Some(Unmet::Missing)
                         }
                     }
-                    Rule::RequireAction { action, topic: in_topic } => self.require_action(t, action, in_topic),
+                    Rule::RequireAction {
+                        action,
+                        topic: in_topic,
+                    } => self.require_action(t, action, in_topic),
                     _ => continue,
                 };
                 match unmet {
                     None => self.trace.notes.push(Note::GuardMet { topic: t, rule: ri }),
                     Some(why) => {
                         blocked = true;
-                        self.trace.notes.push(Note::GuardUnmet { topic: t, rule: ri, why });
+                        self.trace.notes.push(Note::GuardUnmet {
+                            topic: t,
+                            rule: ri,
+                            why,
+                        });
                     }
                 }
             }
@@ -404,7 +447,8 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
 
     /// Checks an action guard, running the action first if this topic can.
     fn require_action(&mut self, t: TopicId, action: ActionId, in_topic: Option<TopicId>) -> Option<Unmet> {
-        let satisfied = |st: &State<'_>| st.succeeded[action as usize].is_some_and(|at| in_topic.is_none_or(|want| want == at));
+        let satisfied =
+            |st: &State<'_>| st.succeeded[action as usize].is_some_and(|at| in_topic.is_none_or(|want| want == at));
         if satisfied(self.st) {
             return None;
         }
@@ -484,14 +528,22 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             let topic = &self.e.agent.topics[t as usize];
             let guards = topic.guards().count() as u16;
             if guards > 0 {
-                self.trace.notes.push(Note::Bypassed { topic: t, guards, can_escalate: topic.can_escalate });
+                self.trace.notes.push(Note::Bypassed {
+                    topic: t,
+                    guards,
+                    can_escalate: topic.can_escalate,
+                });
             }
         }
         self.handoff(reason, None);
     }
 
     fn handoff(&mut self, reason: HandoffReason, topic: Option<TopicId>) {
-        self.trace.handoff = Some(Handoff { reason, topic, turn: self.st.turn });
+        self.trace.handoff = Some(Handoff {
+            reason,
+            topic,
+            turn: self.st.turn,
+        });
         self.handoff = true;
         self.st.pending_escalation = false;
         self.st.end = Some(End::Handoff);

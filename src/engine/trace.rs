@@ -78,12 +78,20 @@ pub struct Turn {
 pub enum TopicPick {
     /// Not a caller utterance (silence, hangup, keypad shortcut).
     None,
-    Classified { topic: TopicId, score: f32 },
+    Classified {
+        topic: TopicId,
+        score: f32,
+    },
     /// The active topic continued.
-    Kept { topic: TopicId, why: Kept },
+    Kept {
+        topic: TopicId,
+        why: Kept,
+    },
     /// The built-in Escalation topic of the default path.
     Builtin,
-    NotUnderstood { score: f32 },
+    NotUnderstood {
+        score: f32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,26 +136,59 @@ pub struct Call {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Note {
     /// The classifier's top two topics were within the margin.
-    Ambiguous { chosen: TopicId, other: TopicId, other_score: f32 },
+    Ambiguous {
+        chosen: TopicId,
+        other: TopicId,
+        other_score: f32,
+    },
     /// Switched away from a topic, dropping what it was waiting for.
-    Switched { from: TopicId },
+    Switched {
+        from: TopicId,
+    },
     /// The request went to the built-in Escalation topic.
-    DefaultPath { from: Option<TopicId> },
+    DefaultPath {
+        from: Option<TopicId>,
+    },
     /// The default path skipped a topic's escalation guards.
-    Bypassed { topic: TopicId, guards: u16, can_escalate: bool },
+    Bypassed {
+        topic: TopicId,
+        guards: u16,
+        can_escalate: bool,
+    },
     /// A `can_escalate` topic handles the request under its own rules.
-    Handles { topic: TopicId },
+    Handles {
+        topic: TopicId,
+    },
     /// An earlier escalation request, blocked then, is looked at again.
-    Resumed { topic: TopicId },
-    GuardMet { topic: TopicId, rule: u16 },
-    GuardUnmet { topic: TopicId, rule: u16, why: Unmet },
+    Resumed {
+        topic: TopicId,
+    },
+    GuardMet {
+        topic: TopicId,
+        rule: u16,
+    },
+    GuardUnmet {
+        topic: TopicId,
+        rule: u16,
+        why: Unmet,
+    },
     /// No escalation path: the topic lacks `can_escalate` and the default topic is off.
     NoPath,
     /// An action cannot run until a slot is filled.
-    NeedsInput { action: ActionId, slot: SlotId },
-    Reprompt { count: u32, of: u32 },
-    NoInputLimit { then: NoInputThen },
-    Shortcut { digits_escalate: bool },
+    NeedsInput {
+        action: ActionId,
+        slot: SlotId,
+    },
+    Reprompt {
+        count: u32,
+        of: u32,
+    },
+    NoInputLimit {
+        then: NoInputThen,
+    },
+    Shortcut {
+        digits_escalate: bool,
+    },
     KeyNotMapped,
     /// An action ran (also in [`Trace::calls`]); kept here for the order.
     Called(Call),

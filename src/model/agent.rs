@@ -13,6 +13,9 @@ use crate::policy::{self, ActionId, Compiled, Names, Rule, SlotId, TopicId};
 /// The name of the built-in Escalation topic of the default path.
 pub const BUILTIN_ESCALATION: &str = "Escalation";
 
+/// What a `topic` expectation names for a turn that no topic took.
+pub const NO_TOPIC: &str = "none";
+
 #[derive(Debug)]
 pub struct Agent {
     pub name: String,
@@ -119,10 +122,11 @@ impl Agent {
         self.slots.iter().position(|s| s.name == name).map(|i| i as SlotId)
     }
 
-    /// Whether `name` is a topic a suite may expect: a configured one, or
-    /// the built-in Escalation topic when the default path is on.
+    /// Whether `name` is a topic a suite may expect: a configured one, the
+    /// built-in Escalation topic (keypad and silence escalations use it even
+    /// when requests do not), or `none` for a turn no topic took.
     pub fn knows_topic(&self, name: &str) -> bool {
-        self.topic_id(name).is_some() || (name == BUILTIN_ESCALATION && self.escalation.default_topic)
+        self.topic_id(name).is_some() || name == BUILTIN_ESCALATION || name == NO_TOPIC
     }
 
     pub fn dtmf_action(&self, digits: &str) -> Option<DtmfAction> {
@@ -157,11 +161,24 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
     for (name, def) in &file.slots {
         let extractor = match (&def.value.kind, &def.value.pattern) {
             (Some(_), Some(p)) => {
-                err(&mut errs, Pos::of(p), format!("slot '{}' has both `kind` and `pattern`: expected one of them", name.value), None);
+                err(
+                    &mut errs,
+                    Pos::of(p),
+                    format!(
+                        "slot '{}' has both `kind` and `pattern`: expected one of them",
+                        name.value
+                    ),
+                    None,
+                );
                 continue;
             }
             (None, None) => {
-                err(&mut errs, Pos::of(def), format!("slot '{}' needs `kind` (email, phone, digits) or `pattern`", name.value), None);
+                err(
+                    &mut errs,
+                    Pos::of(def),
+                    format!("slot '{}' needs `kind` (email, phone, digits) or `pattern`", name.value),
+                    None,
+                );
                 continue;
             }
             (Some(raw::SlotKind::Email), None) => Extractor::email(),
@@ -170,14 +187,23 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
             (None, Some(p)) => match crate::nlu::small_regex(&p.value) {
                 Ok(re) => Extractor::pattern(re),
                 Err(e) => {
-                    err(&mut errs, Pos::of(p), format!("invalid regex in slot '{}': {}", name.value, first_line(&e.to_string())), None);
+                    err(
+                        &mut errs,
+                        Pos::of(p),
+                        format!("invalid regex in slot '{}': {}", name.value, first_line(&e.to_string())),
+                        None,
+                    );
                     continue;
                 }
             },
         };
         slots.push(Slot {
             name: name.value.clone(),
-            ask: def.value.ask.clone().unwrap_or_else(|| format!("Could you give me your {}?", humanize(&name.value))),
+            ask: def
+                .value
+                .ask
+                .clone()
+                .unwrap_or_else(|| format!("Could you give me your {}?", humanize(&name.value))),
             extractor,
         });
     }
@@ -185,7 +211,13 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
     let slot_ref = |errs: &mut Diagnostics, s: &Spanned<String>, what: &str| -> Option<SlotId> {
         let id = slot_names.iter().position(|n| *n == s.value);
         if id.is_none() {
-            err(errs, Pos::of(s), format!("{what} names unknown slot '{}'", s.value), did_you_mean(&s.value, slot_names.iter().map(String::as_str)).or_else(|| Some(one_of(slot_names.iter().map(String::as_str)))));
+            err(
+                errs,
+                Pos::of(s),
+                format!("{what} names unknown slot '{}'", s.value),
+                did_you_mean(&s.value, slot_names.iter().map(String::as_str))
+                    .or_else(|| Some(one_of(slot_names.iter().map(String::as_str)))),
+            );
         }
         id.map(|i| i as SlotId)
     };
@@ -195,11 +227,23 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
     let mut fixtures = Fixtures::default();
     for (name, def) in &file.actions {
         if name.value.eq_ignore_ascii_case(BUILTIN_ESCALATION) {
-            err(&mut errs, Pos::of(name), "'Escalation' is the built-in escalation action and cannot be redefined".to_string(), None);
+            err(
+                &mut errs,
+                Pos::of(name),
+                "'Escalation' is the built-in escalation action and cannot be redefined".to_string(),
+                None,
+            );
         }
-        let inputs = def.inputs.iter().filter_map(|s| slot_ref(&mut errs, s, &format!("action '{}'", name.value))).collect();
+        let inputs = def
+            .inputs
+            .iter()
+            .filter_map(|s| slot_ref(&mut errs, s, &format!("action '{}'", name.value)))
+            .collect();
         let outputs: Vec<String> = def.outputs.iter().map(|o| o.value.clone()).collect();
-        let mut fx = ActionFixture { fails: def.fails, outputs: vec![None; outputs.len()] };
+        let mut fx = ActionFixture {
+            fails: def.fails,
+            outputs: vec![None; outputs.len()],
+        };
         apply_result(path, &mut errs, &name.value, &outputs, &def.result, &mut fx);
         fixtures.actions.push(fx);
         actions.push(Action {
@@ -215,47 +259,87 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
     // Topics.
     let topic_names: Vec<String> = file.topics.value.iter().map(|t| t.name.value.clone()).collect();
     if file.topics.value.is_empty() && !file.escalation.default_topic {
-        err(&mut errs, Pos::of(&file.topics), "no topics and no default Escalation topic: expected at least one topic".to_string(), None);
+        err(
+            &mut errs,
+            Pos::of(&file.topics),
+            "no topics and no default Escalation topic: expected at least one topic".to_string(),
+            None,
+        );
     }
     let mut vocab = Vocab::new();
     let mut topics = Vec::new();
     for (i, t) in file.topics.value.iter().enumerate() {
         if topic_names[..i].contains(&t.name.value) {
-            err(&mut errs, Pos::of(&t.name), format!("duplicate topic name '{}'", t.name.value), None);
+            err(
+                &mut errs,
+                Pos::of(&t.name),
+                format!("duplicate topic name '{}'", t.name.value),
+                None,
+            );
         }
         let mut topic_actions = Vec::new();
         for a in &t.actions {
             match action_names.iter().position(|n| *n == a.value) {
                 Some(id) => topic_actions.push(id as ActionId),
-                None => err(&mut errs, Pos::of(a), format!("topic '{}' names unknown action '{}'", t.name.value, a.value), did_you_mean(&a.value, action_names.iter().map(String::as_str)).or_else(|| Some(one_of(action_names.iter().map(String::as_str))))),
+                None => err(
+                    &mut errs,
+                    Pos::of(a),
+                    format!("topic '{}' names unknown action '{}'", t.name.value, a.value),
+                    did_you_mean(&a.value, action_names.iter().map(String::as_str))
+                        .or_else(|| Some(one_of(action_names.iter().map(String::as_str)))),
+                ),
             }
         }
-        let names = Names { slots: &slot_names, actions: &action_names, topics: &topic_names };
+        let names = Names {
+            slots: &slot_names,
+            actions: &action_names,
+            topics: &topic_names,
+        };
         let mut instructions = Vec::new();
         let mut rules = Vec::new();
         for ins in &t.instructions {
             let compiled = match policy::compile(&ins.value, &names) {
                 Ok(c) => c,
                 Err(u) => {
-                    err(&mut errs, Pos::of(ins), format!("instruction names unknown {} '{}'", u.kind, u.name), did_you_mean(&u.name, u.candidates.iter().map(String::as_str)).or_else(|| Some(one_of(u.candidates.iter().map(String::as_str)))));
+                    err(
+                        &mut errs,
+                        Pos::of(ins),
+                        format!("instruction names unknown {} '{}'", u.kind, u.name),
+                        did_you_mean(&u.name, u.candidates.iter().map(String::as_str))
+                            .or_else(|| Some(one_of(u.candidates.iter().map(String::as_str)))),
+                    );
                     Compiled::Text
                 }
             };
             if let Compiled::Rules(rs) = &compiled {
                 for r in rs {
-                    if let Rule::RunAction { action } = r {
-                        if !topic_actions.contains(action) {
-                            err(&mut errs, Pos::of(ins), format!("instruction runs '{}', which is not in the actions of topic '{}'", action_names[*action as usize], t.name.value), Some(format!("add it to `actions` of '{}'", t.name.value)));
-                        }
+                    if let Rule::RunAction { action } = r
+                        && !topic_actions.contains(action)
+                    {
+                        err(
+                            &mut errs,
+                            Pos::of(ins),
+                            format!(
+                                "instruction runs '{}', which is not in the actions of topic '{}'",
+                                action_names[*action as usize], t.name.value
+                            ),
+                            Some(format!("add it to `actions` of '{}'", t.name.value)),
+                        );
                     }
                 }
                 rules.extend(rs.iter().cloned());
             }
-            instructions.push(Instruction { text: ins.value.clone(), pos: Pos::of(ins), compiled });
+            instructions.push(Instruction {
+                text: ins.value.clone(),
+                pos: Pos::of(ins),
+                compiled,
+            });
         }
         let examples = t.utterances.iter().map(|u| vocab.learn(u)).collect();
         let description = vocab.learn(&t.description);
-        let catch_all = t.catch_all.unwrap_or_else(|| policy::reads_as_catch_all(&t.description));
+        let catch_all = t
+            .catch_all
+            .unwrap_or_else(|| policy::reads_as_catch_all(&t.description));
         topics.push(Topic {
             name: t.name.value.clone(),
             description: t.description.clone(),
@@ -264,27 +348,55 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
             instructions,
             rules,
             reply: t.reply.clone(),
-            model: TopicModel { examples, description, catch_all },
+            model: TopicModel {
+                examples,
+                description,
+                catch_all,
+            },
         });
     }
 
     let mut dtmf = Vec::new();
     for (digits, action) in &file.dtmf {
         if digits.value.is_empty() || !digits.value.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
-            err(&mut errs, Pos::of(digits), format!("dtmf key '{}' is not a keypad sequence: expected digits, '*' or '#'", digits.value), None);
+            err(
+                &mut errs,
+                Pos::of(digits),
+                format!(
+                    "dtmf key '{}' is not a keypad sequence: expected digits, '*' or '#'",
+                    digits.value
+                ),
+                None,
+            );
         }
         dtmf.push((digits.value.clone(), *action));
     }
     if !dtmf.is_empty() && file.channel == Channel::Messaging {
-        err(&mut errs, Pos::of(&file.agent), "a messaging agent cannot have `dtmf` shortcuts: expected channel: voice".to_string(), None);
+        err(
+            &mut errs,
+            Pos::of(&file.agent),
+            "a messaging agent cannot have `dtmf` shortcuts: expected channel: voice".to_string(),
+            None,
+        );
     }
 
     let (mut threshold, mut margin) = (0.3f32, 0.05f32);
     if let Some(c) = &file.classifier {
-        for (field, target, name) in [(&c.threshold, &mut threshold, "threshold"), (&c.margin, &mut margin, "margin")] {
+        for (field, target, name) in [
+            (&c.threshold, &mut threshold, "threshold"),
+            (&c.margin, &mut margin, "margin"),
+        ] {
             if let Some(v) = field {
                 if !(0.0..=1.0).contains(&v.value) {
-                    err(&mut errs, Pos::of(v), format!("classifier {name} {} is out of range: expected a number from 0 to 1", v.value), None);
+                    err(
+                        &mut errs,
+                        Pos::of(v),
+                        format!(
+                            "classifier {name} {} is out of range: expected a number from 0 to 1",
+                            v.value
+                        ),
+                        None,
+                    );
                 }
                 *target = v.value;
             }
@@ -292,8 +404,16 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
     }
 
     let no_input = match &file.no_input {
-        Some(n) => NoInput { reprompts: n.reprompts, then: n.then, prompt: n.prompt.clone().unwrap_or_else(default_reprompt) },
-        None => NoInput { reprompts: 2, then: NoInputThen::Hangup, prompt: default_reprompt() },
+        Some(n) => NoInput {
+            reprompts: n.reprompts,
+            then: n.then,
+            prompt: n.prompt.clone().unwrap_or_else(default_reprompt),
+        },
+        None => NoInput {
+            reprompts: 2,
+            then: NoInputThen::Hangup,
+            prompt: default_reprompt(),
+        },
     };
 
     errs.into_result(())?;
@@ -304,7 +424,10 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
         channel: file.channel,
         escalation: Escalation {
             flow: file.escalation.flow,
-            message: file.escalation.message.unwrap_or_else(|| "Connecting you to a representative.".to_string()),
+            message: file
+                .escalation
+                .message
+                .unwrap_or_else(|| "Connecting you to a representative.".to_string()),
             default_topic: file.escalation.default_topic,
         },
         no_input,
@@ -341,8 +464,15 @@ pub(crate) fn apply_result(
         match outputs.iter().position(|o| *o == out.value) {
             Some(i) => fx.outputs[i] = Some(value.clone()),
             None => errs.push(
-                Diagnostic::new(path, Pos::of(out), format!("action '{action}' has no output '{}'", out.value))
-                    .with_help(did_you_mean(&out.value, outputs.iter().map(String::as_str)).or_else(|| Some(one_of(outputs.iter().map(String::as_str))))),
+                Diagnostic::new(
+                    path,
+                    Pos::of(out),
+                    format!("action '{action}' has no output '{}'", out.value),
+                )
+                .with_help(
+                    did_you_mean(&out.value, outputs.iter().map(String::as_str))
+                        .or_else(|| Some(one_of(outputs.iter().map(String::as_str)))),
+                ),
             ),
         }
     }

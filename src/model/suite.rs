@@ -129,7 +129,11 @@ pub fn load_suites(paths: &[PathBuf]) -> Result<Vec<Suite>, Diagnostics> {
     files.dedup();
     if files.is_empty() && errs.is_empty() {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        errs.push(Diagnostic::new(Path::new(&shown.join(", ")), Pos::FILE, "no suite files found: expected .yaml files with a top-level `suite:` key"));
+        errs.push(Diagnostic::new(
+            Path::new(&shown.join(", ")),
+            Pos::FILE,
+            "no suite files found: expected .yaml files with a top-level `suite:` key",
+        ));
     }
     let mut loader = Loader::default();
     let mut suites = Vec::new();
@@ -147,19 +151,28 @@ fn discover(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), D
         .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read: {}", super::yaml::io_reason(&e))))?;
     if meta.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read folder: {}", super::yaml::io_reason(&e))))?
+            .map_err(|e| {
+                Diagnostic::new(
+                    path,
+                    Pos::FILE,
+                    format!("cannot read folder: {}", super::yaml::io_reason(&e)),
+                )
+            })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
         entries.sort();
         for e in entries {
-            let hidden = e.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+            let hidden = e
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
             if !hidden {
                 discover(&e, false, out)?;
             }
         }
-    } else if explicit {
-        out.push(path.to_path_buf());
-    } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && is_suite_file(path) {
+    } else if explicit
+        || (matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && is_suite_file(path))
+    {
         out.push(path.to_path_buf());
     }
     Ok(())
@@ -206,7 +219,13 @@ impl Loader {
             names: HashMap::new(),
         };
         let top = super::yaml::parse_file_seed(path, "a suite", SuiteSeed(&mut b))?;
-        let Builder { errs, agent, mut conversations, overrides, .. } = b;
+        let Builder {
+            errs,
+            agent,
+            mut conversations,
+            overrides,
+            ..
+        } = b;
         let mut errs = errs;
         let Some(agent) = agent else {
             return Err(errs);
@@ -214,7 +233,11 @@ impl Loader {
         let suite_overrides = resolve_overrides(path, &mut errs, &agent, &top.fixtures);
         let fixtures = Arc::new(apply(&agent.fixtures, &suite_overrides));
         if let Some(pos) = top.empty_at {
-            errs.push(Diagnostic::new(path, pos, "suite has no conversations: expected at least one"));
+            errs.push(Diagnostic::new(
+                path,
+                pos,
+                "suite has no conversations: expected at least one",
+            ));
         }
         for (i, o) in overrides {
             conversations[i].fixtures = Some(Arc::new(apply(&fixtures, &o)));
@@ -321,7 +344,13 @@ impl<'de> Visitor<'de> for SuiteSeed<'_, '_, '_> {
                 b.add(&c);
             }
         }
-        Ok(Top { suite, description, tags, fixtures, empty_at })
+        Ok(Top {
+            suite,
+            description,
+            tags,
+            fixtures,
+            empty_at,
+        })
     }
 }
 
@@ -356,7 +385,11 @@ impl Builder<'_, '_> {
             Some(Err(())) => self.agent_failed = true,
             None => {
                 if let Err(e) = std::fs::metadata(&agent_path) {
-                    self.errs.push(Diagnostic::new(self.path, Pos::of(a), format!("cannot read agent '{}': {}", a.value, super::yaml::io_reason(&e))));
+                    self.errs.push(Diagnostic::new(
+                        self.path,
+                        Pos::of(a),
+                        format!("cannot read agent '{}': {}", a.value, super::yaml::io_reason(&e)),
+                    ));
                     self.agent_failed = true;
                     return;
                 }
@@ -379,17 +412,28 @@ impl Builder<'_, '_> {
     fn add(&mut self, c: &raw::ConversationSection) {
         let line = c.name.referenced.line() as u32;
         if let Some(first) = self.names.insert(c.name.value.clone(), line) {
-            self.errs.push(Diagnostic::new(self.path, Pos::of(&c.name), format!("duplicate conversation name '{}' (first at line {first})", c.name.value)));
+            self.errs.push(Diagnostic::new(
+                self.path,
+                Pos::of(&c.name),
+                format!("duplicate conversation name '{}' (first at line {first})", c.name.value),
+            ));
         }
         let conv = self.conversation(c);
         self.conversations.push(conv);
     }
 
     fn conversation(&mut self, c: &raw::ConversationSection) -> Conversation {
-        let agent = self.agent.clone().expect("conversations are built once the agent is known");
+        let agent = self
+            .agent
+            .clone()
+            .expect("conversations are built once the agent is known");
         let (path, errs) = (self.path, &mut self.errs);
         if c.turns.value.is_empty() {
-            errs.push(Diagnostic::new(path, Pos::of(&c.turns), format!("conversation '{}' has no turns: expected at least one", c.name.value)));
+            errs.push(Diagnostic::new(
+                path,
+                Pos::of(&c.turns),
+                format!("conversation '{}' has no turns: expected at least one", c.name.value),
+            ));
         }
         if !c.fixtures.is_empty() {
             let o = resolve_overrides(path, errs, &agent, &c.fixtures);
@@ -407,7 +451,11 @@ impl Builder<'_, '_> {
         }
         let transcript = c.transcript.as_ref().map(|t| {
             if t.value.trim().is_empty() {
-                self.errs.push(Diagnostic::new(path, Pos::of(t), "empty transcript path: expected a file name such as golden/NAME.txt"));
+                self.errs.push(Diagnostic::new(
+                    path,
+                    Pos::of(t),
+                    "empty transcript path: expected a file name such as golden/NAME.txt",
+                ));
             }
             self.dir.join(&t.value)
         });
@@ -440,7 +488,13 @@ impl Builder<'_, '_> {
                     match agent.action_id(name) {
                         Some(action) => Some(ActionExpect { action, ok }),
                         None => {
-                            errs.push(unknown(path, a, "action", name, agent.actions.iter().map(|x| x.name.as_str())));
+                            errs.push(unknown(
+                                path,
+                                a,
+                                "action",
+                                name,
+                                agent.actions.iter().map(|x| x.name.as_str()),
+                            ));
                             None
                         }
                     }
@@ -448,10 +502,10 @@ impl Builder<'_, '_> {
                 .collect();
             checks.push(Check::Actions(actions));
         }
-        if let Some(s) = &e.says {
-            if let Some(says) = self.loader.says(path, errs, s) {
-                checks.push(Check::Says(says));
-            }
+        if let Some(s) = &e.says
+            && let Some(says) = self.loader.says(path, errs, s)
+        {
+            checks.push(Check::Says(says));
         }
         if let Some(v) = e.escalated {
             checks.push(Check::Escalated(v));
@@ -462,7 +516,13 @@ impl Builder<'_, '_> {
         for (k, v) in e.slots.iter().flatten() {
             match agent.slot_id(&k.value) {
                 Some(id) => checks.push(Check::Slot(id, v.as_str().into())),
-                None => errs.push(unknown(path, k, "slot", &k.value, agent.slots.iter().map(|s| s.name.as_str()))),
+                None => errs.push(unknown(
+                    path,
+                    k,
+                    "slot",
+                    &k.value,
+                    agent.slots.iter().map(|s| s.name.as_str()),
+                )),
             }
         }
         if let Some(h) = &e.handoff {
@@ -474,7 +534,13 @@ impl Builder<'_, '_> {
                 .collect();
             for k in h.context.keys() {
                 if !known.contains(&k.value.as_str()) {
-                    errs.push(unknown(path, k, "context key (slot or action output)", &k.value, known.iter().copied()));
+                    errs.push(unknown(
+                        path,
+                        k,
+                        "context key (slot or action output)",
+                        &k.value,
+                        known.iter().copied(),
+                    ));
                 }
             }
             checks.push(Check::Handoff(Box::new(HandoffExpect {
@@ -493,29 +559,67 @@ impl Builder<'_, '_> {
 fn event(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<raw::TurnSection>) -> Event {
     let pos = Pos::of(t);
     let t = &t.value;
-    let given = [t.caller.is_some(), t.silence.is_some(), t.dtmf.is_some(), t.hangup.is_some()];
+    let given = [
+        t.caller.is_some(),
+        t.silence.is_some(),
+        t.dtmf.is_some(),
+        t.hangup.is_some(),
+    ];
     match (given.iter().filter(|g| **g).count(), t) {
         (0, _) => {
-            errs.push(Diagnostic::new(path, pos, "turn has no caller event: expected one of `caller`, `silence`, `dtmf`, `hangup`"));
+            errs.push(Diagnostic::new(
+                path,
+                pos,
+                "turn has no caller event: expected one of `caller`, `silence`, `dtmf`, `hangup`",
+            ));
             Event::Silence
         }
         (1, raw::TurnSection { caller: Some(text), .. }) => Event::Caller(text.as_str().into()),
-        (1, raw::TurnSection { silence: Some(flag), .. }) | (1, raw::TurnSection { hangup: Some(flag), .. }) => {
+        (
+            1,
+            raw::TurnSection {
+                silence: Some(flag), ..
+            },
+        )
+        | (1, raw::TurnSection { hangup: Some(flag), .. }) => {
             if !flag {
-                errs.push(Diagnostic::new(path, pos, "`silence`/`hangup` must be `true` (omit the turn instead)"));
+                errs.push(Diagnostic::new(
+                    path,
+                    pos,
+                    "`silence`/`hangup` must be `true` (omit the turn instead)",
+                ));
             }
-            if t.silence.is_some() { Event::Silence } else { Event::Hangup }
+            if t.silence.is_some() {
+                Event::Silence
+            } else {
+                Event::Hangup
+            }
         }
         (1, raw::TurnSection { dtmf: Some(d), .. }) => {
             if agent.channel == Channel::Messaging {
-                errs.push(Diagnostic::new(path, Pos::of(d), format!("dtmf event on messaging agent '{}': expected a voice agent", agent.name)));
+                errs.push(Diagnostic::new(
+                    path,
+                    Pos::of(d),
+                    format!("dtmf event on messaging agent '{}': expected a voice agent", agent.name),
+                ));
             } else if d.value.is_empty() || !d.value.chars().all(|ch| ch.is_ascii_digit() || ch == '*' || ch == '#') {
-                errs.push(Diagnostic::new(path, Pos::of(d), format!("dtmf '{}' is not a keypad sequence: expected digits, '*' or '#'", d.value)));
+                errs.push(Diagnostic::new(
+                    path,
+                    Pos::of(d),
+                    format!(
+                        "dtmf '{}' is not a keypad sequence: expected digits, '*' or '#'",
+                        d.value
+                    ),
+                ));
             }
             Event::Dtmf(d.value.as_str().into())
         }
         _ => {
-            errs.push(Diagnostic::new(path, pos, "turn has more than one caller event: expected exactly one of `caller`, `silence`, `dtmf`, `hangup`"));
+            errs.push(Diagnostic::new(
+                path,
+                pos,
+                "turn has more than one caller event: expected exactly one of `caller`, `silence`, `dtmf`, `hangup`",
+            ));
             Event::Silence
         }
     }
@@ -527,12 +631,19 @@ impl Loader {
         let regex_form = v.strip_prefix('/').and_then(|rest| {
             let end = rest.rfind('/')?;
             let flags = &rest[end + 1..];
-            flags.chars().all(|c| "imsxU".contains(c)).then(|| (&rest[..end], flags))
+            flags
+                .chars()
+                .all(|c| "imsxU".contains(c))
+                .then(|| (&rest[..end], flags))
         });
         let Some((pattern, flags)) = regex_form else {
             return Some(Says::Contains(v.as_str().into()));
         };
-        let full = if flags.is_empty() { pattern.to_string() } else { format!("(?{flags}){pattern}") };
+        let full = if flags.is_empty() {
+            pattern.to_string()
+        } else {
+            format!("(?{flags}){pattern}")
+        };
         if let Some(re) = self.regexes.get(&full) {
             return Some(Says::Regex(re.clone(), v.as_str().into()));
         }
@@ -546,7 +657,11 @@ impl Loader {
                 let msg = e.to_string();
                 let detail = msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&msg).trim();
                 let detail = detail.strip_prefix("error: ").unwrap_or(detail);
-                errs.push(Diagnostic::new(path, Pos::of(s), format!("invalid regex in `says`: {detail}")));
+                errs.push(Diagnostic::new(
+                    path,
+                    Pos::of(s),
+                    format!("invalid regex in `says`: {detail}"),
+                ));
                 None
             }
         }
@@ -556,15 +671,19 @@ impl Loader {
 fn topic_ref(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<String>) -> String {
     if !agent.knows_topic(&t.value) {
         let mut names: Vec<&str> = agent.topics.iter().map(|t| t.name.as_str()).collect();
-        if agent.escalation.default_topic {
-            names.push(super::agent::BUILTIN_ESCALATION);
-        }
+        names.extend([super::agent::BUILTIN_ESCALATION, super::agent::NO_TOPIC]);
         errs.push(unknown(path, t, "topic", &t.value, names.into_iter()));
     }
     t.value.clone()
 }
 
-fn unknown<'a, T>(path: &Path, at: &Spanned<T>, kind: &str, name: &str, candidates: impl Iterator<Item = &'a str> + Clone) -> Diagnostic {
+fn unknown<'a, T>(
+    path: &Path,
+    at: &Spanned<T>,
+    kind: &str,
+    name: &str,
+    candidates: impl Iterator<Item = &'a str> + Clone,
+) -> Diagnostic {
     Diagnostic::new(path, Pos::of(at), format!("unknown {kind} '{name}'"))
         .with_help(did_you_mean(name, candidates.clone()).or_else(|| Some(one_of(candidates))))
 }
@@ -578,15 +697,29 @@ fn resolve_overrides(
     let mut out = Vec::new();
     for (name, def) in overrides {
         let Some(id) = agent.action_id(&name.value) else {
-            errs.push(unknown(path, name, "action", &name.value, agent.actions.iter().map(|a| a.name.as_str())));
+            errs.push(unknown(
+                path,
+                name,
+                "action",
+                &name.value,
+                agent.actions.iter().map(|a| a.name.as_str()),
+            ));
             continue;
         };
         let action = &agent.actions[id as usize];
-        let mut fx = ActionFixture { fails: false, outputs: vec![None; action.outputs.len()] };
+        let mut fx = ActionFixture {
+            fails: false,
+            outputs: vec![None; action.outputs.len()],
+        };
         if let Some(result) = &def.result {
             apply_result(path, errs, &action.name, &action.outputs, result, &mut fx);
         }
-        let values = fx.outputs.into_iter().enumerate().filter_map(|(i, v)| v.map(|v| (i, v))).collect();
+        let values = fx
+            .outputs
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i, v)))
+            .collect();
         out.push((id, def.fails, values));
     }
     out

@@ -63,8 +63,15 @@ where
 }
 
 fn check_not_empty(path: &Path, text: &str, what: &str) -> Result<(), Diagnostic> {
-    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
-        return Err(Diagnostic::new(path, Pos::FILE, format!("file is empty: expected {what}")));
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(Diagnostic::new(
+            path,
+            Pos::FILE,
+            format!("file is empty: expected {what}"),
+        ));
     }
     Ok(())
 }
@@ -89,15 +96,13 @@ fn options() -> serde_saphyr::Options {
 }
 
 fn yaml_error(path: &Path, err: &serde_saphyr::Error, what: &str) -> Diagnostic {
-    let pos = err
-        .location()
-        .map_or(Pos::FILE, |l| Pos::new(l.line(), l.column()));
+    let pos = err.location().map_or(Pos::FILE, |l| Pos::new(l.line(), l.column()));
     let mut message = err.without_snippet().to_string();
     // The position is already in the diagnostic's prefix.
-    if let Some(i) = message.rfind(" at line ") {
-        if message[i..].contains(", column ") {
-            message.truncate(i);
-        }
+    if let Some(i) = message.rfind(" at line ")
+        && message[i..].contains(", column ")
+    {
+        message.truncate(i);
     }
     let mut message = message.replace('`', "'");
     if message == "invalid boolean" {

@@ -32,7 +32,8 @@ impl Console {
                     Status::Failed => ("FAIL", red),
                     Status::Skipped(_) => ("SKIP", yellow),
                 };
-                if self.quiet && case.status != Status::Failed {
+                let blessed = matches!(case.golden, Some((_, Golden::Blessed { .. })));
+                if self.quiet && case.status != Status::Failed && !blessed {
                     continue;
                 }
                 let time = match case.status {
@@ -44,7 +45,12 @@ impl Console {
                     write!(out, " ({why})")?;
                 }
                 if let Some((path, Golden::Blessed { created })) = &case.golden {
-                    write!(out, " ({} {})", if *created { "created" } else { "updated" }, path.display())?;
+                    write!(
+                        out,
+                        " ({} {})",
+                        if *created { "created" } else { "updated" },
+                        path.display()
+                    )?;
                 }
                 writeln!(out)?;
             }
@@ -71,7 +77,14 @@ impl Console {
     fn failure(&self, suite: &SuiteResult, case: &CaseResult, out: &mut dyn Write) -> std::io::Result<()> {
         let red = style(AnsiColor::Red);
         writeln!(out)?;
-        writeln!(out, "{red}--- FAIL:{red:#} {} :: {} ({}:{})", suite.name, case.name, suite.path.display(), case.line)?;
+        writeln!(
+            out,
+            "{red}--- FAIL:{red:#} {} :: {} ({}:{})",
+            suite.name,
+            case.name,
+            suite.path.display(),
+            case.line
+        )?;
         if let Some(p) = &case.panic {
             writeln!(out, "  panicked: {p}")?;
         }
@@ -84,14 +97,26 @@ impl Console {
         }
         match &case.golden {
             Some((path, Golden::Differs(d))) => {
-                writeln!(out, "  transcript differs from {} (run with --bless to accept):", path.display())?;
+                writeln!(
+                    out,
+                    "  transcript differs from {} (run with --bless to accept):",
+                    path.display()
+                )?;
                 write!(out, "{}", indent(&colorize(d)))?;
             }
             Some((path, Golden::Missing)) => {
-                writeln!(out, "  golden transcript {} is missing (run with --bless to create it)", path.display())?;
+                writeln!(
+                    out,
+                    "  golden transcript {} is missing (run with --bless to create it)",
+                    path.display()
+                )?;
             }
             Some((path, Golden::NotBlessed)) => {
-                writeln!(out, "  {} was not blessed: the conversation's expectations fail", path.display())?;
+                writeln!(
+                    out,
+                    "  {} was not blessed: the conversation's expectations fail",
+                    path.display()
+                )?;
             }
             Some((path, Golden::Unreadable(e))) => writeln!(out, "  golden transcript {}: {e}", path.display())?,
             _ => {}

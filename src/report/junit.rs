@@ -27,7 +27,11 @@ pub fn build(run: &RunResult) -> Report {
                     s
                 }
                 Status::Failed => {
-                    let mut s = TestCaseStatus::non_success(if case.panic.is_some() { NonSuccessKind::Error } else { NonSuccessKind::Failure });
+                    let mut s = TestCaseStatus::non_success(if case.panic.is_some() {
+                        NonSuccessKind::Error
+                    } else {
+                        NonSuccessKind::Failure
+                    });
                     s.set_message(case.failure_summary());
                     s.set_type(if case.panic.is_some() { "panic" } else { "expectation" });
                     let mut body = String::new();
