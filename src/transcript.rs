@@ -111,6 +111,12 @@ fn topic_line(agent: &Agent, pick: TopicPick) -> Option<String> {
     })
 }
 
+/// Which instruction a rule came from, e.g. `Case_Management #2`.
+fn rule_ref(agent: &Agent, t: TopicId, rule: u16) -> String {
+    let topic = &agent.topics[t as usize];
+    format!("{} #{}", topic.name, topic.rule_origins[rule as usize])
+}
+
 pub fn topic_name(agent: &Agent, t: TopicId) -> &str {
     &agent.topics[t as usize].name
 }
@@ -191,12 +197,14 @@ fn note_line(agent: &Agent, n: Note) -> String {
         Note::Resumed { topic: t } => format!("rule: {} looks again at the blocked escalation request", topic(t)),
         Note::GuardMet { topic: t, rule } => {
             format!(
-                "guard: {} -> met",
+                "guard {}: {} -> met",
+                rule_ref(agent, t, rule),
                 describe_rule(agent, &agent.topics[t as usize].rules[rule as usize])
             )
         }
         Note::GuardUnmet { topic: t, rule, why } => format!(
-            "guard: {} -> BLOCKED ({})",
+            "guard {}: {} -> BLOCKED ({})",
+            rule_ref(agent, t, rule),
             describe_rule(agent, &agent.topics[t as usize].rules[rule as usize]),
             match why {
                 Unmet::Missing => "not yet done",

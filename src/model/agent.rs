@@ -74,6 +74,8 @@ pub struct Topic {
     pub instructions: Vec<Instruction>,
     /// All rules of all instructions, in order.
     pub rules: Vec<Rule>,
+    /// For each rule, the 1-based number of the instruction it came from.
+    pub rule_origins: Vec<u16>,
     pub reply: Option<String>,
     pub model: TopicModel,
 }
@@ -297,6 +299,7 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
         };
         let mut instructions = Vec::new();
         let mut rules = Vec::new();
+        let mut rule_origins = Vec::new();
         for ins in &t.instructions {
             let compiled = match policy::compile(&ins.value, &names) {
                 Ok(c) => c,
@@ -328,6 +331,7 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
                     }
                 }
                 rules.extend(rs.iter().cloned());
+                rule_origins.extend(std::iter::repeat_n(instructions.len() as u16 + 1, rs.len()));
             }
             instructions.push(Instruction {
                 text: ins.value.clone(),
@@ -347,6 +351,7 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
             actions: topic_actions,
             instructions,
             rules,
+            rule_origins,
             reply: t.reply.clone(),
             model: TopicModel {
                 examples,
