@@ -64,8 +64,10 @@ pub fn detail(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>) -> De
         }
         let expected = expected();
         let actual = if pass { expected.clone() } else { actual() };
-        let _ = writeln!(d.expected, "    {key}: {expected}");
-        let _ = writeln!(d.actual, "    {key}: {actual}");
+        // The turn number on every line keeps the line diff from pairing
+        // lines of different turns.
+        let _ = writeln!(d.expected, "[{turn}]   {key}: {expected}");
+        let _ = writeln!(d.actual, "[{turn}]   {key}: {actual}");
         if !pass {
             d.mismatches.push(Mismatch {
                 turn,

@@ -191,8 +191,8 @@ fn failing_conversation_shows_a_diff_and_the_summary_line() {
     assert!(out.contains("turn 1: escalated: expected false, got true"), "{out}");
     assert!(
         out.contains("--- expected\n")
-            && out.contains("-    escalated: false\n")
-            && out.contains("+    escalated: true\n"),
+            && out.contains("-[1]   escalated: false\n")
+            && out.contains("+[1]   escalated: true\n"),
         "{out}"
     );
     assert!(
@@ -247,7 +247,7 @@ fn junit_report_reads_back_with_counts_failures_and_transcripts() {
             .unwrap()
             .contains("turn 1: escalated: expected false, got true")
     );
-    assert!(failure.text().unwrap_or("").contains("+    escalated: true"));
+    assert!(failure.text().unwrap_or("").contains("+[1]   escalated: true"));
     let out = cases[0]
         .children()
         .find(|n| n.has_tag_name("system-out"))
