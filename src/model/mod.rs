@@ -3,6 +3,7 @@
 //! validated, resolved forms the engine and runner use.
 
 pub mod agent;
+mod build;
 pub mod raw;
 pub mod suite;
 pub mod yaml;
