@@ -73,13 +73,21 @@ macro_rules! re {
 }
 
 re!(QUOTED_ESCALATION, r"'escalation'");
+// The slot list runs to the end of the sentence or clause; it is split on
+// "and" and commas afterwards ("their account number and their email").
 re!(
     SLOT_GUARD,
-    r"only (?:if|when|once) (?:the )?(?:user|caller|customer|they|he|she)\s+(?:has|have)\s+(?:already\s+)?(?:provided|given|shared|supplied|confirmed|entered|stated|told you)\s+(?:us\s+|you\s+)?(?:their|his|her|the|an?)?\s*([a-z][a-z _-]*?)(?:\s*[.,;)]|\s+(?:and|or|before|if|to)\b|$)"
+    r"only (?:if|when|once) (?:the )?(?:user|caller|customer|they|he|she)\s+(?:has|have)\s+(?:already\s+)?(?:provided|given|shared|supplied|confirmed|entered|stated|told you)\s+(?:us\s+|you\s+)?([^.;:!?]*)"
 );
 re!(
     ACTION_GUARD,
     r"only (?:after|once|when|if) (?:the )?'([^']+)'(?: action)?\s+(?:has|have|was)\s+(?:been\s+)?(?:successfully\s+)?(?:executed|run|completed|called|performed|done|invoked|succeeded)(?:\s+successfully)?(?:\s+in\s+the\s+([a-z0-9 _-]+?)\s+topic)?"
+);
+// "never call the 'Escalation' action before the 'createcase' action has
+// been executed": the same guard, said the other way round.
+re!(
+    ACTION_GUARD_NEGATED,
+    r"(?:never|do not|don't|must not|cannot) (?:call|allow|use|run|invoke|trigger)\s+(?:the )?'escalation'(?: action)?\s+(?:before|until)\s+(?:the )?'([^']+)'(?: action)?\s+(?:has|have|was|is)\s+(?:been\s+)?(?:successfully\s+)?(?:executed|run|completed|called|performed|done|invoked|succeeded)(?:\s+in\s+the\s+([a-z0-9 _-]+?)\s+topic)?"
 );
 re!(
     ASK_FIRST,
@@ -89,12 +97,21 @@ re!(
     RUN_ACTION,
     r"\b(?:run|call|execute|use|invoke|trigger|perform)\s+(?:the\s+)?'([^']+)'"
 );
+// An unconditional handoff is a bare imperative sentence: the verb first,
+// a human as the target, no condition and no negation anywhere in it.
 re!(
-    UNCONDITIONAL,
-    r"\b(?:escalate|transfer|hand\s*off|route|connect|pass)\b[^.]*?\b(?:to|with)\s+(?:a\s+|an\s+|the\s+)?(?:human|live|real|person|representative|agent|operator)"
+    IMPERATIVE_ESCALATE,
+    r"^(?:always |please |then |simply |just )?(?:escalate|transfer|hand off|handoff|route|connect)\b[a-z' ]*?\bto (?:a |an |the )?(?:human|live agent|live person|real person|person|representative|agent|operator)\b"
+);
+re!(
+    IMPERATIVE_CALL,
+    r"^(?:always |please |then |simply |just )?(?:call|run|use|invoke|trigger|execute) (?:the )?'escalation'(?: action)?$"
+);
+re!(
+    CONDITION,
+    r"\b(?:if|when|whenever|unless|until|before|after|once|only|never|not|don't|do not|except|provided)\b"
 );
 re!(MENTIONS_ESCALATION, r"\bescalat|'escalation'");
-re!(ONLY, r"\bonly\b|\bunless\b");
 
 /// Lower-cases, straightens quotes and folds white space.
 pub fn normalize(text: &str) -> String {
@@ -123,14 +140,19 @@ pub fn normalize(text: &str) -> String {
 pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
     let n = normalize(text);
     let mut rules = Vec::new();
-    if QUOTED_ESCALATION.is_match(&n) {
+    let quoted = QUOTED_ESCALATION.is_match(&n);
+    if quoted {
         let ask_first: Vec<String> = ASK_FIRST.captures_iter(&n).map(|c| c[1].to_string()).collect();
         for c in SLOT_GUARD.captures_iter(&n) {
-            let slot = resolve_slot(&c[1], names)?;
-            let asks = ask_first.iter().any(|a| resolve_slot(a, names).ok() == Some(slot));
-            rules.push(Rule::RequireSlot { slot, ask_first: asks });
+            for slot in slot_list(&c[1], names)? {
+                let asks = ask_first.iter().any(|a| resolve_slot(a, names).ok() == Some(slot));
+                rules.push(Rule::RequireSlot { slot, ask_first: asks });
+            }
         }
-        for c in ACTION_GUARD.captures_iter(&n) {
+        for c in ACTION_GUARD
+            .captures_iter(&n)
+            .chain(ACTION_GUARD_NEGATED.captures_iter(&n))
+        {
             let action = resolve(&c[1], names.actions, "action")?;
             let topic = match c.get(2) {
                 Some(t) => Some(resolve(t.as_str(), names.topics, "topic")?),
@@ -138,24 +160,26 @@ pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
             };
             rules.push(Rule::RequireAction { action, topic });
         }
-        if rules.is_empty() {
-            let runs_escalation = RUN_ACTION.captures_iter(&n).any(|c| &c[1] == "escalation");
-            if (runs_escalation || UNCONDITIONAL.is_match(&n)) && !ONLY.is_match(&n) {
-                return Ok(Compiled::Rules(vec![Rule::EscalateAlways]));
-            }
-            return Ok(Compiled::Unbound(
-                "names the 'Escalation' action but no condition baton understands".to_string(),
-            ));
-        }
-        return Ok(Compiled::Rules(rules));
     }
     for c in RUN_ACTION.captures_iter(&n) {
-        let action = resolve(&c[1], names.actions, "action")?;
-        rules.push(Rule::RunAction { action });
+        if &c[1] != "escalation" {
+            let action = resolve(&c[1], names.actions, "action")?;
+            rules.push(Rule::RunAction { action });
+        }
     }
-    if UNCONDITIONAL.is_match(&n) && !ONLY.is_match(&n) {
+    let guards = rules.iter().any(Rule::is_guard);
+    let unconditional = sentences(&n).any(|s| {
+        !CONDITION.is_match(s) && (IMPERATIVE_ESCALATE.is_match(s) || (quoted && IMPERATIVE_CALL.is_match(s)))
+    });
+    if unconditional && !guards {
         rules.push(Rule::EscalateAlways);
-    } else if MENTIONS_ESCALATION.is_match(&n) && rules.is_empty() {
+    }
+    if quoted && !guards && !unconditional {
+        return Ok(Compiled::Unbound(
+            "names the 'Escalation' action but no condition baton understands".to_string(),
+        ));
+    }
+    if !quoted && !unconditional && rules.is_empty() && MENTIONS_ESCALATION.is_match(&n) {
         return Ok(Compiled::Unbound(
             "mentions escalation without the quoted 'Escalation' keyword".to_string(),
         ));
@@ -165,6 +189,35 @@ pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
     } else {
         Ok(Compiled::Rules(rules))
     }
+}
+
+fn sentences(n: &str) -> impl Iterator<Item = &str> {
+    n.split(['.', ';', '!', '?']).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// "their account number and their email address" -> both slots. The first
+/// phrase must name a slot; later ones must too when they read as a noun
+/// phrase, so that a misspelt second slot is an error, not a dropped guard.
+fn slot_list(phrase: &str, names: &Names<'_>) -> Result<Vec<SlotId>, Unresolved> {
+    let mut slots = Vec::new();
+    let parts = phrase
+        .split(',')
+        .flat_map(|p| p.split(" and "))
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    for (i, part) in parts.enumerate() {
+        let part = part.strip_prefix("and ").unwrap_or(part);
+        let determiner = ["their ", "his ", "her ", "the ", "an ", "a ", "both "]
+            .iter()
+            .find_map(|d| part.strip_prefix(d));
+        let phrase = determiner.unwrap_or(part);
+        match resolve_slot(phrase, names) {
+            Ok(slot) => slots.push(slot),
+            Err(e) if i == 0 || determiner.is_some() || phrase.split_whitespace().count() <= 2 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(slots)
 }
 
 fn key(name: &str) -> String {
@@ -194,8 +247,9 @@ fn resolve(name: &str, candidates: &[String], kind: &'static str) -> Result<u16,
 }
 
 /// "email address" -> `email`, "account number" -> `account_number`.
+/// Slot names are short, so only the first few words are tried.
 fn resolve_slot(phrase: &str, names: &Names<'_>) -> Result<SlotId, Unresolved> {
-    let words: Vec<&str> = phrase.split_whitespace().collect();
+    let words: Vec<&str> = phrase.split_whitespace().take(4).collect();
     for take in (1..=words.len()).rev() {
         if let Ok(id) = resolve(&words[..take].join("_"), names.slots, "slot") {
             return Ok(id);
@@ -203,7 +257,7 @@ fn resolve_slot(phrase: &str, names: &Names<'_>) -> Result<SlotId, Unresolved> {
     }
     Err(Unresolved {
         kind: "slot",
-        name: phrase.trim().to_string(),
+        name: words.join(" "),
         candidates: names.slots.to_vec(),
     })
 }
@@ -297,6 +351,62 @@ mod tests {
             Ok(Compiled::Rules(vec![Rule::EscalateAlways]))
         );
         assert_eq!(c("Be polite and concise."), Ok(Compiled::Text));
+    }
+
+    #[test]
+    fn conditional_negated_or_harmless_wording_never_escalates_always() {
+        for text in [
+            "If the caller is angry, transfer them to a human.",
+            "Do not transfer the caller to a human agent until the case is open.",
+            "Pass the case number to the agent.",
+            "Call the 'Escalation' action if the caller asks for a supervisor.",
+        ] {
+            let got = c(text).unwrap();
+            assert!(
+                !matches!(&got, Compiled::Rules(r) if r.contains(&Rule::EscalateAlways)),
+                "{text}: {got:?}"
+            );
+        }
+        assert_eq!(
+            c("Escalate to a human live agent. Only speak English."),
+            Ok(Compiled::Rules(vec![Rule::EscalateAlways]))
+        );
+        assert_eq!(
+            c("Never call the 'Escalation' action before the 'createcase' action has been executed."),
+            Ok(Compiled::Rules(vec![Rule::RequireAction { action: 0, topic: None }]))
+        );
+    }
+
+    #[test]
+    fn slot_lists_and_run_actions_beside_guards() {
+        assert_eq!(
+            c(
+                "Allow the 'Escalation' action only if the user has provided their account number and their email address."
+            ),
+            Ok(Compiled::Rules(vec![
+                Rule::RequireSlot {
+                    slot: 1,
+                    ask_first: false
+                },
+                Rule::RequireSlot {
+                    slot: 0,
+                    ask_first: false
+                }
+            ]))
+        );
+        assert_eq!(
+            c(
+                "Run the 'verify_account' action, then allow the 'Escalation' action only if the user has provided their email."
+            ),
+            Ok(Compiled::Rules(vec![
+                Rule::RequireSlot {
+                    slot: 0,
+                    ask_first: false
+                },
+                Rule::RunAction { action: 1 }
+            ]))
+        );
+        assert!(c("Allow 'Escalation' only if the user has provided their email and their phone number.").is_err());
     }
 
     #[test]

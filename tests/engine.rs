@@ -482,3 +482,66 @@ fn a_refusal_withdraws_a_blocked_request() {
         r.text
     );
 }
+
+#[test]
+fn an_unconditional_instruction_still_obeys_the_topics_guards() {
+    let a = agent(&CASE_AGENT.replace("CAN", "true").replace(
+        "      - \"When the caller describes a problem, run the 'createcase' action.\"\n",
+        "      - \"When the caller describes a problem, run the 'createcase' action.\"\n      - \"Escalate the conversation to a human agent.\"\n",
+    ));
+    let r = run(&a, &[caller("my order arrived broken"), caller("jane@example.com")]);
+    assert!(
+        r.handoff.as_ref().is_none_or(|h| h.2 == 2),
+        "no handoff before the case: {}",
+        r.text
+    );
+    assert_eq!(r.calls[1], vec![("createcase".to_string(), true)], "{}", r.text);
+    assert_eq!(r.handoff.map(|h| h.0), Some(HandoffReason::SmartRouting), "{}", r.text);
+}
+
+#[test]
+fn a_guard_naming_a_topic_runs_the_action_there_even_if_it_ran_elsewhere() {
+    let a = agent(
+        r#"
+agent: T
+escalation: { flow: Queue }
+actions: { createcase: { outputs: [case_number], result: { case_number: "C-1" } } }
+topics:
+  - name: Billing
+    description: Invoices and charges
+    utterances: ["I was charged twice"]
+    actions: [createcase]
+    instructions: ["Run the 'createcase' action."]
+  - name: Case_Management
+    description: Broken or missing orders
+    utterances: ["my order arrived broken"]
+    can_escalate: true
+    actions: [createcase]
+    instructions:
+      - "Allow the 'Escalation' action only after the 'createcase' action has been executed in the Case Management topic."
+"#,
+    );
+    let r = run(
+        &a,
+        &[
+            caller("I was charged twice"),
+            caller("my order arrived broken"),
+            caller("talk to a human"),
+        ],
+    );
+    assert_eq!(r.calls[0], vec![("createcase".to_string(), true)]);
+    assert_eq!(r.calls[2], vec![("createcase".to_string(), true)], "{}", r.text);
+    assert_eq!(
+        r.handoff.map(|h| (h.1, h.2)),
+        Some(("Case_Management".to_string(), 3)),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
+fn keypad_and_silence_handoffs_are_on_the_builtin_topic() {
+    let a = agent(&VOICE.replace("THEN", "escalate"));
+    let r = run(&a, &[Event::Dtmf("0".into())]);
+    assert_eq!(r.topics[0].as_deref(), Some("Escalation (built-in)"), "{}", r.text);
+}

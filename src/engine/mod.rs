@@ -388,21 +388,17 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 self.try_action(action, t);
             }
         }
-        if topic.can_escalate && topic.escalates_always() {
-            let reason = if requested {
-                HandoffReason::CallerRequest
-            } else {
-                HandoffReason::SmartRouting
-            };
-            self.handoff(reason, Some(t));
-            return;
-        }
-        if topic.can_escalate && (requested || self.st.pending_escalation) {
-            self.trace.notes.push(if requested {
-                Note::Handles { topic: t }
-            } else {
-                Note::Resumed { topic: t }
-            });
+        // An unconditional escalation instruction is a standing request: the
+        // topic's guards still apply to it.
+        let standing = topic.can_escalate && topic.escalates_always();
+        if topic.can_escalate && (requested || standing || self.st.pending_escalation) {
+            if requested || !standing {
+                self.trace.notes.push(if requested {
+                    Note::Handles { topic: t }
+                } else {
+                    Note::Resumed { topic: t }
+                });
+            }
             let mut blocked = false;
             for (ri, rule) in topic.rules.iter().enumerate() {
                 let ri = ri as u16;
@@ -434,9 +430,14 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 }
             }
             if blocked {
-                self.st.pending_escalation = true;
+                self.st.pending_escalation |= requested || self.st.pending_escalation;
             } else {
-                self.handoff(HandoffReason::CallerRequest, Some(t));
+                let reason = if standing && !requested && !self.st.pending_escalation {
+                    HandoffReason::SmartRouting
+                } else {
+                    HandoffReason::CallerRequest
+                };
+                self.handoff(reason, Some(t));
                 return;
             }
         }
@@ -454,7 +455,9 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         }
         let here = self.e.agent.topics[t as usize].actions.contains(&action);
         let can_run_here = here && in_topic.is_none_or(|want| want == t);
-        if can_run_here && self.st.succeeded[action as usize].is_none() && !self.tried_this_turn(action) {
+        // Run it here unless it ran this turn: also when it succeeded only in
+        // another topic and the rule names this one.
+        if can_run_here && !self.tried_this_turn(action) {
             self.try_action(action, t);
             if satisfied(self.st) {
                 return None;
@@ -522,6 +525,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
 
     /// Escalation through the built-in Escalation topic: no topic rule runs.
     fn default_handoff(&mut self, reason: HandoffReason) {
+        self.pick = TopicPick::Builtin;
         let from = self.st.topic;
         self.trace.notes.push(Note::DefaultPath { from });
         if let Some(t) = from {

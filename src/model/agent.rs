@@ -361,6 +361,31 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
         });
     }
 
+    // A guard that names a topic where the action cannot run can never hold.
+    for t in &topics {
+        for (rule, origin) in t.rules.iter().zip(&t.rule_origins) {
+            if let Rule::RequireAction {
+                action,
+                topic: Some(at),
+            } = rule
+            {
+                let at = &topics[*at as usize];
+                if !at.actions.contains(action) {
+                    let ins = &t.instructions[*origin as usize - 1];
+                    err(
+                        &mut errs,
+                        ins.pos,
+                        format!(
+                            "instruction requires '{}' in topic '{}', which does not list that action",
+                            actions[*action as usize].name, at.name
+                        ),
+                        Some(format!("add it to `actions` of '{}'", at.name)),
+                    );
+                }
+            }
+        }
+    }
+
     let mut dtmf = Vec::new();
     for (digits, action) in &file.dtmf {
         if digits.value.is_empty() || !digits.value.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
