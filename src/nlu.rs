@@ -81,7 +81,7 @@ const STOPWORDS: &[&str] = &[
     "can", "could", "would", "should", "will", "may", "might", "must", "have", "has", "had", "got", "please", "just",
     "now", "hi", "hello", "hey", "um", "uh", "okay", "ok", "yes", "yeah", "well", "some", "about", "from", "up", "out",
     "as", "into", "too", "very", "really", "also", "thanks", "thank", "there", "one", "right", "away", "today",
-    "wanna", "gonna", "let's", "lets", "know", "think", "again", "still",
+    "through", "over", "wanna", "gonna", "let's", "lets", "know", "think", "again", "still",
 ];
 
 /// Reduces a lower-case word to a crude stem, so that "cases"/"case" and
@@ -142,7 +142,7 @@ impl Vocab {
     pub fn learn(&mut self, text: &str) -> Box<[u32]> {
         let mut ids = Vec::new();
         let mut word = String::new();
-        for_each_word(text, &mut word, |w, _| {
+        for_each_word(text, &mut word, |w, _, _| {
             let mut owned = w.to_string();
             let id = self.add(&mut owned, 0);
             if self.flags[id as usize] & STOP == 0 {
@@ -170,15 +170,17 @@ impl Vocab {
     }
 }
 
-/// Splits `text` into lower-case stemmed words, calling `f(word, clause)`;
-/// punctuation that ends a clause and the word "but" start a new clause.
-fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str, u16)) {
-    let mut clause = 0u16;
+/// Splits `text` into lower-case stemmed words, calling `f(word, clause,
+/// past)`; punctuation that ends a clause starts a new one, and `past` tells
+/// that the word ended in "-ed" before stemming ("escalated" is no request).
+fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str, u32, bool)) {
+    let mut clause = 0u32;
     buf.clear();
-    let flush = |buf: &mut String, clause: u16, f: &mut dyn FnMut(&str, u16)| {
+    let flush = |buf: &mut String, clause: u32, f: &mut dyn FnMut(&str, u32, bool)| {
         if !buf.is_empty() {
+            let past = buf.len() > 4 && buf.ends_with("ed");
             stem(buf);
-            f(buf, clause);
+            f(buf, clause, past);
             buf.clear();
         }
     };
@@ -204,16 +206,23 @@ fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str, u16)) {
 #[derive(Clone, Copy, Debug)]
 struct Token {
     flags: u16,
-    clause: u16,
+    past: bool,
+    clause: u32,
 }
 
-/// Per-session buffers reused across turns.
+fn hash_word(w: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(w)
+}
+
+/// Buffers reused across the turns of a conversation.
 #[derive(Debug, Default)]
 pub struct Scratch {
     word: String,
     tokens: Vec<Token>,
     content: Vec<u32>,
-    unknown: u32,
+    /// Hashes of the distinct unknown words.
+    unknown: Vec<u64>,
 }
 
 /// Whether an utterance asks for a human.
@@ -231,28 +240,32 @@ impl Scratch {
     pub fn tokenize(&mut self, vocab: &Vocab, text: &str) {
         self.tokens.clear();
         self.content.clear();
-        self.unknown = 0;
+        self.unknown.clear();
         let tokens = &mut self.tokens;
         let content = &mut self.content;
         let unknown = &mut self.unknown;
-        let mut clause_shift = 0u16;
-        for_each_word(text, &mut self.word, |w, clause| {
+        let mut clause_shift = 0u32;
+        for_each_word(text, &mut self.word, |w, clause, past| {
             let (id, flags) = vocab.lookup(w);
             if flags & BREAK != 0 {
-                clause_shift += 1;
+                clause_shift = clause_shift.saturating_add(1);
             }
             tokens.push(Token {
                 flags,
-                clause: clause + clause_shift,
+                past,
+                clause: clause.saturating_add(clause_shift),
             });
             if id == UNKNOWN {
-                *unknown += 1;
+                unknown.push(hash_word(w));
             } else if flags & STOP == 0 {
                 content.push(id);
             }
         });
         content.sort_unstable();
         content.dedup();
+        // Unknown words count once each, as known ones do.
+        unknown.sort_unstable();
+        unknown.dedup();
     }
 
     /// Recognises a request for a human in the last tokenized utterance.
@@ -265,10 +278,11 @@ impl Scratch {
                 .iter()
                 .position(|t| t.clause != clause)
                 .map_or(self.tokens.len(), |n| start + n);
+            // The caller's last word on it counts: "I want an agent. Actually
+            // no, I don't need a person" is a refusal.
             match clause_request(&self.tokens[start..end]) {
-                Request::Yes => return Request::Yes,
-                Request::Negated => result = Request::Negated,
                 Request::No => {}
+                r => result = r,
             }
             start = end;
         }
@@ -277,47 +291,70 @@ impl Scratch {
 
     /// Number of content words (known or not) in the last utterance.
     fn content_len(&self) -> u32 {
-        self.content.len() as u32 + self.unknown
+        (self.content.len() + self.unknown.len()) as u32
     }
 }
 
+/// Reads one clause. A human word counts when a want or contact verb
+/// governs it (only function words and "real"/"live" between), or when it
+/// stands alone ("representative", "agent please"). A negator counts when
+/// nothing but function words separates it from the verb or noun it negates,
+/// so "I don't understand, get me a human" and "I don't have my refund so I
+/// want a human" stay requests.
 fn clause_request(tokens: &[Token]) -> Request {
-    let (mut human, mut person, mut want, mut contact, mut modifier, mut escalate) =
-        (false, false, false, false, false, false);
-    let mut negated = false;
-    let mut other_content = 0;
+    // The verb in force: (negated, is a contact verb).
+    let mut verb: Option<(bool, bool)> = None;
+    let mut negator = false;
+    let mut modifier = false;
+    let (mut yes, mut refused) = (false, false);
+    let mut lone: Option<u16> = None;
+    let mut content = 0;
     for (i, t) in tokens.iter().enumerate() {
         let f = t.flags;
-        let trigger = f & (HUMAN | PERSON | ESCALATE) != 0;
-        if !(human || person || escalate || trigger) {
-            if f & NEGATOR != 0 {
-                negated = true;
-            }
-            if f & NO != 0 {
-                let next = tokens.get(i + 1).map_or(0, |n| n.flags);
-                if next & (NEED | HUMAN | PERSON) != 0 {
-                    negated = true;
+        if f & NEGATOR != 0 {
+            negator = true;
+        } else if f & NO != 0 {
+            let next = tokens.get(i + 1).map_or(0, |n| n.flags);
+            negator |= next & (NEED | HUMAN | PERSON) != 0;
+        } else if f & (WANT | CONTACT) != 0 {
+            // "do not want to talk to": the negation carries along the chain.
+            let negated = negator || verb.is_some_and(|v| v.0);
+            verb = Some((negated, f & CONTACT != 0 || verb.is_some_and(|v| v.1)));
+        } else if f & ESCALATE != 0 && !t.past {
+            let negated = negator || verb.is_some_and(|v| v.0);
+            if negated { refused = true } else { yes = true }
+        } else if f & (HUMAN | PERSON) != 0 {
+            let human = f & HUMAN != 0;
+            match verb {
+                Some((negated, contact)) if human || contact || modifier || negated => {
+                    if negated {
+                        refused = true
+                    } else {
+                        yes = true
+                    }
                 }
+                Some(_) => {}
+                None if negator => refused = true,
+                None => lone = Some(lone.unwrap_or(0) | f),
             }
-        }
-        human |= f & HUMAN != 0;
-        person |= f & PERSON != 0;
-        want |= f & WANT != 0;
-        contact |= f & CONTACT != 0;
-        modifier |= f & MODIFIER != 0;
-        escalate |= f & ESCALATE != 0;
-        if f & (STOP | HUMAN | PERSON | WANT | CONTACT | MODIFIER | ESCALATE) == 0 {
-            other_content += 1;
+        } else if f & MODIFIER != 0 {
+            modifier = true;
+            lone = lone.map(|l| l | MODIFIER);
+        } else if f & STOP == 0 {
+            content += 1;
+            verb = None;
+            negator = false;
+            modifier = false;
         }
     }
-    let asks =
-        escalate || (human && (want || contact || modifier || other_content == 0)) || (person && (contact || modifier));
-    // "I don't need a person" reads as a refusal even though "need a person"
-    // alone would be too weak to count as a request.
-    let mentions = escalate || ((human || person) && (want || contact || modifier));
-    match (asks, negated) {
-        (true, false) => Request::Yes,
-        (_, true) if asks || mentions => Request::Negated,
+    if yes {
+        return Request::Yes;
+    }
+    if refused {
+        return Request::Negated;
+    }
+    match lone {
+        Some(l) if content == 0 && (l & HUMAN != 0 || l & MODIFIER != 0) => Request::Yes,
         _ => Request::No,
     }
 }
@@ -381,6 +418,7 @@ pub struct Extractor {
     regex: Regex,
     needs_digit: bool,
     needs_at: bool,
+    phone: bool,
 }
 
 impl Extractor {
@@ -389,6 +427,7 @@ impl Extractor {
             regex: small_regex(r"(?i-u)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}").expect("static regex"),
             needs_digit: false,
             needs_at: true,
+            phone: false,
         }
     }
 
@@ -396,9 +435,10 @@ impl Extractor {
     /// that an eight-digit account number is not taken for a phone number.
     pub fn phone() -> Extractor {
         Extractor {
-            regex: small_regex(r"(?-u)\+\d[\d\-\s().]{6,}\d|\(?\d(?:[\-\s().]*\d){9,}").expect("static regex"),
+            regex: small_regex(r"(?-u)\+?\(?\d[\d\-\s().]{6,}\d").expect("static regex"),
             needs_digit: true,
             needs_at: false,
+            phone: true,
         }
     }
 
@@ -407,6 +447,7 @@ impl Extractor {
             regex: small_regex(r"[0-9]+").expect("static regex"),
             needs_digit: true,
             needs_at: false,
+            phone: false,
         }
     }
 
@@ -415,6 +456,7 @@ impl Extractor {
             regex,
             needs_digit: false,
             needs_at: false,
+            phone: false,
         }
     }
 
@@ -427,13 +469,27 @@ impl Extractor {
         if self.needs_digit && !text.bytes().any(|b| b.is_ascii_digit()) {
             return None;
         }
-        if self.regex.captures_len() > 1 {
-            let caps = self.regex.captures(text)?;
-            let m = caps.get(1).or_else(|| caps.get(0))?;
-            Some((m.start(), m.end()))
+        // An empty match fills nothing, and a pattern with a group takes the
+        // group's text only where the group matched.
+        let found = if self.regex.captures_len() > 1 {
+            self.regex
+                .captures_iter(text)
+                .filter_map(|c| c.get(1))
+                .find(|m| !m.is_empty() && self.plausible(m.as_str()))
         } else {
-            self.regex.find(text).map(|m| (m.start(), m.end()))
+            self.regex
+                .find_iter(text)
+                .find(|m| !m.is_empty() && self.plausible(m.as_str()))
+        };
+        found.map(|m| (m.start(), m.end()))
+    }
+
+    fn plausible(&self, value: &str) -> bool {
+        if !self.phone {
+            return true;
         }
+        let digits = value.bytes().filter(u8::is_ascii_digit).count();
+        digits >= 10 || (value.starts_with('+') && digits >= 8)
     }
 }
 
@@ -462,7 +518,9 @@ mod tests {
             "get me a human",
             "escalate this",
             "I don't want to wait, get me a human",
-            "can a human help me",
+            "I don't understand get me a human",
+            "I still don't have my refund so I want a human",
+            "put me through to a manager",
         ] {
             assert_eq!(request(text), Request::Yes, "{text}");
         }
@@ -508,6 +566,10 @@ mod tests {
         let (s, e) = Extractor::phone().find(text).unwrap();
         assert_eq!(&text[s..e], "(555) 010-9999");
         assert!(Extractor::phone().find("account 12345678").is_none());
+        assert!(Extractor::phone().find("+1 ...... 2").is_none());
+        let empty = Extractor::pattern(Regex::new(r"\d*").unwrap());
+        assert_eq!(empty.find("get me a human"), None);
+        assert_eq!(empty.find("it is 42"), Some((6, 8)));
         let p = Extractor::pattern(Regex::new(r"\b(\d{8})\b").unwrap());
         assert_eq!(p.find("acct 12345678 ok"), Some((5, 13)));
     }
