@@ -83,7 +83,8 @@ fn run(args: RunArgs) -> ExitCode {
     if let Some(path) = &args.junit {
         // `--junit suites/` would take the suite folder for the report file.
         let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-        if path.is_dir() || yaml {
+        let folder = path.is_dir() || path.as_os_str().to_string_lossy().ends_with(std::path::MAIN_SEPARATOR);
+        if folder || yaml {
             eprintln!(
                 "error: --junit takes the report file to write, not {} (write `--junit=FILE`, or put --junit after the suite paths)",
                 path.display()
@@ -95,6 +96,10 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(d) => return load_errors(&d),
     };
+    if let Some(unmatched) = runner::unmatched_selector(&suites, &args.filters, &args.tags) {
+        eprintln!("error: {unmatched}; check the spelling");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let opts = RunOptions {
         jobs: args.jobs,
         filters: args.filters,
@@ -112,10 +117,6 @@ fn run(args: RunArgs) -> ExitCode {
     };
     bar.clear();
     let counts = result.counts();
-    if counts.passed + counts.failed == 0 && (!opts.filters.is_empty() || !opts.tags.is_empty()) {
-        eprintln!("error: no conversation matches the --filter/--tag given ({counts}); check the spelling");
-        return ExitCode::from(EXIT_USAGE);
-    }
     let mut out = anstream::stdout().lock();
     let _ = Console { quiet: args.quiet }.report(&result, &mut out);
     let _ = out.flush();

@@ -160,14 +160,6 @@ impl Vocab {
             None => (UNKNOWN, 0),
         }
     }
-
-    pub fn len(&self) -> usize {
-        self.flags.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.flags.is_empty()
-    }
 }
 
 /// Splits `text` into lower-case stemmed words, calling `f(word, clause,
@@ -410,6 +402,13 @@ fn cosine(a: &[u32], a_len: u32, b: &[u32]) -> f32 {
 /// of a few slot and `says` patterns would outweigh a whole suite.
 pub fn small_regex(pattern: &str) -> Result<Regex, regex::Error> {
     regex::RegexBuilder::new(pattern).dfa_size_limit(1 << 17).build()
+}
+
+/// The useful line of a regex error ("unclosed character class").
+pub fn regex_error_detail(e: &regex::Error) -> String {
+    let msg = e.to_string();
+    let line = msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&msg).trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
 /// How a slot's value is found in an utterance.

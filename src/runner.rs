@@ -171,7 +171,13 @@ pub fn run_with(
         .flat_map(|(s, suite)| (0..suite.conversations.len()).map(move |c| (s, c)))
         .collect();
     progress.start(plan.len());
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
+    // More threads than conversations only cost memory and start-up time.
+    let threads = if opts.jobs == 0 {
+        0
+    } else {
+        opts.jobs.min(plan.len().max(1))
+    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     quiet_panics_in_cases();
     let results: Vec<CaseResult> = pool.install(|| {
         plan.par_iter()
@@ -206,6 +212,23 @@ pub fn run_with(
         duration: started.elapsed(),
         timestamp,
     })
+}
+
+/// The first `--filter` or `--tag` that selects no conversation at all, so
+/// that a typo cannot turn a CI run into "0 passed, 0 failed".
+pub fn unmatched_selector(suites: &[Suite], filters: &[String], tags: &[String]) -> Option<String> {
+    let convs = || suites.iter().flat_map(|s| s.conversations.iter().map(move |c| (s, c)));
+    for f in filters {
+        if !convs().any(|(s, c)| format!("{} :: {}", s.name, c.name).contains(f.as_str())) {
+            return Some(format!("--filter {f:?} matches no conversation"));
+        }
+    }
+    for t in tags {
+        if !convs().any(|(s, c)| c.tags.contains(t) || s.tags.contains(t)) {
+            return Some(format!("--tag {t:?} matches no conversation"));
+        }
+    }
+    None
 }
 
 fn skip_reason(suite: &Suite, conv: &Conversation, opts: &RunOptions) -> Option<String> {

@@ -304,7 +304,7 @@ pub fn agent_says(engine: &Engine<'_>, trace: &Trace<'_>, turn: &Turn) -> String
 
 fn say_text(engine: &Engine<'_>, s: Say, out: &mut String) {
     let agent = engine.agent;
-    let label = |name: &str| name.replace('_', " ");
+    let label = crate::model::agent::humanize;
     match s {
         Say::Ask(slot) => out.push_str(&agent.slots[slot as usize].ask),
         Say::Done(a) => {

@@ -257,6 +257,20 @@ fn junit_report_reads_back_with_counts_failures_and_transcripts() {
 }
 
 #[test]
+fn two_conversations_may_not_share_a_golden_file() {
+    let one = PASSING.replacen("    turns:\n", "    transcript: g/same.txt\n    turns:\n", 1);
+    let two = one.replace("opens a case then hands off", "second");
+    let dir = workspace(&format!("{one}{two}"));
+    let (code, _, err) = baton(&["run", "suite.yaml", "--bless"], dir.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("golden transcript") && err.contains("is already used by the conversation at"),
+        "{err}"
+    );
+    assert!(!dir.path().join("g/same.txt").exists());
+}
+
+#[test]
 fn golden_unit_outcomes() {
     // A bless that created the file is reported as such by the library too.
     let dir = workspace(&PASSING.replacen("    turns:\n", "    transcript: g.txt\n    turns:\n", 1));
@@ -280,12 +294,23 @@ fn cli_traps_are_usage_errors() {
     // A filter that matches nothing must not pass CI silently.
     let (code, _, err) = baton(&["run", "suite.yaml", "--filter", "no such conversation"], dir.path());
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("no conversation matches"), "{err}");
+    assert!(
+        err.contains("--filter \"no such conversation\" matches no conversation"),
+        "{err}"
+    );
+    let (code, _, err) = baton(&["run", "suite.yaml", "-E", "opens a case", "-E", "tpyo"], dir.path());
+    assert_eq!(code, 2, "one unmatched filter among several is still an error: {err}");
+    let (code, _, err) = baton(&["run", "suite.yaml", "--tag", "nope"], dir.path());
+    assert_eq!(code, 2, "{err}");
+    let (code, out, err) = baton(&["run", "suite.yaml", "-j", "100000"], dir.path());
+    assert_eq!(code, 0, "thread count is capped by the work: {out}{err}");
     // `--junit DIR` would overwrite a folder: refused before anything runs.
     std::fs::create_dir(dir.path().join("suites")).unwrap();
     let (code, _, err) = baton(&["run", "--junit", "suites", "suite.yaml"], dir.path());
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--junit takes the report file"), "{err}");
+    let (code, _, err) = baton(&["run", "suite.yaml", "--junit", "newdir/"], dir.path());
+    assert_eq!(code, 2, "{err}");
     // `--junit` alone writes the default report.
     let (code, _, err) = baton(&["run", "suite.yaml", "--junit"], dir.path());
     assert_eq!(code, 0, "{err}");

@@ -37,10 +37,6 @@ impl<'s> Trace<'s> {
         &self.says[range(&t.says)]
     }
 
-    pub fn escalated(&self) -> bool {
-        self.handoff.is_some()
-    }
-
     /// Slot values as they stood after turn `index` (0-based).
     pub fn slots_after(&self, index: usize) -> Vec<Option<&str>> {
         let mut slots = vec![None; self.slots.len()];

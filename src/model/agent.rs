@@ -148,8 +148,14 @@ impl Agent {
     }
 }
 
-fn humanize(name: &str) -> String {
+/// "account_number" -> "account number", for what the agent says.
+pub(crate) fn humanize(name: &str) -> String {
     name.replace(['_', '-'], " ")
+}
+
+/// Keypad sequences: digits, `*` and `#`.
+pub(crate) fn is_keypad_sequence(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#')
 }
 
 fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
@@ -192,7 +198,11 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
                     err(
                         &mut errs,
                         Pos::of(p),
-                        format!("invalid regex in slot '{}': {}", name.value, first_line(&e.to_string())),
+                        format!(
+                            "invalid regex in slot '{}': {}",
+                            name.value,
+                            crate::nlu::regex_error_detail(&e)
+                        ),
                         None,
                     );
                     continue;
@@ -388,7 +398,7 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
 
     let mut dtmf = Vec::new();
     for (digits, action) in &file.dtmf {
-        if digits.value.is_empty() || !digits.value.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
+        if !is_keypad_sequence(&digits.value) {
             err(
                 &mut errs,
                 Pos::of(digits),
@@ -401,10 +411,10 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
         }
         dtmf.push((digits.value.clone(), *action));
     }
-    if !dtmf.is_empty() && file.channel == Channel::Messaging {
+    if let (Some(first), Channel::Messaging) = (file.dtmf.keys().next(), file.channel) {
         err(
             &mut errs,
-            Pos::of(&file.agent),
+            Pos::of(first),
             "a messaging agent cannot have `dtmf` shortcuts: expected channel: voice".to_string(),
             None,
         );
@@ -446,6 +456,7 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
         },
     };
 
+    check_names(path, &file, &mut errs);
     errs.into_result(())?;
     Ok(Agent {
         name: file.agent.value,
@@ -476,9 +487,75 @@ fn default_reprompt() -> String {
     "Are you still there?".to_string()
 }
 
-fn first_line(s: &str) -> String {
-    let line = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(s).trim();
-    line.strip_prefix("error: ").unwrap_or(line).to_string()
+/// Names the engine and the handoff context rely on: present, unique,
+/// not reserved, and few enough for the engine's 16-bit indices.
+fn check_names(path: &Path, file: &raw::AgentFile, errs: &mut Diagnostics) {
+    let mut err = |pos: Pos, msg: String| errs.push(Diagnostic::new(path, pos, msg));
+    let limit = u16::MAX as usize;
+    if file.agent.value.trim().is_empty() {
+        err(Pos::of(&file.agent), "empty agent name: expected a name".to_string());
+    }
+    if file.escalation.flow.trim().is_empty() {
+        err(
+            Pos::of(&file.agent),
+            "empty `escalation.flow`: expected the Omni-Channel flow's name".to_string(),
+        );
+    }
+    for (kind, count, pos) in [
+        ("slots", file.slots.len(), Pos::of(&file.agent)),
+        ("actions", file.actions.len(), Pos::of(&file.agent)),
+        ("topics", file.topics.value.len(), Pos::of(&file.topics)),
+    ] {
+        if count > limit {
+            err(pos, format!("{count} {kind}: at most {limit} are supported"));
+        }
+    }
+    for name in file.slots.keys().chain(file.actions.keys()) {
+        if name.value.trim().is_empty() {
+            err(Pos::of(name), "empty name: expected a slot or action name".to_string());
+        }
+    }
+    for (action, def) in &file.actions {
+        for (i, out) in def.outputs.iter().enumerate() {
+            if def.outputs[..i].iter().any(|o| o.value == out.value) {
+                err(
+                    Pos::of(out),
+                    format!("action '{}' lists output '{}' twice", action.value, out.value),
+                );
+            }
+            if file.slots.keys().any(|s| s.value == out.value) {
+                err(
+                    Pos::of(out),
+                    format!(
+                        "output '{}' of action '{}' has the name of a slot: the handoff context would hold both",
+                        out.value, action.value
+                    ),
+                );
+            }
+        }
+    }
+    for t in &file.topics.value {
+        if t.name.value.trim().is_empty() || t.name.value == NO_TOPIC {
+            err(
+                Pos::of(&t.name),
+                format!("topic name '{}' is empty or reserved: expected a name", t.name.value),
+            );
+        }
+        for (i, a) in t.actions.iter().enumerate() {
+            if t.actions[..i].iter().any(|b| b.value == a.value) {
+                err(
+                    Pos::of(a),
+                    format!("topic '{}' lists action '{}' twice", t.name.value, a.value),
+                );
+            }
+        }
+        if t.instructions.len() > limit {
+            err(
+                Pos::of(&t.name),
+                format!("topic '{}' has more than {limit} instructions", t.name.value),
+            );
+        }
+    }
 }
 
 /// Applies a `result:` mapping onto a fixture, reporting unknown outputs.

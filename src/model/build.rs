@@ -289,6 +289,7 @@ impl Builder<'_, '_> {
             tags: c.tags.clone(),
             skip: c.skip.clone(),
             transcript,
+            transcript_pos: c.transcript.as_ref().map_or(Pos::FILE, Pos::of),
             fixtures: None,
             events,
             expects,
@@ -426,7 +427,7 @@ fn event(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<raw::Tu
                     Pos::of(d),
                     format!("dtmf event on messaging agent '{}': expected a voice agent", agent.name),
                 ));
-            } else if d.value.is_empty() || !d.value.chars().all(|ch| ch.is_ascii_digit() || ch == '*' || ch == '#') {
+            } else if !super::agent::is_keypad_sequence(&d.value) {
                 errs.push(Diagnostic::new(
                     path,
                     Pos::of(d),
@@ -478,13 +479,10 @@ impl Loader {
                 Some(Says::Regex(re, v.as_str().into()))
             }
             Err(e) => {
-                let msg = e.to_string();
-                let detail = msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&msg).trim();
-                let detail = detail.strip_prefix("error: ").unwrap_or(detail);
                 errs.push(Diagnostic::new(
                     path,
                     Pos::of(s),
-                    format!("invalid regex in `says`: {detail}"),
+                    format!("invalid regex in `says`: {}", crate::nlu::regex_error_detail(&e)),
                 ));
                 None
             }

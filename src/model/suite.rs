@@ -32,6 +32,8 @@ pub struct Conversation {
     pub skip: Option<String>,
     /// Golden transcript, resolved against the suite's folder.
     pub transcript: Option<PathBuf>,
+    /// Where the `transcript:` key's value is, for errors.
+    pub transcript_pos: Pos,
     /// The conversation's own fixtures, when it overrides the suite's.
     pub fixtures: Option<Arc<Fixtures>>,
     pub events: Vec<Event>,
@@ -139,7 +141,36 @@ pub fn load_suites(paths: &[PathBuf]) -> Result<Vec<Suite>, Diagnostics> {
             Err(d) => errs.0.extend(d.0),
         }
     }
+    check_golden_paths(&suites, &mut errs);
     errs.into_result(suites)
+}
+
+/// Two conversations blessing the same golden file would race each other.
+fn check_golden_paths(suites: &[Suite], errs: &mut Diagnostics) {
+    let mut seen: std::collections::HashMap<PathBuf, (&Path, u32)> = std::collections::HashMap::new();
+    for suite in suites {
+        for c in &suite.conversations {
+            let Some(t) = &c.transcript else { continue };
+            let key = match (t.parent().and_then(|d| std::fs::canonicalize(d).ok()), t.file_name()) {
+                (Some(dir), Some(name)) => dir.join(name),
+                _ => t.clone(),
+            };
+            if let Some((path, line)) = seen.get(&key) {
+                errs.push(Diagnostic::new(
+                    &suite.path,
+                    c.transcript_pos,
+                    format!(
+                        "golden transcript {} is already used by the conversation at {}:{}: expected one file per conversation",
+                        t.display(),
+                        path.display(),
+                        line
+                    ),
+                ));
+            } else {
+                seen.insert(key, (&suite.path, c.line));
+            }
+        }
+    }
 }
 
 fn discover(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
@@ -175,13 +206,14 @@ fn discover(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), D
 }
 
 /// A YAML file in a searched folder is a suite when it has a top-level
-/// `suite:` key; agent configs and other YAML beside suites are left alone.
+/// `suite:` or `conversations:` key; agent configs and other YAML beside
+/// suites are left alone.
 fn is_suite_file(path: &Path) -> bool {
     use std::io::{BufRead, BufReader};
     let Ok(f) = std::fs::File::open(path) else { return true };
     let mut agent_like = false;
-    for line in BufReader::new(f).split(b'\n').take(4096).map_while(Result::ok) {
-        if line.starts_with(b"suite:") {
+    for line in BufReader::new(f).split(b'\n').map_while(Result::ok) {
+        if line.starts_with(b"suite:") || line.starts_with(b"conversations:") {
             return true;
         }
         agent_like |= line.starts_with(b"agent:") || line.starts_with(b"topics:");
