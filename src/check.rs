@@ -83,13 +83,22 @@ pub fn detail(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>) -> De
 
 type Text<'a> = &'a dyn Fn() -> String;
 
+/// An expectation's name, e.g. `slots.email`, formatted only when reported.
+struct Key<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.0, self.1)
+    }
+}
+
 /// Calls `f(turn, key, passes, expected, actual)` for each expectation, in
 /// order, until `f` returns false. The texts are built only on demand.
 fn walk(
     engine: &Engine<'_>,
     conv: &Conversation,
     trace: &Trace<'_>,
-    f: &mut dyn FnMut(usize, &str, bool, Text<'_>, Text<'_>) -> bool,
+    f: &mut dyn FnMut(usize, &dyn std::fmt::Display, bool, Text<'_>, Text<'_>) -> bool,
 ) {
     let agent = engine.agent;
     for (i, (checks, turn)) in conv.expects.iter().zip(&trace.turns).enumerate() {
@@ -102,7 +111,7 @@ fn walk(
                         TopicPick::Builtin => BUILTIN_ESCALATION,
                         TopicPick::None | TopicPick::NotUnderstood { .. } => NO_TOPIC,
                     };
-                    f(n, "topic", got == &**want, &|| want.to_string(), &|| got.to_string())
+                    f(n, &"topic", got == &**want, &|| want.to_string(), &|| got.to_string())
                 }
                 Check::Actions(want) => {
                     let calls = trace.calls(turn);
@@ -122,7 +131,7 @@ fn walk(
                     };
                     f(
                         n,
-                        "actions",
+                        &"actions",
                         pass,
                         &|| list(&mut want.iter().map(|w| (w.action, w.ok))),
                         &|| list(&mut calls.iter().map(|c| (c.action, c.ok))),
@@ -132,22 +141,22 @@ fn walk(
                     let said = agent_says(engine, trace, turn);
                     f(
                         n,
-                        "says",
+                        &"says",
                         want.matches(&said),
                         &|| format!("{:?}", want.source()),
                         &|| format!("{said:?}"),
                     )
                 }
-                Check::Escalated(want) => f(n, "escalated", turn.handoff == *want, &|| want.to_string(), &|| {
+                Check::Escalated(want) => f(n, &"escalated", turn.handoff == *want, &|| want.to_string(), &|| {
                     turn.handoff.to_string()
                 }),
                 Check::Ended(want) => {
                     let got = trace.turns[..=i].iter().any(|t| t.ended.is_some());
-                    f(n, "ended", got == *want, &|| want.to_string(), &|| got.to_string())
+                    f(n, &"ended", got == *want, &|| want.to_string(), &|| got.to_string())
                 }
                 Check::Slot(slot, value) => {
-                    let got = trace.slots_after(i)[*slot as usize];
-                    let key = format!("slots.{}", agent.slots[*slot as usize].name);
+                    let got = trace.slot_after(i, *slot);
+                    let key = Key("slots.", &agent.slots[*slot as usize].name);
                     f(n, &key, got == Some(&**value), &|| value.to_string(), &|| {
                         got.map_or("(empty)".to_string(), str::to_string)
                     })
@@ -166,30 +175,30 @@ fn handoff(
     trace: &Trace<'_>,
     n: usize,
     want: &HandoffExpect,
-    f: &mut dyn FnMut(usize, &str, bool, Text<'_>, Text<'_>) -> bool,
+    f: &mut dyn FnMut(usize, &dyn std::fmt::Display, bool, Text<'_>, Text<'_>) -> bool,
 ) -> bool {
     let agent = engine.agent;
     let Some(h) = trace.handoff.filter(|h| h.turn as usize <= n) else {
-        return f(n, "handoff", false, &|| "a handoff".to_string(), &|| "none".to_string());
+        return f(n, &"handoff", false, &|| "a handoff".to_string(), &|| {
+            "none".to_string()
+        });
     };
-    let fields: [(&str, Option<String>, String); 5] = [
-        ("handoff.flow", want.flow.clone(), agent.escalation.flow.clone()),
-        (
-            "handoff.message",
-            want.message.clone(),
-            agent.escalation.message.clone(),
-        ),
-        (
-            "handoff.reason",
-            want.reason.map(|r| r.as_str().to_string()),
-            h.reason.as_str().to_string(),
-        ),
-        ("handoff.topic", want.topic.clone(), handoff_topic(agent, &h)),
-        ("handoff.turn", want.turn.map(|t| t.to_string()), h.turn.to_string()),
+    // Compared as borrowed text; strings are made only for a report.
+    let (reason, turn, topic) = (h.reason.as_str(), h.turn.to_string(), handoff_topic(agent, &h));
+    let want_reason = want.reason.map(|r| r.as_str());
+    let want_turn = want.turn.map(|t| t.to_string());
+    let fields: [(&str, Option<&str>, &str); 5] = [
+        ("flow", want.flow.as_deref(), &agent.escalation.flow),
+        ("message", want.message.as_deref(), &agent.escalation.message),
+        ("reason", want_reason, reason),
+        ("topic", want.topic.as_deref(), &topic),
+        ("turn", want_turn.as_deref(), &turn),
     ];
-    for (key, want, got) in fields {
+    for (name, want, got) in fields {
         if let Some(want) = want
-            && !f(n, key, want == got, &|| want.clone(), &|| got.clone())
+            && !f(n, &Key("handoff.", name), want == got, &|| want.to_string(), &|| {
+                got.to_string()
+            })
         {
             return false;
         }
@@ -200,10 +209,13 @@ fn handoff(
     let ctx = handoff_context(engine, trace);
     for (k, v) in &want.context {
         let got = ctx.iter().find(|(name, _)| name == k).map(|(_, v)| *v);
-        let key = format!("handoff.context.{k}");
-        if !f(n, &key, got == Some(v.as_str()), &|| v.clone(), &|| {
-            got.map_or("(absent)".to_string(), str::to_string)
-        }) {
+        if !f(
+            n,
+            &Key("handoff.context.", k),
+            got == Some(v.as_str()),
+            &|| v.clone(),
+            &|| got.map_or("(absent)".to_string(), str::to_string),
+        ) {
             return false;
         }
     }

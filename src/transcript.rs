@@ -17,8 +17,8 @@ use crate::policy::{Rule, TopicId};
 pub fn render(engine: &Engine<'_>, conversation: &str, events: &[Event], trace: &Trace<'_>) -> String {
     let agent = engine.agent;
     let mut out = String::with_capacity(256 * events.len().max(1));
-    let _ = writeln!(out, "conversation: {conversation}");
-    let _ = writeln!(out, "agent: {}", agent.name);
+    let _ = writeln!(out, "conversation: {}", one_line(conversation));
+    let _ = writeln!(out, "agent: {}", one_line(&agent.name));
     let mut slots: Vec<Option<&str>> = vec![None; agent.slots.len()];
     for (i, (ev, turn)) in events.iter().zip(&trace.turns).enumerate() {
         out.push('\n');
@@ -87,7 +87,7 @@ fn render_turn<'s>(
     }
     let says = agent_says(engine, trace, turn);
     if !says.is_empty() {
-        let _ = writeln!(out, "    agent: {says}");
+        let _ = writeln!(out, "    agent: {}", one_line(&says));
     }
 }
 
@@ -286,7 +286,10 @@ fn end_line(trace: &Trace<'_>) -> String {
                 _ => format!("end: agent hung up at turn {n}"),
             }
         }
-        _ => format!("end: still open after {} turns", trace.turns.len()),
+        _ => match trace.turns.len() {
+            1 => "end: still open after 1 turn".to_string(),
+            n => format!("end: still open after {n} turns"),
+        },
     }
 }
 
@@ -311,13 +314,7 @@ fn say_text(engine: &Engine<'_>, s: Say, out: &mut String) {
             let def = &agent.actions[a as usize];
             let fx = &engine.fixtures.actions[a as usize];
             match &def.say {
-                Some(template) => {
-                    let mut text = template.clone();
-                    for (name, v) in def.outputs.iter().zip(&fx.outputs) {
-                        text = text.replace(&format!("{{{name}}}"), v.as_deref().unwrap_or(""));
-                    }
-                    out.push_str(&text);
-                }
+                Some(template) => fill_template(template, &def.outputs, &fx.outputs, out),
                 None => {
                     let _ = write!(out, "Done: {} completed.", label(&def.name));
                 }
@@ -359,6 +356,28 @@ fn say_text(engine: &Engine<'_>, s: Say, out: &mut String) {
     }
 }
 
+/// Replaces `{output}` with the action's output value in one pass, so a
+/// value that itself holds braces is not substituted again.
+fn fill_template(template: &str, names: &[String], values: &[Option<String>], out: &mut String) {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}').map(|close| (&after[..close], close)) {
+            Some((name, close)) if names.iter().any(|n| n == name) => {
+                let i = names.iter().position(|n| n == name).unwrap_or(0);
+                out.push_str(values[i].as_deref().unwrap_or(""));
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
 /// The context a human agent receives: filled slots, then the outputs of
 /// succeeded actions, in config order.
 pub fn handoff_context<'t>(engine: &'t Engine<'_>, trace: &'t Trace<'_>) -> Vec<(&'t str, &'t str)> {
@@ -397,4 +416,23 @@ fn one_line(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_substitute_once_and_keep_unknown_braces() {
+        let names = vec!["case_number".to_string(), "other".to_string()];
+        let values = vec![Some("{other}".to_string()), Some("X".to_string())];
+        let mut out = String::new();
+        fill_template("Case {case_number} {unknown} {", &names, &values, &mut out);
+        assert_eq!(out, "Case {other} {unknown} {");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(one_line("a\nb\u{1}c"), "a\\nb\\x01c");
+    }
 }

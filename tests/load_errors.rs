@@ -121,6 +121,14 @@ fn empty_suite_and_empty_file() {
 }
 
 #[test]
+fn duplicate_keys() {
+    load_error(
+        &format!("{HEAD}  - name: a\n    name: b\n    turns: [{{caller: hi}}]\n"),
+        ":5:5: duplicate key 'name': each key may appear only once in a mapping",
+    );
+}
+
+#[test]
 fn duplicate_conversation_names() {
     load_error(
         &format!("{HEAD}  - name: same\n    turns: [{{caller: hi}}]\n  - name: same\n    turns: [{{caller: hi}}]\n"),

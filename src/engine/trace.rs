@@ -37,15 +37,13 @@ impl<'s> Trace<'s> {
         &self.says[range(&t.says)]
     }
 
-    /// Slot values as they stood after turn `index` (0-based).
-    pub fn slots_after(&self, index: usize) -> Vec<Option<&str>> {
-        let mut slots = vec![None; self.slots.len()];
-        for t in &self.turns[..=index.min(self.turns.len().saturating_sub(1))] {
-            for f in self.fills(t) {
-                slots[f.slot as usize] = Some(f.value);
-            }
-        }
-        slots
+    /// A slot's value as it stood after turn `index` (0-based).
+    pub fn slot_after(&self, index: usize, slot: SlotId) -> Option<&'s str> {
+        let end = (index + 1).min(self.turns.len());
+        self.turns[..end]
+            .iter()
+            .rev()
+            .find_map(|t| self.fills(t).iter().rev().find(|f| f.slot == slot).map(|f| f.value))
     }
 }
 

@@ -108,6 +108,11 @@ fn yaml_error(path: &Path, err: &serde_saphyr::Error, what: &str) -> Diagnostic 
     if message == "invalid boolean" {
         message.push_str(": expected true or false");
     }
+    // The library's hint names its own options; say what the author can do.
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+        message = format!("duplicate key '{key}': each key may appear only once in a mapping");
+    }
     let message = if message.contains("budget") || message.contains("limit") || message.contains("depth") {
         format!("{message}: the document is too large or too deeply nested for {what}")
     } else {
