@@ -83,6 +83,9 @@ pub fn detail(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>) -> De
 
 type Text<'a> = &'a dyn Fn() -> String;
 
+/// `(turn, key, passes, expected, actual) -> go on`.
+type Visit<'a> = dyn FnMut(usize, &dyn std::fmt::Display, bool, Text<'_>, Text<'_>) -> bool + 'a;
+
 /// An expectation's name, e.g. `slots.email`, formatted only when reported.
 struct Key<'a>(&'a str, &'a str);
 
@@ -94,12 +97,7 @@ impl std::fmt::Display for Key<'_> {
 
 /// Calls `f(turn, key, passes, expected, actual)` for each expectation, in
 /// order, until `f` returns false. The texts are built only on demand.
-fn walk(
-    engine: &Engine<'_>,
-    conv: &Conversation,
-    trace: &Trace<'_>,
-    f: &mut dyn FnMut(usize, &dyn std::fmt::Display, bool, Text<'_>, Text<'_>) -> bool,
-) {
+fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut Visit<'_>) {
     let agent = engine.agent;
     for (i, (checks, turn)) in conv.expects.iter().zip(&trace.turns).enumerate() {
         let n = i + 1;
@@ -170,13 +168,7 @@ fn walk(
     }
 }
 
-fn handoff(
-    engine: &Engine<'_>,
-    trace: &Trace<'_>,
-    n: usize,
-    want: &HandoffExpect,
-    f: &mut dyn FnMut(usize, &dyn std::fmt::Display, bool, Text<'_>, Text<'_>) -> bool,
-) -> bool {
+fn handoff(engine: &Engine<'_>, trace: &Trace<'_>, n: usize, want: &HandoffExpect, f: &mut Visit<'_>) -> bool {
     let agent = engine.agent;
     let Some(h) = trace.handoff.filter(|h| h.turn as usize <= n) else {
         return f(n, &"handoff", false, &|| "a handoff".to_string(), &|| {
