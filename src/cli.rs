@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::diag::Diagnostics;
 use crate::model::{Agent, load_suites};
-use crate::report::{console::Console, junit};
+use crate::report::{console::Console, json, junit};
 use crate::runner::{self, CaseResult, Progress, RunOptions};
 
 #[derive(Debug, Parser)]
@@ -45,6 +45,9 @@ pub struct RunArgs {
     /// Write a JUnit XML report (default file: reports/junit.xml).
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "reports/junit.xml")]
     pub junit: Option<PathBuf>,
+    /// Write a JSON report of every conversation (default file: reports/baton.json).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "reports/baton.json")]
+    pub json: Option<PathBuf>,
     /// Write or update golden transcripts of conversations whose expectations pass.
     #[arg(long)]
     pub bless: bool,
@@ -80,13 +83,14 @@ pub fn main(cli: Cli) -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    if let Some(path) = &args.junit {
+    for (flag, path) in [("--junit", &args.junit), ("--json", &args.json)] {
+        let Some(path) = path else { continue };
         // `--junit suites/` would take the suite folder for the report file.
         let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
         let folder = path.is_dir() || path.as_os_str().to_string_lossy().ends_with(std::path::MAIN_SEPARATOR);
         if folder || yaml {
             eprintln!(
-                "error: --junit takes the report file to write, not {} (write `--junit=FILE`, or put --junit after the suite paths)",
+                "error: {flag} takes the report file to write, not {} (write `{flag}=FILE`, or put {flag} after the suite paths)",
                 path.display()
             );
             return ExitCode::from(EXIT_USAGE);
@@ -105,7 +109,7 @@ fn run(args: RunArgs) -> ExitCode {
         filters: args.filters,
         tags: args.tags,
         bless: args.bless,
-        keep_transcripts: args.junit.is_some(),
+        keep_transcripts: args.junit.is_some() || args.json.is_some(),
     };
     let bar = Bar::new();
     let result = match runner::run(&suites, &opts, &bar) {
@@ -120,12 +124,16 @@ fn run(args: RunArgs) -> ExitCode {
     let mut out = anstream::stdout().lock();
     let _ = Console { quiet: args.quiet }.report(&result, &mut out);
     let _ = out.flush();
-    if let Some(path) = &args.junit {
-        if let Err(e) = junit::write(&result, path) {
-            eprintln!("error: cannot write JUnit report {}: {e}", path.display());
+    type Writer = fn(&runner::RunResult, &std::path::Path) -> std::io::Result<()>;
+    let reports: [(&str, &Option<PathBuf>, Writer); 2] =
+        [("JUnit", &args.junit, junit::write), ("JSON", &args.json, json::write)];
+    for (what, path, write) in reports {
+        let Some(path) = path else { continue };
+        if let Err(e) = write(&result, path) {
+            eprintln!("error: cannot write {what} report {}: {e}", path.display());
             return ExitCode::from(EXIT_USAGE);
         }
-        eprintln!("JUnit report: {}", path.display());
+        eprintln!("{what} report: {}", path.display());
     }
     if counts.failed > 0 {
         ExitCode::from(EXIT_FAILED)

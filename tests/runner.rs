@@ -316,3 +316,32 @@ fn cli_traps_are_usage_errors() {
     assert_eq!(code, 0, "{err}");
     assert!(dir.path().join("reports/junit.xml").exists());
 }
+
+#[test]
+fn json_report_reads_back_in_run_order() {
+    let skipped = "  - name: not yet\n    skip: waiting on the new flow\n    turns: [{caller: hi}]\n";
+    let dir = workspace(&format!("{PASSING}{FAILING}{skipped}"));
+    let (code, _, err) = baton(&["run", "suite.yaml", "--json"], dir.path());
+    assert_eq!(code, 1, "{err}");
+    let text = std::fs::read_to_string(dir.path().join("reports/baton.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (v["passed"].as_u64(), v["failed"].as_u64(), v["skipped"].as_u64()),
+        (Some(1), Some(1), Some(1))
+    );
+    let convs = v["suites"][0]["conversations"].as_array().unwrap();
+    let names: Vec<&str> = convs.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["opens a case then hands off", "expects a handoff too early", "not yet"]
+    );
+    assert_eq!(convs[1]["status"], "failed");
+    let f = &convs[1]["failures"][0];
+    assert_eq!((f["turn"].as_u64(), f["key"].as_str()), (Some(1), Some("topic")));
+    assert_eq!(
+        (f["expected"].as_str(), f["actual"].as_str()),
+        (Some("Cases"), Some("Escalation"))
+    );
+    assert!(convs[0]["transcript"].as_str().unwrap().contains("handoff: Queue"));
+    assert_eq!(convs[2]["skip_reason"], "waiting on the new flow");
+}

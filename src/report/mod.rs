@@ -1,10 +1,11 @@
-//! Reporters: consumers of [`RunResult`](crate::runner::RunResult)s. None of
+//! Reporters (console, JUnit, JSON): consumers of [`RunResult`](crate::runner::RunResult)s. None of
 //! them knows how a result was produced. Files are written atomically (a
 //! temporary file in the same folder, then a rename) so that a crash never
 //! leaves a truncated report behind.
 
 pub mod console;
 pub mod diff;
+pub mod json;
 pub mod junit;
 
 use std::io::Write;
