@@ -215,6 +215,8 @@ pub struct Scratch {
     content: Vec<u32>,
     /// Hashes of the distinct unknown words.
     unknown: Vec<u64>,
+    /// The utterance in NFKC form, when it is not ASCII.
+    folded: String,
 }
 
 /// Whether an utterance asks for a human.
@@ -230,6 +232,20 @@ impl Scratch {
     /// Tokenizes `text` against `vocab`; results stay in the scratch until
     /// the next call.
     pub fn tokenize(&mut self, vocab: &Vocab, text: &str) {
+        // Compatibility forms ("ＨＵＭＡＮ", ligatures) read as their plain letters.
+        if !text.is_ascii() {
+            use unicode_normalization::UnicodeNormalization;
+            let mut folded = std::mem::take(&mut self.folded);
+            folded.clear();
+            folded.extend(text.nfkc());
+            self.tokenize_plain(vocab, &folded);
+            self.folded = folded;
+        } else {
+            self.tokenize_plain(vocab, text);
+        }
+    }
+
+    fn tokenize_plain(&mut self, vocab: &Vocab, text: &str) {
         self.tokens.clear();
         self.content.clear();
         self.unknown.clear();
@@ -520,6 +536,7 @@ mod tests {
             "I don't understand get me a human",
             "I still don't have my refund so I want a human",
             "put me through to a manager",
+            "ＨＵＭＡＮ please",
         ] {
             assert_eq!(request(text), Request::Yes, "{text}");
         }
