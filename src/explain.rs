@@ -53,40 +53,39 @@ pub fn explain(agent: &Agent) -> String {
         }
         for (i, ins) in topic.instructions.iter().enumerate() {
             let _ = writeln!(out, "  {}. {:?} (line {})", i + 1, ins.text, ins.pos.line);
-            match &ins.compiled {
-                Compiled::Rules(rules) => {
-                    for r in rules {
-                        let mut line = describe_rule(agent, r);
-                        if let Rule::RunAction { action } = r {
-                            let inputs: Vec<&str> = agent.actions[*action as usize]
-                                .inputs
-                                .iter()
-                                .map(|&s| agent.slots[s as usize].name.as_str())
-                                .collect();
-                            if !inputs.is_empty() {
-                                let _ = write!(line, " (needs {})", inputs.join(", "));
-                            }
-                        }
-                        let bound = if (r.is_guard() || *r == Rule::EscalateAlways) && !topic.can_escalate {
-                            "  [NOT ENFORCED: topic lacks can_escalate]"
-                        } else {
-                            ""
-                        };
-                        let _ = writeln!(out, "     -> {line}{bound}");
+            for r in ins.compiled.rules() {
+                let mut line = describe_rule(agent, r);
+                if let Rule::RunAction { action } = r {
+                    let inputs: Vec<&str> = agent.actions[*action as usize]
+                        .inputs
+                        .iter()
+                        .map(|&s| agent.slots[s as usize].name.as_str())
+                        .collect();
+                    if !inputs.is_empty() {
+                        let _ = write!(line, " (needs {})", inputs.join(", "));
                     }
                 }
-                Compiled::Unbound(why) => {
-                    let _ = writeln!(out, "     -> binds nothing: {why}");
-                    warnings.push(format!(
-                        "topic {} instruction {} (line {}) binds nothing: {why}",
-                        topic.name,
-                        i + 1,
-                        ins.pos.line
-                    ));
-                }
+                let bound = if (r.is_guard() || *r == Rule::EscalateAlways) && !topic.can_escalate {
+                    "  [NOT ENFORCED: topic lacks can_escalate]"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "     -> {line}{bound}");
+            }
+            if let Some(why) = ins.compiled.unbound() {
+                let _ = writeln!(out, "     -> binds nothing: {why}");
+                warnings.push(format!(
+                    "topic {} instruction {} (line {}) binds nothing: {why}",
+                    topic.name,
+                    i + 1,
+                    ins.pos.line
+                ));
+            }
+            match &ins.compiled {
                 Compiled::Text => {
                     let _ = writeln!(out, "     -> not compiled (kept as guidance text)");
                 }
+                Compiled::Rules(_) | Compiled::Unbound(_) | Compiled::Partly { .. } => {}
             }
         }
         let guards: Vec<&Rule> = topic.guards().collect();

@@ -1,18 +1,23 @@
 //! The instruction compiler: turns a topic's natural-language instructions
 //! into [`Rule`]s the engine enforces, following Agentforce's reading of them.
 //!
-//! Recognised forms (case, straight or curly quotes and small wording
-//! changes do not matter):
-//! - allow the 'Escalation' action only if the user has provided their SLOT
-//!   (optionally: if they have not, ask for the SLOT first);
-//! - allow the 'Escalation' action only after the 'ACTION' action has been
-//!   executed (optionally: in the TOPIC topic);
-//! - run the 'ACTION' action;
-//! - escalate the conversation to a human (unconditional: smart routing).
+//! Case, straight or curly quotes and wording do not matter much; what binds
+//! is the quoted 'Escalation' keyword in a sentence with a condition:
+//! - every other quoted action in that sentence becomes "'Escalation' only
+//!   after ACTION succeeded" (Pattern B; with "in the TOPIC topic", only a
+//!   success in that topic counts);
+//! - every slot the sentence names after its condition word becomes
+//!   "'Escalation' only if SLOT is filled" (Pattern A).
 //!
-//! A policy that mentions escalation without the quoted 'Escalation' keyword
-//! binds nothing, as in Agentforce; it is kept and reported as unbound.
-//! Anything else is kept as plain text and reported as not compiled.
+//! Reading more guards than the author meant is the safe failure: a caller
+//! waits for pre-work; reading fewer lets a caller reach a human too early.
+//! For the same reason an unconditional escalation (smart routing) is read
+//! only from an instruction that is nothing but a bare imperative such as
+//! "Escalate the conversation to a human live agent."; escalation wording
+//! with anything more ("as a last resort", "for VIP callers", "then ...")
+//! binds nothing and is reported. "Run the 'ACTION' action" runs the action.
+//! A policy that mentions escalation without the quoted keyword binds
+//! nothing, as in Agentforce. Anything else is kept as guidance text.
 
 use std::sync::LazyLock;
 
@@ -35,6 +40,24 @@ pub enum Rule {
     EscalateAlways,
 }
 
+impl Compiled {
+    /// The rules that bind.
+    pub fn rules(&self) -> &[Rule] {
+        match self {
+            Compiled::Rules(r) | Compiled::Partly { rules: r, .. } => r,
+            Compiled::Unbound(_) | Compiled::Text => &[],
+        }
+    }
+
+    /// Why (part of) the instruction binds nothing.
+    pub fn unbound(&self) -> Option<&str> {
+        match self {
+            Compiled::Unbound(why) | Compiled::Partly { unbound: why, .. } => Some(why),
+            Compiled::Rules(_) | Compiled::Text => None,
+        }
+    }
+}
+
 impl Rule {
     pub fn is_guard(&self) -> bool {
         matches!(self, Rule::RequireSlot { .. } | Rule::RequireAction { .. })
@@ -47,6 +70,11 @@ pub enum Compiled {
     Rules(Vec<Rule>),
     /// Reads like an escalation policy but binds nothing; the reason says why.
     Unbound(String),
+    /// Some rules bound, but an escalation part of the text did not.
+    Partly {
+        rules: Vec<Rule>,
+        unbound: String,
+    },
     /// Plain guidance the engine does not enforce.
     Text,
 }
@@ -73,21 +101,14 @@ macro_rules! re {
 }
 
 re!(QUOTED_ESCALATION, r"'escalation'");
-// The slot list runs to the end of the sentence or clause; it is split on
-// "and" and commas afterwards ("their account number and their email").
+re!(QUOTED_NAME, r"'([^']+)'");
 re!(
-    SLOT_GUARD,
-    r"only (?:if|when|once) (?:the )?(?:user|caller|customer|they|he|she)\s+(?:has|have)\s+(?:already\s+)?(?:provided|given|shared|supplied|confirmed|entered|stated|told you)\s+(?:us\s+|you\s+)?([^.;:!?]*)"
+    CONDITION,
+    r"\b(?:only|if|unless|once|when|whenever|after|before|until|never|not|don't|dont|provided|as soon as)\b"
 );
 re!(
-    ACTION_GUARD,
-    r"only (?:after|once|when|if) (?:the )?'([^']+)'(?: action)?\s+(?:has|have|was)\s+(?:been\s+)?(?:successfully\s+)?(?:executed|run|completed|called|performed|done|invoked|succeeded)(?:\s+successfully)?(?:\s+in\s+the\s+([a-z0-9 _-]+?)\s+topic)?"
-);
-// "never call the 'Escalation' action before the 'createcase' action has
-// been executed": the same guard, said the other way round.
-re!(
-    ACTION_GUARD_NEGATED,
-    r"(?:never|do not|don't|must not|cannot) (?:call|allow|use|run|invoke|trigger)\s+(?:the )?'escalation'(?: action)?\s+(?:before|until)\s+(?:the )?'([^']+)'(?: action)?\s+(?:has|have|was|is)\s+(?:been\s+)?(?:successfully\s+)?(?:executed|run|completed|called|performed|done|invoked|succeeded)(?:\s+in\s+the\s+([a-z0-9 _-]+?)\s+topic)?"
+    TOPIC_QUALIFIER,
+    r"\b(?:in|within|inside|from) (?:the )?'?([a-z0-9][a-z0-9 _-]*?)'? topic\b"
 );
 re!(
     ASK_FIRST,
@@ -97,21 +118,24 @@ re!(
     RUN_ACTION,
     r"\b(?:run|call|execute|use|invoke|trigger|perform)\s+(?:the\s+)?'([^']+)'"
 );
-// An unconditional handoff is a bare imperative sentence: the verb first,
-// a human as the target, no condition and no negation anywhere in it.
+// The whole sentence, nothing more: verb, optional object, a human target.
 re!(
     IMPERATIVE_ESCALATE,
-    r"^(?:always |please |then |simply |just )?(?:escalate|transfer|hand off|handoff|route|connect)\b[a-z' ]*?\bto (?:a |an |the )?(?:human|live agent|live person|real person|person|representative|agent|operator)\b"
+    r"^(?:always |please |simply |just |immediately )?(?:escalate|transfer|hand off|handoff|route|connect) (?:(?:the|this) (?:conversation|call|caller|customer|user|chat) |them |it )?to (?:a |an |the )?(?:(?:human|live|real) ?)*(?:agent|person|representative|operator|human|rep)?$"
 );
 re!(
     IMPERATIVE_CALL,
-    r"^(?:always |please |then |simply |just )?(?:call|run|use|invoke|trigger|execute) (?:the )?'escalation'(?: action)?$"
+    r"^(?:always |please |simply |just |immediately )?(?:call|run|use|invoke|trigger|execute) (?:the )?'escalation'(?: action)?$"
 );
 re!(
-    CONDITION,
-    r"\b(?:if|when|whenever|unless|until|before|after|once|only|never|not|don't|do not|except|provided)\b"
+    ESCALATES_SOMEHOW,
+    r"\b(?:escalat\w*|transfer\w*|hand\w* off|route\w*|connect\w*)\b[^.;]*?\b(?:to|with) (?:a |an |the )?(?:human|live|real|person|representative|agent|operator)"
 );
 re!(MENTIONS_ESCALATION, r"\bescalat|'escalation'");
+re!(
+    SLOT_PHRASE,
+    r"\b(?:(?:provided|given|shared|supplied|confirmed|entered|collected|verified|stated) (?:us |you )?(?:their|his|her|the|an|a|a valid)|(?:and|as well as|&|,) (?:their|his|her)) ([a-z][a-z _-]*?)(?:\s*[,)]|\s+(?:and|or|before|if|to|first|has|have|is|was|as)\b|$)"
+);
 
 /// Lower-cases, straightens quotes and folds white space.
 pub fn normalize(text: &str) -> String {
@@ -119,7 +143,9 @@ pub fn normalize(text: &str) -> String {
     let mut space = false;
     for c in text.chars() {
         let c = match c {
-            '‘' | '’' | '‛' | '´' | '`' | '“' | '”' | '"' => '\'',
+            '‘' | '’' | '‛' | '´' | '`' | '“' | '”' | '„' | '‟' | '«' | '»' | '‹' | '›' | '"' => {
+                '\''
+            }
             c if c.is_whitespace() => ' ',
             c => c,
         };
@@ -139,85 +165,146 @@ pub fn normalize(text: &str) -> String {
 /// Compiles one instruction.
 pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
     let n = normalize(text);
-    let mut rules = Vec::new();
+    let sentences: Vec<&str> = sentences(&n).collect();
     let quoted = QUOTED_ESCALATION.is_match(&n);
-    if quoted {
-        let ask_first: Vec<String> = ASK_FIRST.captures_iter(&n).map(|c| c[1].to_string()).collect();
-        for c in SLOT_GUARD.captures_iter(&n) {
-            for slot in slot_list(&c[1], names)? {
-                let asks = ask_first.iter().any(|a| resolve_slot(a, names).ok() == Some(slot));
-                rules.push(Rule::RequireSlot { slot, ask_first: asks });
-            }
-        }
-        for c in ACTION_GUARD
-            .captures_iter(&n)
-            .chain(ACTION_GUARD_NEGATED.captures_iter(&n))
-        {
-            let action = resolve(&c[1], names.actions, "action")?;
-            let topic = match c.get(2) {
-                Some(t) => Some(resolve(t.as_str(), names.topics, "topic")?),
-                None => None,
-            };
-            rules.push(Rule::RequireAction { action, topic });
-        }
+    let ask_first: Vec<SlotId> = ASK_FIRST
+        .captures_iter(&n)
+        .filter_map(|c| resolve_slot(&c[1], names).ok())
+        .collect();
+    let mut rules = Vec::new();
+    for s in sentences.iter().filter(|s| QUOTED_ESCALATION.is_match(s)) {
+        let Some(cond) = CONDITION.find(s) else { continue };
+        guards_of_sentence(s, cond.start(), names, &ask_first, &mut rules)?;
     }
     for c in RUN_ACTION.captures_iter(&n) {
         if &c[1] != "escalation" {
             let action = resolve(&c[1], names.actions, "action")?;
-            rules.push(Rule::RunAction { action });
+            if !rules.contains(&Rule::RunAction { action }) {
+                rules.push(Rule::RunAction { action });
+            }
         }
     }
     let guards = rules.iter().any(Rule::is_guard);
-    let unconditional = sentences(&n).any(|s| {
-        !CONDITION.is_match(s) && (IMPERATIVE_ESCALATE.is_match(s) || (quoted && IMPERATIVE_CALL.is_match(s)))
-    });
-    if unconditional && !guards {
+    let unconditional = sentences.len() == 1
+        && (IMPERATIVE_ESCALATE.is_match(sentences[0]) || (quoted && IMPERATIVE_CALL.is_match(sentences[0])));
+    if unconditional {
         rules.push(Rule::EscalateAlways);
+        return Ok(Compiled::Rules(rules));
     }
-    if quoted && !guards && !unconditional {
-        return Ok(Compiled::Unbound(
-            "names the 'Escalation' action but no condition baton understands".to_string(),
-        ));
-    }
-    if !quoted && !unconditional && rules.is_empty() && MENTIONS_ESCALATION.is_match(&n) {
-        return Ok(Compiled::Unbound(
-            "mentions escalation without the quoted 'Escalation' keyword".to_string(),
-        ));
-    }
-    if rules.is_empty() {
-        Ok(Compiled::Text)
+    let unbound = if quoted && !guards {
+        Some("names the 'Escalation' action but no condition baton understands")
+    } else if !quoted && ESCALATES_SOMEHOW.is_match(&n) {
+        Some(
+            "escalates only in some cases, or after other steps, in words baton cannot bind; write the condition with the quoted 'Escalation' keyword, or put an unconditional escalation in an instruction of its own",
+        )
+    } else if !quoted && MENTIONS_ESCALATION.is_match(&n) {
+        Some("mentions escalation without the quoted 'Escalation' keyword")
     } else {
-        Ok(Compiled::Rules(rules))
-    }
+        None
+    };
+    Ok(match (unbound, rules.is_empty()) {
+        (Some(why), true) => Compiled::Unbound(why.to_string()),
+        (Some(why), false) => Compiled::Partly {
+            rules,
+            unbound: why.to_string(),
+        },
+        (None, true) => Compiled::Text,
+        (None, false) => Compiled::Rules(rules),
+    })
 }
 
 fn sentences(n: &str) -> impl Iterator<Item = &str> {
     n.split(['.', ';', '!', '?']).map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// "their account number and their email address" -> both slots. The first
-/// phrase must name a slot; later ones must too when they read as a noun
-/// phrase, so that a misspelt second slot is an error, not a dropped guard.
-fn slot_list(phrase: &str, names: &Names<'_>) -> Result<Vec<SlotId>, Unresolved> {
-    let mut slots = Vec::new();
-    let parts = phrase
-        .split(',')
-        .flat_map(|p| p.split(" and "))
-        .map(str::trim)
-        .filter(|p| !p.is_empty());
-    for (i, part) in parts.enumerate() {
-        let part = part.strip_prefix("and ").unwrap_or(part);
-        let determiner = ["their ", "his ", "her ", "the ", "an ", "a ", "both "]
-            .iter()
-            .find_map(|d| part.strip_prefix(d));
-        let phrase = determiner.unwrap_or(part);
-        match resolve_slot(phrase, names) {
-            Ok(slot) => slots.push(slot),
-            Err(e) if i == 0 || determiner.is_some() || phrase.split_whitespace().count() <= 2 => return Err(e),
-            Err(_) => break,
+/// The guards of one sentence that names 'Escalation' with a condition.
+fn guards_of_sentence(
+    s: &str,
+    cond: usize,
+    names: &Names<'_>,
+    ask_first: &[SlotId],
+    rules: &mut Vec<Rule>,
+) -> Result<(), Unresolved> {
+    // "in the Case Management topic" qualifies the actions of the sentence;
+    // its words are not action names.
+    let mut topic = None;
+    let mut rest = s.to_string();
+    if let Some(c) = TOPIC_QUALIFIER.captures(s) {
+        topic = Some(resolve(&c[1], names.topics, "topic")?);
+        let m = c.get(0).map_or(0..0, |m| m.range());
+        rest.replace_range(m, " ");
+    }
+    for c in QUOTED_NAME.captures_iter(&rest) {
+        let name = &c[1];
+        if name == "escalation" {
+            continue;
+        }
+        match resolve(name, names.actions, "action") {
+            Ok(action) => push(rules, Rule::RequireAction { action, topic }),
+            Err(e) => {
+                // A quoted word that is neither called an action nor close to
+                // one ("if the caller says 'agent'") is not a reference.
+                let called_action = rest[c.get(0).map_or(0, |m| m.end())..]
+                    .trim_start()
+                    .starts_with("action");
+                let close = crate::diag::did_you_mean(name, names.actions.iter().map(String::as_str)).is_some();
+                if called_action || close {
+                    return Err(e);
+                }
+            }
         }
     }
-    Ok(slots)
+    let after = &s[cond..];
+    // "has provided their phone number" with no `phone` slot is a typo or
+    // a missing slot, not a condition to drop.
+    // Matches may share the "and" between them, so the search resumes at the
+    // end of each phrase rather than of the whole match.
+    let mut at = 0;
+    while let Some(c) = SLOT_PHRASE.captures_at(after, at) {
+        let Some(m) = c.get(1) else { break };
+        at = m.end();
+        let phrase = m.as_str().trim();
+        if !names.slots.iter().any(|slot| mentions(phrase, slot)) {
+            return Err(Unresolved {
+                kind: "slot",
+                name: phrase.to_string(),
+                candidates: names.slots.to_vec(),
+            });
+        }
+    }
+    for (id, slot) in names.slots.iter().enumerate() {
+        let id = id as SlotId;
+        if mentions(after, slot) {
+            push(
+                rules,
+                Rule::RequireSlot {
+                    slot: id,
+                    ask_first: ask_first.contains(&id),
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+fn push(rules: &mut Vec<Rule>, rule: Rule) {
+    if !rules.contains(&rule) {
+        rules.push(rule);
+    }
+}
+
+/// Whether `text` names the slot as words: `account_number` as "account
+/// number" (or as written), `email` in "email address".
+fn mentions(text: &str, slot: &str) -> bool {
+    let spaced = slot.to_ascii_lowercase().replace(['_', '-'], " ");
+    let raw = slot.to_ascii_lowercase();
+    [spaced.as_str(), raw.as_str()].iter().any(|w| {
+        text.match_indices(w).any(|(i, _)| {
+            let before = text[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+            let after = text[i + w.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+            before && after
+        })
+    })
 }
 
 fn key(name: &str) -> String {
@@ -368,9 +455,21 @@ mod tests {
             );
         }
         assert_eq!(
-            c("Escalate to a human live agent. Only speak English."),
+            c("Immediately escalate the conversation to a human live agent."),
             Ok(Compiled::Rules(vec![Rule::EscalateAlways]))
         );
+        for text in [
+            "Escalate to a human live agent. Only speak English.",
+            "Escalate to a human agent as a last resort.",
+            "Transfer angry callers to a human.",
+            "Gold members only. Call the 'Escalation' action.",
+        ] {
+            assert!(matches!(c(text), Ok(Compiled::Unbound(_))), "{text}: {:?}", c(text));
+        }
+        assert!(matches!(
+            c("Run the 'createcase' action. Then transfer the caller to a live agent."),
+            Ok(Compiled::Partly { rules, .. }) if rules == vec![Rule::RunAction { action: 0 }]
+        ));
         assert_eq!(
             c("Never call the 'Escalation' action before the 'createcase' action has been executed."),
             Ok(Compiled::Rules(vec![Rule::RequireAction { action: 0, topic: None }]))
@@ -385,11 +484,11 @@ mod tests {
             ),
             Ok(Compiled::Rules(vec![
                 Rule::RequireSlot {
-                    slot: 1,
+                    slot: 0,
                     ask_first: false
                 },
                 Rule::RequireSlot {
-                    slot: 0,
+                    slot: 1,
                     ask_first: false
                 }
             ]))
@@ -398,7 +497,9 @@ mod tests {
             c(
                 "Run the 'verify_account' action, then allow the 'Escalation' action only if the user has provided their email."
             ),
+            // "run X, then allow 'Escalation'" orders X before the handoff too.
             Ok(Compiled::Rules(vec![
+                Rule::RequireAction { action: 1, topic: None },
                 Rule::RequireSlot {
                     slot: 0,
                     ask_first: false
@@ -407,6 +508,53 @@ mod tests {
             ]))
         );
         assert!(c("Allow 'Escalation' only if the user has provided their email and their phone number.").is_err());
+        let both = Ok(Compiled::Rules(vec![
+            Rule::RequireAction { action: 1, topic: None },
+            Rule::RequireAction { action: 0, topic: None },
+        ]));
+        for text in [
+            "Allow the 'Escalation' action only after the 'verify_account' and 'createcase' actions have been executed.",
+            "Only use the 'Escalation' action after the 'verify_account' action and the 'createcase' action have run.",
+        ] {
+            assert_eq!(c(text), both, "{text}");
+        }
+        for text in [
+            "Before using the 'Escalation' action, make sure 'createcase' ran.",
+            "Do not allow the 'Escalation' action unless the 'createcase' action has been executed.",
+            "Never call 'Escalation' before running 'createcase'.",
+        ] {
+            assert!(
+                c(text)
+                    .unwrap()
+                    .rules()
+                    .contains(&Rule::RequireAction { action: 0, topic: None }),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            c(
+                "Allow the 'Escalation' action only after the 'createcase' action has been executed in the 'Case Management' topic."
+            ),
+            Ok(Compiled::Rules(vec![Rule::RequireAction {
+                action: 0,
+                topic: Some(0)
+            }]))
+        );
+        assert_eq!(
+            c(
+                "Allow «Escalation» only if the user has provided their email address and confirmed their account number."
+            ),
+            Ok(Compiled::Rules(vec![
+                Rule::RequireSlot {
+                    slot: 0,
+                    ask_first: false
+                },
+                Rule::RequireSlot {
+                    slot: 1,
+                    ask_first: false
+                }
+            ]))
+        );
     }
 
     #[test]

@@ -324,25 +324,24 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
                     Compiled::Text
                 }
             };
-            if let Compiled::Rules(rs) = &compiled {
-                for r in rs {
-                    if let Rule::RunAction { action } = r
-                        && !topic_actions.contains(action)
-                    {
-                        err(
-                            &mut errs,
-                            Pos::of(ins),
-                            format!(
-                                "instruction runs '{}', which is not in the actions of topic '{}'",
-                                action_names[*action as usize], t.name.value
-                            ),
-                            Some(format!("add it to `actions` of '{}'", t.name.value)),
-                        );
-                    }
+            let rs = compiled.rules();
+            for r in rs {
+                if let Rule::RunAction { action } = r
+                    && !topic_actions.contains(action)
+                {
+                    err(
+                        &mut errs,
+                        Pos::of(ins),
+                        format!(
+                            "instruction runs '{}', which is not in the actions of topic '{}'",
+                            action_names[*action as usize], t.name.value
+                        ),
+                        Some(format!("add it to `actions` of '{}'", t.name.value)),
+                    );
                 }
-                rules.extend(rs.iter().cloned());
-                rule_origins.extend(std::iter::repeat_n(instructions.len() as u16 + 1, rs.len()));
             }
+            rules.extend(rs.iter().cloned());
+            rule_origins.extend(std::iter::repeat_n(instructions.len() as u16 + 1, rs.len()));
             instructions.push(Instruction {
                 text: ins.value.clone(),
                 pos: Pos::of(ins),
