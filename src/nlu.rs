@@ -27,6 +27,13 @@ const ESCALATE: u16 = 1 << 7;
 const NO: u16 = 1 << 8;
 const BREAK: u16 = 1 << 9;
 const NEED: u16 = 1 << 10;
+/// "be", "get": before a past participle they make a passive request
+/// ("can I be transferred to a human").
+const BE: u16 = 1 << 11;
+/// "spoke", "told": the caller is telling what happened, not asking.
+const NARRATIVE: u16 = 1 << 12;
+/// "escalation": a request standing alone or wanted, a topic otherwise.
+const ESC_NOUN: u16 = 1 << 13;
 
 const WORDS: &[(&str, u16)] = &[
     ("human", HUMAN),
@@ -37,16 +44,16 @@ const WORDS: &[(&str, u16)] = &[
     ("agent", HUMAN),
     ("supervisor", HUMAN),
     ("manager", HUMAN),
-    ("person", PERSON),
+    ("person", HUMAN),
     ("someone", PERSON | STOP),
     ("somebody", PERSON | STOP),
     ("anyone", PERSON | STOP),
     ("anybody", PERSON | STOP),
-    ("people", PERSON),
+    ("people", HUMAN),
     ("want", WANT | STOP),
     ("need", WANT | NEED | STOP),
     ("like", WANT | STOP),
-    ("get", WANT | STOP),
+    ("get", WANT | BE | STOP),
     ("give", WANT | STOP),
     ("let", WANT | STOP),
     ("help", WANT),
@@ -58,11 +65,23 @@ const WORDS: &[(&str, u16)] = &[
     ("reach", CONTACT),
     ("chat", CONTACT),
     ("forward", CONTACT),
+    ("hand", CONTACT),
+    ("pass", CONTACT),
+    ("send", CONTACT),
+    ("route", CONTACT),
+    ("prefer", WANT),
+    ("be", BE | STOP),
+    ("been", BE | STOP),
+    ("being", BE | STOP),
+    ("spoke", NARRATIVE),
+    ("spoken", NARRATIVE),
+    ("told", NARRATIVE),
+    ("said", NARRATIVE),
     ("real", MODIFIER),
     ("live", MODIFIER),
     ("actual", MODIFIER),
     ("escalate", ESCALATE),
-    ("escalation", ESCALATE),
+    ("escalation", ESC_NOUN),
     ("not", NEGATOR | STOP),
     ("dont", NEGATOR | STOP),
     ("doesnt", NEGATOR | STOP),
@@ -88,9 +107,14 @@ const STOPWORDS: &[&str] = &[
 /// "arrived"/"arrive" meet. Applied to both vocabulary and utterances.
 fn stem(word: &mut String) {
     let ends = |w: &String, s: &str| w.len() > s.len() && w.ends_with(s);
-    if word.len() > 5 && ends(word, "ing") {
-        word.truncate(word.len() - 3);
-    } else if word.len() > 4 && (ends(word, "ed") || ends(word, "es")) {
+    if word.len() > 5 && ends(word, "ing") || word.len() > 4 && ends(word, "ed") {
+        word.truncate(word.len() - if word.ends_with("ing") { 3 } else { 2 });
+        // "transferred" -> "transfer", but "called" -> "call".
+        let b = word.as_bytes();
+        if b.len() > 3 && b[b.len() - 1] == b[b.len() - 2] && !b"lsz".contains(&b[b.len() - 1]) {
+            word.pop();
+        }
+    } else if word.len() > 4 && ends(word, "es") {
         word.truncate(word.len() - 2);
     } else if word.len() > 3 && ends(word, "s") && !ends(word, "ss") {
         word.truncate(word.len() - 1);
@@ -162,17 +186,29 @@ impl Vocab {
     }
 }
 
+/// How a word was written before stemming.
+#[derive(Clone, Copy, Debug, Default)]
+struct Form {
+    /// Ended in "-ed" ("escalated", "transferred").
+    past: bool,
+    /// Ended in "'s" ("the agent's name").
+    possessive: bool,
+}
+
 /// Splits `text` into lower-case stemmed words, calling `f(word, clause,
-/// past)`; punctuation that ends a clause starts a new one, and `past` tells
-/// that the word ended in "-ed" before stemming ("escalated" is no request).
-fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str, u32, bool)) {
+/// form)`; punctuation that ends a clause starts a new one.
+fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str, u32, Form)) {
     let mut clause = 0u32;
+    let mut apostrophe_at = usize::MAX;
     buf.clear();
-    let flush = |buf: &mut String, clause: u32, f: &mut dyn FnMut(&str, u32, bool)| {
+    let flush = |buf: &mut String, apostrophe_at: usize, clause: u32, f: &mut dyn FnMut(&str, u32, Form)| {
         if !buf.is_empty() {
-            let past = buf.len() > 4 && buf.ends_with("ed");
+            let form = Form {
+                past: buf.len() > 4 && buf.ends_with("ed"),
+                possessive: apostrophe_at.checked_add(1) == Some(buf.len()) && buf.ends_with('s'),
+            };
             stem(buf);
-            f(buf, clause, past);
+            f(buf, clause, form);
             buf.clear();
         }
     };
@@ -183,22 +219,24 @@ fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str, u32, bool
             } else {
                 buf.extend(c.to_lowercase());
             }
-        } else if matches!(c, '\'' | '’' | '‘') {
-            // "don't" -> "dont"
+        } else if matches!(c, '\'' | '’' | '‘' | '´' | '`') {
+            // "don't" -> "dont"; remember where, for "agent's".
+            apostrophe_at = buf.len();
         } else {
-            flush(buf, clause, &mut f);
+            flush(buf, apostrophe_at, clause, &mut f);
+            apostrophe_at = usize::MAX;
             if matches!(c, ',' | '.' | ';' | '!' | '?' | ':') {
                 clause = clause.saturating_add(1);
             }
         }
     }
-    flush(buf, clause, &mut f);
+    flush(buf, apostrophe_at, clause, &mut f);
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Token {
     flags: u16,
-    past: bool,
+    form: Form,
     clause: u32,
 }
 
@@ -253,14 +291,14 @@ impl Scratch {
         let content = &mut self.content;
         let unknown = &mut self.unknown;
         let mut clause_shift = 0u32;
-        for_each_word(text, &mut self.word, |w, clause, past| {
+        for_each_word(text, &mut self.word, |w, clause, form| {
             let (id, flags) = vocab.lookup(w);
             if flags & BREAK != 0 {
                 clause_shift = clause_shift.saturating_add(1);
             }
             tokens.push(Token {
                 flags,
-                past,
+                form,
                 clause: clause.saturating_add(clause_shift),
             });
             if id == UNKNOWN {
@@ -303,56 +341,78 @@ impl Scratch {
     }
 }
 
+/// Content words allowed between a verb and the human it governs
+/// ("talk to a customer service agent", "transfer my call to a rep").
+const MAX_GAP: u32 = 2;
+/// How far back a negator reaches ("I don't need", "I do not really want").
+const NEGATION_REACH: usize = 2;
+
 /// Reads one clause. A human word counts when a want or contact verb
-/// governs it (only function words and "real"/"live" between), or when it
-/// stands alone ("representative", "agent please"). A negator counts when
-/// nothing but function words separates it from the verb or noun it negates,
-/// so "I don't understand, get me a human" and "I don't have my refund so I
-/// want a human" stay requests.
+/// governs it (at most two content words between), or when it stands alone
+/// ("representative", "agent please"). A negator counts only for a verb or
+/// noun at most two words after it, so "no that's not it, I want an agent"
+/// stays a request. Narrative ("I talked to an agent yesterday", "I spoke
+/// to someone") and possessives ("the agent's name") are not requests;
+/// passives are ("can I be transferred to a human").
 fn clause_request(tokens: &[Token]) -> Request {
-    // The verb in force: (negated, is a contact verb).
-    let mut verb: Option<(bool, bool)> = None;
-    let mut negator = false;
+    // The verb in force: (negated, is a contact verb, content words since).
+    let mut verb: Option<(bool, bool, u32)> = None;
+    let mut negator: Option<usize> = None;
     let mut modifier = false;
+    let mut narrative = false;
     let (mut yes, mut refused) = (false, false);
     let mut lone: Option<u16> = None;
     let mut content = 0;
+    let mut content_before_lone = 0;
     for (i, t) in tokens.iter().enumerate() {
         let f = t.flags;
+        let negated_here = negator.is_some_and(|n| i - n <= NEGATION_REACH);
+        let passive = i > 0 && tokens[i - 1].flags & BE != 0;
+        // Within a clause the caller's last word on it counts.
+        let mut decide = |negated: bool| (yes, refused) = (!negated, negated);
         if f & NEGATOR != 0 {
-            negator = true;
+            negator = Some(i);
         } else if f & NO != 0 {
             let next = tokens.get(i + 1).map_or(0, |n| n.flags);
-            negator |= next & (NEED | HUMAN | PERSON) != 0;
+            if next & (NEED | HUMAN | PERSON) != 0 {
+                negator = Some(i);
+            }
+        } else if f & NARRATIVE != 0 || (f & (WANT | CONTACT) != 0 && t.form.past && !passive) {
+            narrative = true;
+            verb = None;
         } else if f & (WANT | CONTACT) != 0 {
             // "do not want to talk to": the negation carries along the chain.
-            let negated = negator || verb.is_some_and(|v| v.0);
-            verb = Some((negated, f & CONTACT != 0 || verb.is_some_and(|v| v.1)));
-        } else if f & ESCALATE != 0 && !t.past {
-            let negated = negator || verb.is_some_and(|v| v.0);
-            if negated { refused = true } else { yes = true }
-        } else if f & (HUMAN | PERSON) != 0 {
-            let human = f & HUMAN != 0;
+            let negated = negated_here || verb.is_some_and(|v| v.0);
+            verb = Some((negated, f & CONTACT != 0 || verb.is_some_and(|v| v.1), 0));
+        } else if f & ESCALATE != 0 {
+            // "escalate this", "I want this escalated", "can this be escalated";
+            // not "it was escalated last week".
             match verb {
-                Some((negated, contact)) if human || contact || modifier || negated => {
-                    if negated {
-                        refused = true
-                    } else {
-                        yes = true
-                    }
+                _ if !t.form.past => decide(negated_here || verb.is_some_and(|v| v.0)),
+                Some((negated, _, _)) => decide(negated),
+                None if passive => decide(negated_here),
+                None => narrative = true,
+            }
+        } else if f & (HUMAN | PERSON | ESC_NOUN) != 0 && !t.form.possessive {
+            match verb {
+                Some((negated, contact, _)) if f & (HUMAN | ESC_NOUN) != 0 || contact || modifier || negated => {
+                    decide(negated || negated_here)
                 }
                 Some(_) => {}
-                None if negator => refused = true,
-                None => lone = Some(lone.unwrap_or(0) | f),
+                None if negated_here => (yes, refused) = (false, true),
+                None => {
+                    lone = Some(lone.unwrap_or(0) | f);
+                    content_before_lone = content;
+                }
             }
         } else if f & MODIFIER != 0 {
             modifier = true;
             lone = lone.map(|l| l | MODIFIER);
         } else if f & STOP == 0 {
             content += 1;
-            verb = None;
-            negator = false;
+            negator = None;
             modifier = false;
+            verb = verb.and_then(|(n, c, gap)| (gap < MAX_GAP).then_some((n, c, gap + 1)));
         }
     }
     if yes {
@@ -361,8 +421,11 @@ fn clause_request(tokens: &[Token]) -> Request {
     if refused {
         return Request::Negated;
     }
+    // A human word with nothing after it but function words: "operator",
+    // "agent please", "customer service representative".
+    let compound = content == content_before_lone && content <= MAX_GAP;
     match lone {
-        Some(l) if content == 0 && (l & HUMAN != 0 || l & MODIFIER != 0) => Request::Yes,
+        Some(l) if compound && !narrative && (l & (HUMAN | ESC_NOUN) != 0 || l & MODIFIER != 0) => Request::Yes,
         _ => Request::No,
     }
 }
@@ -537,6 +600,16 @@ mod tests {
             "I still don't have my refund so I want a human",
             "put me through to a manager",
             "ＨＵＭＡＮ please",
+            "no that's not it I want an agent",
+            "i don't know just get me a human",
+            "I'd like to be transferred to a representative",
+            "I want this escalated to a manager",
+            "I want to talk to a customer service agent",
+            "transfer my call to a representative",
+            "I want a person",
+            "hand me off to an agent",
+            "escalation please",
+            "customer service representative",
         ] {
             assert_eq!(request(text), Request::Yes, "{text}");
         }
