@@ -342,13 +342,15 @@ impl Scratch {
 }
 
 /// Content words allowed between a verb and the human it governs
-/// ("talk to a customer service agent", "transfer my call to a rep").
-const MAX_GAP: u32 = 2;
+/// ("transfer my call to a customer service agent").
+const MAX_GAP: u32 = 3;
+/// Content words allowed before a lone human word ("customer service rep").
+const MAX_COMPOUND: u32 = 2;
 /// How far back a negator reaches ("I don't need", "I do not really want").
 const NEGATION_REACH: usize = 2;
 
 /// Reads one clause. A human word counts when a want or contact verb
-/// governs it (at most two content words between), or when it stands alone
+/// governs it (at most three content words between), or when it stands alone
 /// ("representative", "agent please"). A negator counts only for a verb or
 /// noun at most two words after it, so "no that's not it, I want an agent"
 /// stays a request. Narrative ("I talked to an agent yesterday", "I spoke
@@ -423,7 +425,7 @@ fn clause_request(tokens: &[Token]) -> Request {
     }
     // A human word with nothing after it but function words: "operator",
     // "agent please", "customer service representative".
-    let compound = content == content_before_lone && content <= MAX_GAP;
+    let compound = content == content_before_lone && content <= MAX_COMPOUND;
     match lone {
         Some(l) if compound && !narrative && (l & (HUMAN | ESC_NOUN) != 0 || l & MODIFIER != 0) => Request::Yes,
         _ => Request::No,
