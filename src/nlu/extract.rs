@@ -1,0 +1,124 @@
+//! Slot extractors: how a slot's value is found in an utterance.
+
+use regex::Regex;
+
+/// Compiles a regex with a small lazy-DFA cache. Each thread that uses a
+/// regex keeps its own cache; at the default size (megabytes each) the caches
+/// of a few slot and `says` patterns would outweigh a whole suite.
+pub fn small_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern).dfa_size_limit(1 << 17).build()
+}
+
+/// The useful line of a regex error ("unclosed character class").
+pub fn regex_error_detail(e: &regex::Error) -> String {
+    let msg = e.to_string();
+    let line = msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&msg).trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+/// How a slot's value is found in an utterance.
+#[derive(Debug)]
+pub struct Extractor {
+    regex: Regex,
+    needs_digit: bool,
+    needs_at: bool,
+    phone: bool,
+}
+
+impl Extractor {
+    pub fn email() -> Extractor {
+        Extractor {
+            regex: small_regex(r"(?i-u)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}").expect("static regex"),
+            needs_digit: false,
+            needs_at: true,
+            phone: false,
+        }
+    }
+
+    /// A number written with a leading `+`, or of ten digits or more, so
+    /// that an eight-digit account number is not taken for a phone number.
+    pub fn phone() -> Extractor {
+        Extractor {
+            regex: small_regex(r"(?-u)\+?\(?\d[\d\-\s().]{6,}\d").expect("static regex"),
+            needs_digit: true,
+            needs_at: false,
+            phone: true,
+        }
+    }
+
+    pub fn digits() -> Extractor {
+        Extractor {
+            regex: small_regex(r"[0-9]+").expect("static regex"),
+            needs_digit: true,
+            needs_at: false,
+            phone: false,
+        }
+    }
+
+    pub fn pattern(regex: Regex) -> Extractor {
+        Extractor {
+            regex,
+            needs_digit: false,
+            needs_at: false,
+            phone: false,
+        }
+    }
+
+    /// The byte range of the slot value in `text`, if there is one: the
+    /// first capture group when the pattern has one, else the whole match.
+    pub fn find(&self, text: &str) -> Option<(usize, usize)> {
+        if self.needs_at && !text.as_bytes().contains(&b'@') {
+            return None;
+        }
+        if self.needs_digit && !text.bytes().any(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        // An empty match fills nothing, and a pattern with a group takes the
+        // group's text only where the group matched.
+        let found = if self.regex.captures_len() > 1 {
+            self.regex
+                .captures_iter(text)
+                .filter_map(|c| c.get(1))
+                .find(|m| !m.is_empty() && self.plausible(m.as_str()))
+        } else {
+            self.regex
+                .find_iter(text)
+                .find(|m| !m.is_empty() && self.plausible(m.as_str()))
+        };
+        found.map(|m| (m.start(), m.end()))
+    }
+
+    fn plausible(&self, value: &str) -> bool {
+        if !self.phone {
+            return true;
+        }
+        let digits = value.bytes().filter(u8::is_ascii_digit).count();
+        digits >= 10 || (value.starts_with('+') && digits >= 8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extractors_find_values() {
+        let text = "it's Jane.Doe+x@example.co.uk thanks";
+        let (s, e) = Extractor::email().find(text).unwrap();
+        assert_eq!(&text[s..e], "Jane.Doe+x@example.co.uk");
+        assert!(Extractor::email().find("jane at example").is_none());
+        let text = "call me on +1 (555) 010-9999";
+        let (s, e) = Extractor::phone().find(text).unwrap();
+        assert_eq!(&text[s..e], "+1 (555) 010-9999");
+        let text = "it's (555) 010-9999";
+        let (s, e) = Extractor::phone().find(text).unwrap();
+        assert_eq!(&text[s..e], "(555) 010-9999");
+        assert!(Extractor::phone().find("account 12345678").is_none());
+        assert!(Extractor::phone().find("+1 ...... 2").is_none());
+        let empty = Extractor::pattern(Regex::new(r"\d*").unwrap());
+        assert_eq!(empty.find("get me a human"), None);
+        assert_eq!(empty.find("it is 42"), Some((6, 8)));
+        let p = Extractor::pattern(Regex::new(r"\b(\d{8})\b").unwrap());
+        assert_eq!(p.find("acct 12345678 ok"), Some((5, 13)));
+    }
+}
