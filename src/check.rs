@@ -112,12 +112,10 @@ fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut Vis
                     f(n, &"topic", got == &**want, &|| want.to_string(), &|| got.to_string())
                 }
                 Check::Actions(want) => {
-                    let calls = trace.calls(turn);
-                    let pass = calls.len() == want.len()
-                        && calls
-                            .iter()
-                            .zip(want.iter())
-                            .all(|(c, w)| c.action == w.action && c.ok == w.ok);
+                    let pass = trace
+                        .calls(turn)
+                        .map(|c| (c.action, c.ok))
+                        .eq(want.iter().map(|w| (w.action, w.ok)));
                     let list = |items: &mut dyn Iterator<Item = (u16, bool)>| {
                         let v: Vec<String> = items
                             .map(|(a, ok)| {
@@ -132,7 +130,7 @@ fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut Vis
                         &"actions",
                         pass,
                         &|| list(&mut want.iter().map(|w| (w.action, w.ok))),
-                        &|| list(&mut calls.iter().map(|c| (c.action, c.ok))),
+                        &|| list(&mut trace.calls(turn).map(|c| (c.action, c.ok))),
                     )
                 }
                 Check::Says(want) => {

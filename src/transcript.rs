@@ -66,14 +66,7 @@ fn render_turn<'s>(
         );
     }
     for n in trace.notes(turn) {
-        match n {
-            Note::Called(c) => {
-                let _ = writeln!(out, "    action: {}", call_line(engine, *c, slots));
-            }
-            n => {
-                let _ = writeln!(out, "    {}", note_line(agent, *n));
-            }
-        }
+        let _ = writeln!(out, "    {}", note_line(engine, *n, slots));
     }
     if turn.handoff
         && let Some(h) = &trace.handoff
@@ -155,7 +148,10 @@ pub fn describe_rule(agent: &Agent, rule: &Rule) -> String {
     }
 }
 
-fn note_line(agent: &Agent, n: Note) -> String {
+/// One note as a transcript line; an action call shows its inputs as the
+/// slots stood when it ran.
+fn note_line(engine: &Engine<'_>, n: Note, slots: &[Option<&str>]) -> String {
+    let agent = engine.agent;
     let topic = |t: TopicId| topic_name(agent, t);
     match n {
         Note::Ambiguous {
@@ -233,11 +229,7 @@ fn note_line(agent: &Agent, n: Note) -> String {
         Note::KeyNotMapped => "keypad: not a shortcut and fills no slot".to_string(),
         Note::Ignored => "ignored: the conversation had already ended".to_string(),
         Note::Withdrawn => "request: the caller withdrew the blocked escalation request".to_string(),
-        Note::Called(c) => format!(
-            "action: {} {}",
-            agent.actions[c.action as usize].name,
-            if c.ok { "ok" } else { "FAILED" }
-        ),
+        Note::Called(c) => format!("action: {}", call_line(engine, c, slots)),
     }
 }
 

@@ -44,7 +44,6 @@ fn run_with(a: &Agent, events: &[Event], chooser: &mut impl Chooser) -> Run {
         .map(|t| {
             trace
                 .calls(t)
-                .iter()
                 .map(|c| (a.actions[c.action as usize].name.clone(), c.ok))
                 .collect()
         })

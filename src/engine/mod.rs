@@ -116,9 +116,8 @@ impl<'a> Engine<'a> {
         chooser: &mut C,
     ) {
         st.turn += 1;
-        let (f0, c0, n0, s0) = (
+        let (f0, n0, s0) = (
             trace.fills.len() as u32,
-            trace.calls.len() as u32,
             trace.notes.len() as u32,
             trace.says.len() as u32,
         );
@@ -131,7 +130,6 @@ impl<'a> Engine<'a> {
             pick: TopicPick::None,
             asked: None,
             handoff: false,
-            calls_start: c0 as usize,
             notes_start: n0 as usize,
             says_start: s0 as usize,
         };
@@ -147,7 +145,6 @@ impl<'a> Engine<'a> {
             request,
             topic: pick,
             fills: f0..trace.fills.len() as u32,
-            calls: c0..trace.calls.len() as u32,
             notes: n0..trace.notes.len() as u32,
             says: s0..trace.says.len() as u32,
             handoff,
@@ -167,7 +164,6 @@ struct Step<'e, 'a, 's, 't, C> {
     pick: TopicPick,
     asked: Option<SlotId>,
     handoff: bool,
-    calls_start: usize,
     notes_start: usize,
     says_start: usize,
 }
@@ -190,8 +186,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                     }
                     Some(DtmfAction::Hangup) => {
                         self.trace.notes.push(Note::Shortcut { digits_escalate: false });
-                        self.say(Say::Goodbye);
-                        self.st.end = Some(End::AgentHangup);
+                        self.hang_up();
                     }
                     None => self.utterance(digits, true, scratch),
                 }
@@ -217,10 +212,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         self.trace.notes.push(Note::NoInputLimit { then: no_input.then });
         match no_input.then {
             NoInputThen::Escalate => self.default_handoff(HandoffReason::NoInput),
-            NoInputThen::Hangup => {
-                self.say(Say::Goodbye);
-                self.st.end = Some(End::AgentHangup);
-            }
+            NoInputThen::Hangup => self.hang_up(),
         }
     }
 
@@ -479,15 +471,18 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
     }
 
     fn ran_this_turn(&self, action: ActionId) -> bool {
-        self.trace.calls[self.calls_start..].iter().any(|c| c.action == action)
+        self.trace.notes[self.notes_start..]
+            .iter()
+            .any(|n| matches!(n, Note::Called(c) if c.action == action))
     }
 
     /// Ran, or was held back for a missing input, on this turn.
     fn tried_this_turn(&self, action: ActionId) -> bool {
-        self.ran_this_turn(action)
-            || self.trace.notes[self.notes_start..]
-                .iter()
-                .any(|n| matches!(n, Note::NeedsInput { action: a, .. } if *a == action))
+        self.trace.notes[self.notes_start..].iter().any(|n| match n {
+            Note::Called(c) => c.action == action,
+            Note::NeedsInput { action: a, .. } => *a == action,
+            _ => false,
+        })
     }
 
     fn try_action(&mut self, action: ActionId, t: TopicId) {
@@ -499,7 +494,6 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         }
         let nominal = !self.e.fixtures.actions[action as usize].fails;
         let ok = self.chooser.action_ok(action, nominal);
-        self.trace.calls.push(Call { action, ok });
         self.trace.notes.push(Note::Called(Call { action, ok }));
         if ok {
             self.st.succeeded[action as usize] = Some(t);
@@ -509,6 +503,11 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             self.st.failed[action as usize] = true;
             self.say(Say::Failed(action));
         }
+    }
+
+    fn hang_up(&mut self) {
+        self.say(Say::Goodbye);
+        self.st.end = Some(End::AgentHangup);
     }
 
     fn ask(&mut self, slot: SlotId) {

@@ -13,7 +13,6 @@ use crate::policy::{ActionId, SlotId, TopicId};
 pub struct Trace<'s> {
     pub turns: Vec<Turn>,
     pub fills: Vec<Fill<'s>>,
-    pub calls: Vec<Call>,
     pub notes: Vec<Note>,
     pub says: Vec<Say>,
     pub handoff: Option<Handoff>,
@@ -27,8 +26,12 @@ impl<'s> Trace<'s> {
     pub fn fills(&self, t: &Turn) -> &[Fill<'s>] {
         &self.fills[range(&t.fills)]
     }
-    pub fn calls(&self, t: &Turn) -> &[Call] {
-        &self.calls[range(&t.calls)]
+    /// The actions run on a turn, in order (recorded among its notes).
+    pub fn calls(&self, t: &Turn) -> impl Iterator<Item = Call> + '_ {
+        self.notes(t).iter().filter_map(|n| match n {
+            Note::Called(c) => Some(*c),
+            _ => None,
+        })
     }
     pub fn notes(&self, t: &Turn) -> &[Note] {
         &self.notes[range(&t.notes)]
@@ -56,7 +59,6 @@ pub struct Turn {
     pub request: Request,
     pub topic: TopicPick,
     pub fills: Range<u32>,
-    pub calls: Range<u32>,
     pub notes: Range<u32>,
     pub says: Range<u32>,
     /// A handoff happened on this turn.
@@ -184,7 +186,7 @@ pub enum Note {
         digits_escalate: bool,
     },
     KeyNotMapped,
-    /// An action ran (also in [`Trace::calls`]); kept here for the order.
+    /// An action ran; [`Trace::calls`] lists a turn's calls.
     Called(Call),
     /// A refusal ("I don't need a person anymore") withdrew a blocked request.
     Withdrawn,
