@@ -160,8 +160,14 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|(_, c)| format!("did you mean '{c}'?"))
 }
 
+/// The help for an unknown name: "did you mean 'x'?" when one candidate is
+/// close, else the list of names that would be accepted.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<String> {
+    did_you_mean(name, candidates.clone()).or_else(|| Some(one_of(candidates)))
+}
+
 /// A comma-separated list of names for "expected one of" messages.
-pub fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     let names: Vec<&str> = names.into_iter().collect();
     if names.is_empty() {
         "none are defined".to_string()

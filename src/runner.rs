@@ -214,19 +214,25 @@ pub fn run_with(
     })
 }
 
+/// `--filter TEXT` selects a conversation whose "suite :: name" holds TEXT.
+fn filter_selects(suite: &Suite, conv: &Conversation, filter: &str) -> bool {
+    format!("{} :: {}", suite.name, conv.name).contains(filter)
+}
+
+/// `--tag TAG` selects a conversation tagged TAG, itself or through its suite.
+fn tag_selects(suite: &Suite, conv: &Conversation, tag: &String) -> bool {
+    conv.tags.contains(tag) || suite.tags.contains(tag)
+}
+
 /// The first `--filter` or `--tag` that selects no conversation at all, so
 /// that a typo cannot turn a CI run into "0 passed, 0 failed".
 pub fn unmatched_selector(suites: &[Suite], filters: &[String], tags: &[String]) -> Option<String> {
     let convs = || suites.iter().flat_map(|s| s.conversations.iter().map(move |c| (s, c)));
-    for f in filters {
-        if !convs().any(|(s, c)| format!("{} :: {}", s.name, c.name).contains(f.as_str())) {
-            return Some(format!("--filter {f:?} matches no conversation"));
-        }
+    if let Some(f) = filters.iter().find(|f| !convs().any(|(s, c)| filter_selects(s, c, f))) {
+        return Some(format!("--filter {f:?} matches no conversation"));
     }
-    for t in tags {
-        if !convs().any(|(s, c)| c.tags.contains(t) || s.tags.contains(t)) {
-            return Some(format!("--tag {t:?} matches no conversation"));
-        }
+    if let Some(t) = tags.iter().find(|t| !convs().any(|(s, c)| tag_selects(s, c, t))) {
+        return Some(format!("--tag {t:?} matches no conversation"));
     }
     None
 }
@@ -235,18 +241,10 @@ fn skip_reason(suite: &Suite, conv: &Conversation, opts: &RunOptions) -> Option<
     if let Some(why) = &conv.skip {
         return Some(why.clone());
     }
-    if !opts.filters.is_empty() {
-        let full = format!("{} :: {}", suite.name, conv.name);
-        if !opts.filters.iter().any(|f| full.contains(f.as_str())) {
-            return Some("filtered out".to_string());
-        }
+    if !opts.filters.is_empty() && !opts.filters.iter().any(|f| filter_selects(suite, conv, f)) {
+        return Some("filtered out".to_string());
     }
-    if !opts.tags.is_empty()
-        && !opts
-            .tags
-            .iter()
-            .any(|t| conv.tags.contains(t) || suite.tags.contains(t))
-    {
+    if !opts.tags.is_empty() && !opts.tags.iter().any(|t| tag_selects(suite, conv, t)) {
         return Some("filtered out by tag".to_string());
     }
     None

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::Spanned;
 
 use super::raw::{self, Channel, DtmfAction, NoInputThen};
-use crate::diag::{Diagnostic, Diagnostics, Pos, did_you_mean, one_of};
+use crate::diag::{Diagnostic, Diagnostics, Pos, suggest};
 use crate::nlu::{Extractor, TopicModel, Vocab};
 use crate::policy::{self, ActionId, Compiled, Names, Rule, SlotId, TopicId};
 
@@ -227,8 +227,7 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
                 errs,
                 Pos::of(s),
                 format!("{what} names unknown slot '{}'", s.value),
-                did_you_mean(&s.value, slot_names.iter().map(String::as_str))
-                    .or_else(|| Some(one_of(slot_names.iter().map(String::as_str)))),
+                suggest(&s.value, slot_names.iter().map(String::as_str)),
             );
         }
         id.map(|i| i as SlotId)
@@ -297,8 +296,7 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
                     &mut errs,
                     Pos::of(a),
                     format!("topic '{}' names unknown action '{}'", t.name.value, a.value),
-                    did_you_mean(&a.value, action_names.iter().map(String::as_str))
-                        .or_else(|| Some(one_of(action_names.iter().map(String::as_str)))),
+                    suggest(&a.value, action_names.iter().map(String::as_str)),
                 ),
             }
         }
@@ -318,8 +316,7 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
                         &mut errs,
                         Pos::of(ins),
                         format!("instruction names unknown {} '{}'", u.kind, u.name),
-                        did_you_mean(&u.name, u.candidates.iter().map(String::as_str))
-                            .or_else(|| Some(one_of(u.candidates.iter().map(String::as_str)))),
+                        suggest(&u.name, u.candidates.iter().map(String::as_str)),
                     );
                     Compiled::Text
                 }
@@ -575,10 +572,7 @@ pub(crate) fn apply_result(
                     Pos::of(out),
                     format!("action '{action}' has no output '{}'", out.value),
                 )
-                .with_help(
-                    did_you_mean(&out.value, outputs.iter().map(String::as_str))
-                        .or_else(|| Some(one_of(outputs.iter().map(String::as_str)))),
-                ),
+                .with_help(suggest(&out.value, outputs.iter().map(String::as_str))),
             ),
         }
     }

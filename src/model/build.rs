@@ -15,7 +15,7 @@ use serde_saphyr::Spanned;
 use super::agent::{ActionFixture, Agent, Fixtures, apply_result};
 use super::raw::{self, Channel};
 use super::suite::{ActionExpect, Check, Conversation, Event, HandoffExpect, Says, Suite};
-use crate::diag::{Diagnostic, Diagnostics, Pos, did_you_mean, one_of};
+use crate::diag::{Diagnostic, Diagnostics, Pos, suggest};
 use crate::policy::ActionId;
 
 #[derive(Default)]
@@ -506,8 +506,7 @@ fn unknown<'a, T>(
     name: &str,
     candidates: impl Iterator<Item = &'a str> + Clone,
 ) -> Diagnostic {
-    Diagnostic::new(path, Pos::of(at), format!("unknown {kind} '{name}'"))
-        .with_help(did_you_mean(name, candidates.clone()).or_else(|| Some(one_of(candidates))))
+    Diagnostic::new(path, Pos::of(at), format!("unknown {kind} '{name}'")).with_help(suggest(name, candidates))
 }
 
 fn resolve_overrides(
