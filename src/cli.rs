@@ -82,8 +82,16 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
+/// A report file: its flag, its name in messages, and its writer.
+type Report<'a> = (&'static str, &'static str, &'a Option<PathBuf>, Writer);
+type Writer = fn(&runner::RunResult, &std::path::Path) -> std::io::Result<()>;
+
 fn run(args: RunArgs) -> ExitCode {
-    for (flag, path) in [("--junit", &args.junit), ("--json", &args.json)] {
+    let reports: [Report<'_>; 2] = [
+        ("--junit", "JUnit", &args.junit, junit::write),
+        ("--json", "JSON", &args.json, json::write),
+    ];
+    for (flag, _, path, _) in reports {
         let Some(path) = path else { continue };
         // `--junit suites/` would take the suite folder for the report file.
         let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
@@ -109,7 +117,7 @@ fn run(args: RunArgs) -> ExitCode {
         filters: args.filters,
         tags: args.tags,
         bless: args.bless,
-        keep_transcripts: args.junit.is_some() || args.json.is_some(),
+        keep_transcripts: reports.iter().any(|r| r.2.is_some()),
     };
     let bar = Bar::new();
     let result = match runner::run(&suites, &opts, &bar) {
@@ -124,10 +132,7 @@ fn run(args: RunArgs) -> ExitCode {
     let mut out = anstream::stdout().lock();
     let _ = Console { quiet: args.quiet }.report(&result, &mut out);
     let _ = out.flush();
-    type Writer = fn(&runner::RunResult, &std::path::Path) -> std::io::Result<()>;
-    let reports: [(&str, &Option<PathBuf>, Writer); 2] =
-        [("JUnit", &args.junit, junit::write), ("JSON", &args.json, json::write)];
-    for (what, path, write) in reports {
+    for (_, what, path, write) in reports {
         let Some(path) = path else { continue };
         if let Err(e) = write(&result, path) {
             eprintln!("error: cannot write {what} report {}: {e}", path.display());
