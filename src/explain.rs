@@ -65,7 +65,9 @@ pub fn explain(agent: &Agent) -> String {
                         let _ = write!(line, " (needs {})", inputs.join(", "));
                     }
                 }
-                let bound = if (r.is_guard() || *r == Rule::EscalateAlways) && !topic.can_escalate {
+                let bound = if (r.is_guard() || matches!(r, Rule::EscalateAlways | Rule::EscalateOnFailure { .. }))
+                    && !topic.can_escalate
+                {
                     "  [NOT ENFORCED: topic lacks can_escalate]"
                 } else {
                     ""

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod diag;
 pub mod engine;
 pub mod explain;
+pub mod explore;
 pub mod model;
 pub mod nlu;
 pub mod policy;

@@ -38,6 +38,9 @@ pub enum Rule {
     RequireAction { action: ActionId, topic: Option<TopicId> },
     /// Escalate on every turn the topic handles.
     EscalateAlways,
+    /// Escalate as soon as the action fails ("if the 'createcase' action
+    /// fails, call the 'Escalation' action"): the failed call opens the way.
+    EscalateOnFailure { action: ActionId },
 }
 
 impl Compiled {
@@ -102,6 +105,10 @@ macro_rules! re {
 
 re!(QUOTED_ESCALATION, r"'escalation'");
 re!(QUOTED_NAME, r"'([^']+)'");
+re!(
+    ACTION_FAILS,
+    r"'([^']+)'(?: action)? (?:fails|failed|errors|errored|returns an error|does not succeed|doesn't succeed|did not succeed|is unsuccessful|cannot be completed)"
+);
 re!(
     CONDITION,
     r"\b(?:only|if|unless|once|when|whenever|after|before|until|never|not|don't|dont|provided|as soon as)\b"
@@ -173,6 +180,11 @@ pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
         .collect();
     let mut rules = Vec::new();
     for s in sentences.iter().filter(|s| QUOTED_ESCALATION.is_match(s)) {
+        if let Some(c) = ACTION_FAILS.captures(s).filter(|c| &c[1] != "escalation") {
+            let action = resolve(&c[1], names.actions, "action")?;
+            push(&mut rules, Rule::EscalateOnFailure { action });
+            continue;
+        }
         let Some(cond) = CONDITION.find(s) else { continue };
         guards_of_sentence(s, cond.start(), names, &ask_first, &mut rules)?;
     }
@@ -184,7 +196,9 @@ pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
             }
         }
     }
-    let guards = rules.iter().any(Rule::is_guard);
+    let guards = rules
+        .iter()
+        .any(|r| r.is_guard() || matches!(r, Rule::EscalateOnFailure { .. }));
     let unconditional = sentences.len() == 1
         && (IMPERATIVE_ESCALATE.is_match(sentences[0]) || (quoted && IMPERATIVE_CALL.is_match(sentences[0])));
     if unconditional {

@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::check::{self, Mismatch};
-use crate::engine::{Engine, Nominal};
+use crate::engine::{Engine, Scripted, State, Trace};
+use crate::explore::caller::{Alphabet, cooperative};
+use crate::model::property::PropertyKind;
 use crate::model::{Conversation, Suite};
+use crate::nlu::Scratch;
 use crate::report::atomic_write;
 use crate::transcript;
 
@@ -308,20 +311,34 @@ fn quiet_panics_in_cases() {
     });
 }
 
-/// Runs one conversation on the built-in engine and checks it.
+/// Runs one conversation on the built-in engine and checks it: its
+/// expectations, then the suite's properties.
 pub fn run_conversation(suite: &Suite, conv: &Conversation, opts: &RunOptions) -> CaseResult {
     let start = Instant::now();
     let fixtures = conv.fixtures.as_deref().unwrap_or(&suite.fixtures);
     let engine = Engine::new(&suite.agent, fixtures);
-    let trace = engine.run(&conv.events, &mut Nominal);
-    let passed = check::passes(&engine, conv, &trace);
-    let (mismatches, diff) = if passed {
+    let mut chooser = Scripted::new(&conv.choices);
+    let mut state = engine.start();
+    let mut trace = Trace {
+        turns: Vec::with_capacity(conv.events.len()),
+        ..Trace::default()
+    };
+    let mut scratch = Scratch::default();
+    for ev in &conv.events {
+        engine.step(&mut state, ev, &mut trace, &mut scratch, &mut chooser);
+    }
+    let broken = property_mismatches(suite, &engine, &state, &trace);
+    engine.finish(state, &mut trace);
+    let expectations_pass = check::passes(&engine, conv, &trace);
+    let passed = expectations_pass && broken.is_empty();
+    let (mut mismatches, diff) = if expectations_pass {
         (Vec::new(), None)
     } else {
         let d = check::detail(&engine, conv, &trace);
         let diff = crate::report::diff::unified(&d.expected, &d.actual, "expected", "actual");
         (d.mismatches, Some(diff))
     };
+    mismatches.extend(broken);
     let needs_text = !passed || opts.keep_transcripts || conv.transcript.is_some();
     let text = needs_text.then(|| transcript::render(&engine, &conv.name, &conv.events, &trace));
     let golden = match (&conv.transcript, &text) {
@@ -351,6 +368,55 @@ pub fn run_conversation(suite: &Suite, conv: &Conversation, opts: &RunOptions) -
         panic: None,
         duration: start.elapsed(),
     }
+}
+
+/// The suite's properties on a finished conversation, as mismatches: the
+/// safety ones on the trace, the liveness ones from where it stopped.
+fn property_mismatches<'s>(suite: &Suite, engine: &Engine<'_>, state: &State<'s>, trace: &Trace<'s>) -> Vec<Mismatch> {
+    let props = &suite.properties;
+    let mut out: Vec<Mismatch> = check::property::check_trace(props, &suite.agent, trace)
+        .into_iter()
+        .map(|v| {
+            let p = &props[v.property];
+            let what = match p.kind {
+                PropertyKind::ActionRequires { action, .. } => {
+                    format!("'{}' ran", suite.agent.actions[action as usize].name)
+                }
+                _ => "Escalation".to_string(),
+            };
+            let missing: Vec<String> = v.missing.iter().map(|m| m.describe(&suite.agent)).collect();
+            Mismatch {
+                turn: v.turn as usize,
+                key: format!("property '{}'", p.name),
+                expected: "holds".to_string(),
+                actual: format!("{what} while {}", missing.join(", ")),
+            }
+        })
+        .collect();
+    let reach: Vec<(&String, u32)> = props
+        .iter()
+        .filter_map(|p| match p.kind {
+            PropertyKind::EscalationReachable { within } => Some((&p.name, within)),
+            _ => None,
+        })
+        .collect();
+    if !reach.is_empty() && state.end.is_none() {
+        // Built from the agent alone: harvesting the suite's lines for every
+        // conversation would cost the square of the suite's size.
+        let alphabet = Alphabet::new(&suite.agent, &[]);
+        for (name, within) in reach {
+            if let Err(tried) = cooperative(engine, state, &alphabet, within) {
+                let lines: Vec<String> = tried.iter().map(|&e| alphabet.labels[e].clone()).collect();
+                out.push(Mismatch {
+                    turn: trace.turns.len(),
+                    key: format!("property '{name}'"),
+                    expected: format!("a cooperative caller is handed off within {within} turns from here"),
+                    actual: format!("no handoff after: {}", lines.join(", ")),
+                });
+            }
+        }
+    }
+    out
 }
 
 fn golden(path: &Path, text: &str, passed: bool, bless: bool) -> Golden {

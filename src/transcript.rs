@@ -145,6 +145,10 @@ pub fn describe_rule(agent: &Agent, rule: &Rule) -> String {
             topic.map_or(String::new(), |t| format!(" in topic {}", topic_name(agent, t)))
         ),
         Rule::EscalateAlways => "escalate to a human on every turn".to_string(),
+        Rule::EscalateOnFailure { action } => format!(
+            "escalate to a human when '{}' fails",
+            agent.actions[*action as usize].name
+        ),
     }
 }
 
@@ -208,6 +212,11 @@ fn note_line(engine: &Engine<'_>, n: Note, slots: &[Option<&str>]) -> String {
                 Unmet::OtherTopic => "it succeeded in another topic",
                 Unmet::NotHere => "the action is not available in this topic",
             }
+        ),
+        Note::EscalatesOnFailure { topic: t, action } => format!(
+            "rule: {} escalates because '{}' failed (no guard is consulted)",
+            topic(t),
+            agent.actions[action as usize].name
         ),
         Note::NoPath => {
             "route: no escalation path (the topic lacks can_escalate and the default topic is off)".to_string()

@@ -17,7 +17,7 @@
 pub mod trace;
 
 use crate::model::raw::{DtmfAction, HandoffReason, NoInputThen};
-use crate::model::{Agent, Event, Fixtures};
+use crate::model::{Agent, Choice, Event, Fixtures};
 use crate::nlu::{Request, Scratch};
 use crate::policy::{ActionId, Rule, SlotId, TopicId};
 pub use trace::*;
@@ -26,6 +26,8 @@ pub use trace::*;
 /// classifier's best topic and the fixture's outcome; explorers (fuzzing,
 /// verification) take the other branch too.
 pub trait Chooser {
+    /// A new caller event is about to be processed (`turn` is 1-based).
+    fn turn(&mut self, _turn: u32) {}
     /// The two best topics scored within the classifier's margin.
     fn topic(&mut self, best: TopicId, _runner_up: TopicId) -> TopicId {
         best
@@ -116,6 +118,7 @@ impl<'a> Engine<'a> {
         chooser: &mut C,
     ) {
         st.turn += 1;
+        chooser.turn(st.turn);
         let (f0, n0, s0) = (
             trace.fills.len() as u32,
             trace.notes.len() as u32,
@@ -151,6 +154,69 @@ impl<'a> Engine<'a> {
             ended,
             ignored,
         });
+    }
+}
+
+/// The best topic for the tokenized utterance in `scratch` and the
+/// runner-up, with scores. A catch-all topic scores at least the threshold.
+#[allow(clippy::type_complexity)]
+pub fn classify(agent: &Agent, scratch: &Scratch) -> Option<(TopicId, f32, Option<(TopicId, f32)>)> {
+    let threshold = agent.threshold;
+    let mut best: Option<(TopicId, f32)> = None;
+    let mut second: Option<(TopicId, f32)> = None;
+    for (i, t) in agent.topics.iter().enumerate() {
+        let mut s = t.model.score(scratch);
+        if t.model.catch_all {
+            s = s.max(threshold);
+        }
+        let cand = (i as TopicId, s);
+        if best.is_none_or(|b| s > b.1) {
+            second = best;
+            best = Some(cand);
+        } else if second.is_none_or(|b| s > b.1) {
+            second = Some(cand);
+        }
+    }
+    best.map(|(t, s)| (t, s, second))
+}
+
+/// How the engine reads an utterance: request for a human or not, and the
+/// topic it classifies to (above the threshold), if any.
+pub fn read(agent: &Agent, text: &str, scratch: &mut Scratch) -> (Request, Option<TopicId>) {
+    scratch.tokenize(&agent.vocab, text);
+    let topic = classify(agent, scratch).filter(|b| b.1 >= agent.threshold).map(|b| b.0);
+    (scratch.request(), topic)
+}
+
+/// Replays the choices a script pins (`choose:`); nominal elsewhere.
+#[derive(Clone, Debug)]
+pub struct Scripted<'c> {
+    choices: &'c [(u32, Choice)],
+    current: Option<&'c Choice>,
+}
+
+impl<'c> Scripted<'c> {
+    pub fn new(choices: &'c [(u32, Choice)]) -> Scripted<'c> {
+        Scripted { choices, current: None }
+    }
+}
+
+impl Chooser for Scripted<'_> {
+    fn turn(&mut self, turn: u32) {
+        self.current = self.choices.iter().find(|c| c.0 + 1 == turn).map(|c| &c.1);
+    }
+    fn topic(&mut self, best: TopicId, runner_up: TopicId) -> TopicId {
+        match self.current.and_then(|c| c.topic) {
+            Some(t) if t == runner_up => runner_up,
+            _ => best,
+        }
+    }
+    fn action_ok(&mut self, action: ActionId, ok: bool) -> bool {
+        match self.current {
+            Some(c) if c.fail.contains(&action) => false,
+            Some(c) if c.succeed.contains(&action) => true,
+            _ => ok,
+        }
     }
 }
 
@@ -335,26 +401,9 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         self.topic_work(topic, false);
     }
 
-    /// The best topic and the runner-up, with scores.
     #[allow(clippy::type_complexity)]
     fn classify(&self, scratch: &Scratch) -> Option<(TopicId, f32, Option<(TopicId, f32)>)> {
-        let threshold = self.e.agent.threshold;
-        let mut best: Option<(TopicId, f32)> = None;
-        let mut second: Option<(TopicId, f32)> = None;
-        for (i, t) in self.e.agent.topics.iter().enumerate() {
-            let mut s = t.model.score(scratch);
-            if t.model.catch_all {
-                s = s.max(threshold);
-            }
-            let cand = (i as TopicId, s);
-            if best.is_none_or(|b| s > b.1) {
-                second = best;
-                best = Some(cand);
-            } else if second.is_none_or(|b| s > b.1) {
-                second = Some(cand);
-            }
-        }
-        best.map(|(t, s)| (t, s, second))
+        classify(self.e.agent, scratch)
     }
 
     fn enter(&mut self, t: TopicId, pick: TopicPick) {
@@ -379,6 +428,9 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             {
                 self.try_action(action, t);
             }
+        }
+        if self.st.end.is_some() {
+            return;
         }
         // An unconditional escalation instruction is a standing request: the
         // topic's guards still apply to it.
@@ -409,6 +461,9 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                     } => self.require_action(t, action, in_topic),
                     _ => continue,
                 };
+                if self.st.end.is_some() {
+                    return;
+                }
                 match unmet {
                     None => self.trace.notes.push(Note::GuardMet { topic: t, rule: ri }),
                     Some(why) => {
@@ -502,6 +557,11 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         } else {
             self.st.failed[action as usize] = true;
             self.say(Say::Failed(action));
+            let topic = &self.e.agent.topics[t as usize];
+            if topic.can_escalate && topic.rules.contains(&Rule::EscalateOnFailure { action }) {
+                self.trace.notes.push(Note::EscalatesOnFailure { topic: t, action });
+                self.handoff(HandoffReason::ActionFailed, Some(t));
+            }
         }
     }
 

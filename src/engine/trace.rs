@@ -23,6 +23,17 @@ pub struct Trace<'s> {
 }
 
 impl<'s> Trace<'s> {
+    /// Empties the trace for reuse, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.turns.clear();
+        self.fills.clear();
+        self.notes.clear();
+        self.says.clear();
+        self.handoff = None;
+        self.slots.clear();
+        self.succeeded.clear();
+    }
+
     pub fn fills(&self, t: &Turn) -> &[Fill<'s>] {
         &self.fills[range(&t.fills)]
     }
@@ -167,6 +178,11 @@ pub enum Note {
         topic: TopicId,
         rule: u16,
         why: Unmet,
+    },
+    /// An instruction escalates when this action fails, and it did.
+    EscalatesOnFailure {
+        topic: TopicId,
+        action: ActionId,
     },
     /// No escalation path: the topic lacks `can_escalate` and the default topic is off.
     NoPath,

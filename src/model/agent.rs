@@ -69,6 +69,8 @@ pub struct Action {
 pub struct Topic {
     pub name: String,
     pub description: String,
+    /// Example caller utterances (the classifier learns from them).
+    pub utterances: Vec<String>,
     pub can_escalate: bool,
     pub actions: Vec<ActionId>,
     pub instructions: Vec<Instruction>,
@@ -353,6 +355,7 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
         topics.push(Topic {
             name: t.name.value.clone(),
             description: t.description.clone(),
+            utterances: t.utterances.clone(),
             can_escalate: t.can_escalate,
             actions: topic_actions,
             instructions,

@@ -13,10 +13,11 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::agent::{ActionFixture, Agent, Fixtures, apply_result};
+use super::property::{Origin, Property, PropertyKind, Requires};
 use super::raw::{self, Channel};
-use super::suite::{ActionExpect, Check, Conversation, Event, HandoffExpect, Says, Suite};
+use super::suite::{ActionExpect, Check, Choice, Conversation, Event, HandoffExpect, Says, Suite};
 use crate::diag::{Diagnostic, Diagnostics, Pos, suggest};
-use crate::policy::ActionId;
+use crate::policy::{ActionId, SlotId};
 
 #[derive(Default)]
 pub(super) struct Loader {
@@ -56,13 +57,15 @@ impl Loader {
         };
         let suite_overrides = resolve_overrides(path, &mut errs, &agent, &top.fixtures);
         let fixtures = Arc::new(apply(&agent.fixtures, &suite_overrides));
-        if let Some(pos) = top.empty_at {
+        let mut properties = properties(path, &mut errs, &agent, &top.properties);
+        if let Some(pos) = top.empty_at.filter(|_| properties.is_empty()) {
             errs.push(Diagnostic::new(
                 path,
                 pos,
-                "suite has no conversations: expected at least one",
+                "suite has no conversations and no properties: expected at least one of them",
             ));
         }
+        properties.extend(super::property::implied(&agent));
         for (i, o) in overrides {
             conversations[i].fixtures = Some(Arc::new(apply(&fixtures, &o)));
         }
@@ -73,6 +76,7 @@ impl Loader {
             agent,
             tags: top.tags,
             fixtures,
+            properties,
             conversations,
         })
     }
@@ -84,6 +88,8 @@ struct Top {
     description: Option<String>,
     tags: Vec<String>,
     fixtures: indexmap::IndexMap<Spanned<String>, raw::FixtureSection>,
+    properties: Vec<raw::PropertySection>,
+    /// Where the suite has no conversations (an error unless it has properties).
     empty_at: Option<Pos>,
 }
 
@@ -105,7 +111,15 @@ struct Builder<'l, 'p> {
 struct SuiteSeed<'b, 'l, 'p>(&'b mut Builder<'l, 'p>);
 struct ConversationsSeed<'b, 'l, 'p>(&'b mut Builder<'l, 'p>);
 
-const SUITE_FIELDS: &[&str] = &["suite", "description", "agent", "tags", "fixtures", "conversations"];
+const SUITE_FIELDS: &[&str] = &[
+    "suite",
+    "description",
+    "agent",
+    "tags",
+    "fixtures",
+    "properties",
+    "conversations",
+];
 
 impl<'de> DeserializeSeed<'de> for SuiteSeed<'_, '_, '_> {
     type Value = Top;
@@ -124,6 +138,7 @@ impl<'de> Visitor<'de> for SuiteSeed<'_, '_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
         let b = self.0;
         let (mut suite, mut description, mut tags, mut fixtures) = (None, None, Vec::new(), indexmap::IndexMap::new());
+        let mut properties = Vec::new();
         let (mut seen_agent, mut seen_conversations, mut empty_at) = (false, false, None);
         let mut raw_conversations: Option<Vec<raw::ConversationSection>> = None;
         while let Some(key) = map.next_key::<Spanned<String>>()? {
@@ -132,6 +147,7 @@ impl<'de> Visitor<'de> for SuiteSeed<'_, '_, '_> {
                 "description" => description = map.next_value::<Option<String>>()?,
                 "tags" => tags = map.next_value::<Vec<String>>()?,
                 "fixtures" => fixtures = map.next_value()?,
+                "properties" => properties = map.next_value()?,
                 "agent" => {
                     seen_agent = true;
                     let a: Spanned<String> = map.next_value()?;
@@ -159,10 +175,10 @@ impl<'de> Visitor<'de> for SuiteSeed<'_, '_, '_> {
         if !seen_agent {
             return Err(de::Error::missing_field("agent"));
         }
-        if !seen_conversations {
-            return Err(de::Error::missing_field("conversations"));
-        }
         let suite = suite.ok_or_else(|| de::Error::missing_field("suite"))?;
+        if !seen_conversations {
+            empty_at = Some(Pos::FILE);
+        }
         if b.agent.is_some() {
             for c in raw_conversations.unwrap_or_default() {
                 b.add(&c);
@@ -173,6 +189,7 @@ impl<'de> Visitor<'de> for SuiteSeed<'_, '_, '_> {
             description,
             tags,
             fixtures,
+            properties,
             empty_at,
         })
     }
@@ -265,8 +282,12 @@ impl Builder<'_, '_> {
         }
         let mut events = Vec::with_capacity(c.turns.value.len());
         let mut expects = Vec::with_capacity(c.turns.value.len());
-        for t in &c.turns.value {
+        let mut choices = Vec::new();
+        for (i, t) in c.turns.value.iter().enumerate() {
             events.push(event(path, &mut self.errs, &agent, t));
+            if let Some(ch) = &t.value.choose {
+                choices.push((i as u32, choice(path, &mut self.errs, &agent, ch)));
+            }
             let checks = match &t.value.expect {
                 Some(e) => self.expect(&agent, e),
                 None => Box::default(),
@@ -293,6 +314,7 @@ impl Builder<'_, '_> {
             fixtures: None,
             events,
             expects,
+            choices,
         }
     }
 
@@ -488,6 +510,186 @@ impl Loader {
             }
         }
     }
+}
+
+fn choice(path: &Path, errs: &mut Diagnostics, agent: &Agent, ch: &raw::ChooseSection) -> Choice {
+    let topic = ch.topic.as_ref().and_then(|t| {
+        let id = agent.topic_id(&t.value);
+        if id.is_none() {
+            errs.push(unknown(
+                path,
+                t,
+                "topic",
+                &t.value,
+                agent.topics.iter().map(|t| t.name.as_str()),
+            ));
+        }
+        id
+    });
+    Choice {
+        topic,
+        fail: action_refs(path, errs, agent, &ch.fail),
+        succeed: action_refs(path, errs, agent, &ch.succeed),
+    }
+}
+
+fn action_refs(path: &Path, errs: &mut Diagnostics, agent: &Agent, names: &[Spanned<String>]) -> Vec<ActionId> {
+    names
+        .iter()
+        .filter_map(|a| {
+            let id = agent.action_id(&a.value);
+            if id.is_none() {
+                errs.push(unknown(
+                    path,
+                    a,
+                    "action",
+                    &a.value,
+                    agent.actions.iter().map(|x| x.name.as_str()),
+                ));
+            }
+            id
+        })
+        .collect()
+}
+
+fn slot_refs(path: &Path, errs: &mut Diagnostics, agent: &Agent, names: &[Spanned<String>]) -> Vec<SlotId> {
+    names
+        .iter()
+        .filter_map(|s| {
+            let id = agent.slot_id(&s.value);
+            if id.is_none() {
+                errs.push(unknown(
+                    path,
+                    s,
+                    "slot",
+                    &s.value,
+                    agent.slots.iter().map(|x| x.name.as_str()),
+                ));
+            }
+            id
+        })
+        .collect()
+}
+
+/// Resolves the declared properties; each names exactly one kind.
+fn properties(path: &Path, errs: &mut Diagnostics, agent: &Agent, raw: &[raw::PropertySection]) -> Vec<Property> {
+    let mut out: Vec<Property> = Vec::new();
+    for p in raw {
+        let name = p.name.value.trim();
+        if name.is_empty() {
+            errs.push(Diagnostic::new(path, Pos::of(&p.name), "empty property name"));
+        }
+        if let Some(first) = out.iter().find(|q| q.name == name) {
+            let line = match first.origin {
+                Origin::Declared { line } => line,
+                Origin::Implied { .. } => 0,
+            };
+            errs.push(Diagnostic::new(
+                path,
+                Pos::of(&p.name),
+                format!("duplicate property name '{name}' (first at line {line})"),
+            ));
+        }
+        let requires =
+            |errs: &mut Diagnostics, actions: &[Spanned<String>], slots: &[Spanned<String>], requested| Requires {
+                actions: action_refs(path, errs, agent, actions)
+                    .into_iter()
+                    .map(|a| (a, None))
+                    .collect(),
+                slots: slot_refs(path, errs, agent, slots),
+                requested,
+                scope: None,
+            };
+        let kinds = [
+            p.escalation_requires.as_ref().map(Pos::of),
+            p.escalation_reachable.as_ref().map(Pos::of),
+            p.action_requires.as_ref().map(Pos::of),
+        ];
+        let kind = match (kinds.iter().flatten().count(), p) {
+            (
+                1,
+                raw::PropertySection {
+                    escalation_requires: Some(r),
+                    ..
+                },
+            ) => {
+                let r = &r.value;
+                if r.actions.is_empty() && r.slots.is_empty() && !r.requested {
+                    errs.push(Diagnostic::new(
+                        path,
+                        Pos::of(&p.name),
+                        format!("property '{name}' requires nothing: expected `actions`, `slots` or `requested: true`"),
+                    ));
+                }
+                PropertyKind::EscalationRequires(requires(errs, &r.actions, &r.slots, r.requested))
+            }
+            (
+                1,
+                raw::PropertySection {
+                    escalation_reachable: Some(r),
+                    ..
+                },
+            ) => {
+                let within = r.value.within.value;
+                if !(1..=64).contains(&within) {
+                    errs.push(Diagnostic::new(
+                        path,
+                        Pos::of(&r.value.within),
+                        format!("`within: {within}` is out of range: expected 1 to 64 turns"),
+                    ));
+                }
+                PropertyKind::EscalationReachable { within }
+            }
+            (
+                1,
+                raw::PropertySection {
+                    action_requires: Some(r),
+                    ..
+                },
+            ) => {
+                let r = &r.value;
+                let action = action_refs(path, errs, agent, std::slice::from_ref(&r.action));
+                if r.actions.is_empty() && r.slots.is_empty() {
+                    errs.push(Diagnostic::new(
+                        path,
+                        Pos::of(&r.action),
+                        format!("property '{name}' requires nothing: expected `actions` or `slots`"),
+                    ));
+                }
+                PropertyKind::ActionRequires {
+                    action: action.first().copied().unwrap_or(0),
+                    requires: requires(errs, &r.actions, &r.slots, false),
+                }
+            }
+            (0, _) => {
+                errs.push(Diagnostic::new(
+                    path,
+                    Pos::of(&p.name),
+                    format!(
+                        "property '{name}' has no kind: expected one of `escalation_requires`, `escalation_reachable`, `action_requires`"
+                    ),
+                ));
+                continue;
+            }
+            _ => {
+                let second = kinds.iter().flatten().nth(1).copied().unwrap_or(Pos::of(&p.name));
+                errs.push(Diagnostic::new(
+                    path,
+                    second,
+                    format!("property '{name}' has more than one kind: expected exactly one (write two properties)"),
+                ));
+                continue;
+            }
+        };
+        out.push(Property {
+            name: name.to_string(),
+            kind,
+            origin: Origin::Declared {
+                line: p.name.referenced.line() as u32,
+            },
+        });
+    }
+    out
 }
 
 fn topic_ref(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<String>) -> String {

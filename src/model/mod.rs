@@ -4,9 +4,11 @@
 
 pub mod agent;
 mod build;
+pub mod property;
 pub mod raw;
 pub mod suite;
 pub mod yaml;
 
 pub use agent::{Agent, Fixtures};
-pub use suite::{Check, Conversation, Event, Suite, load_suites};
+pub use property::{Property, PropertyKind};
+pub use suite::{Check, Choice, Conversation, Event, Suite, load_suites};

@@ -158,7 +158,71 @@ pub struct SuiteFile {
     pub tags: Vec<String>,
     #[serde(default)]
     pub fixtures: IndexMap<Spanned<String>, FixtureSection>,
-    pub conversations: Spanned<Vec<ConversationSection>>,
+    /// The auditor's statement of policy, checked on every conversation and
+    /// by `fuzz` and `verify`.
+    #[serde(default)]
+    pub properties: Vec<PropertySection>,
+    /// May be left out when the suite declares properties.
+    #[serde(default)]
+    pub conversations: Option<Spanned<Vec<ConversationSection>>>,
+}
+
+/// One declared property: a name and exactly one kind. The loader checks
+/// that exactly one kind is given (an untagged enum would lose positions).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PropertySection {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub escalation_requires: Option<Spanned<RequiresSection>>,
+    #[serde(default)]
+    pub escalation_reachable: Option<Spanned<ReachableSection>>,
+    #[serde(default)]
+    pub action_requires: Option<Spanned<ActionRequiresSection>>,
+}
+
+/// What must hold at every Escalation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiresSection {
+    #[serde(default)]
+    pub actions: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub slots: Vec<Spanned<String>>,
+    /// The caller asked for a human (a request, or a keypad escalation key).
+    #[serde(default)]
+    pub requested: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReachableSection {
+    pub within: Spanned<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequiresSection {
+    pub action: Spanned<String>,
+    #[serde(default)]
+    pub actions: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub slots: Vec<Spanned<String>>,
+}
+
+/// The engine's choices on one turn, where a real agent could go either way:
+/// which of two close topics the classifier takes, and which action calls
+/// fail or succeed regardless of the fixtures. Fuzz and verify write these
+/// into counterexamples so that they replay exactly.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChooseSection {
+    #[serde(default)]
+    pub topic: Option<Spanned<String>>,
+    #[serde(default)]
+    pub fail: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub succeed: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,6 +264,8 @@ pub struct TurnSection {
     pub dtmf: Option<Spanned<String>>,
     #[serde(default)]
     pub hangup: Option<bool>,
+    #[serde(default)]
+    pub choose: Option<Box<ChooseSection>>,
     #[serde(default)]
     pub expect: Option<Box<ExpectSection>>,
 }
@@ -248,6 +314,8 @@ pub enum HandoffReason {
     NoInput,
     Dtmf,
     SmartRouting,
+    /// An action failed and an instruction escalates on that failure.
+    ActionFailed,
 }
 
 impl HandoffReason {
@@ -257,6 +325,7 @@ impl HandoffReason {
             HandoffReason::NoInput => "no_input",
             HandoffReason::Dtmf => "dtmf",
             HandoffReason::SmartRouting => "smart_routing",
+            HandoffReason::ActionFailed => "action_failed",
         }
     }
 }

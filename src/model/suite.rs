@@ -9,9 +9,10 @@ use regex::Regex;
 
 use super::agent::{Agent, Fixtures};
 use super::build::Loader;
+use super::property::Property;
 use super::raw::HandoffReason;
 use crate::diag::{Diagnostic, Diagnostics, Pos};
-use crate::policy::{ActionId, SlotId};
+use crate::policy::{ActionId, SlotId, TopicId};
 
 #[derive(Debug)]
 pub struct Suite {
@@ -21,6 +22,8 @@ pub struct Suite {
     pub agent: Arc<Agent>,
     pub tags: Vec<String>,
     pub fixtures: Arc<Fixtures>,
+    /// Declared properties first, then those the agent's guards imply.
+    pub properties: Vec<Property>,
     pub conversations: Vec<Conversation>,
 }
 
@@ -39,6 +42,19 @@ pub struct Conversation {
     pub events: Vec<Event>,
     /// One entry per event; empty where a turn expects nothing.
     pub expects: Vec<Box<[Check]>>,
+    /// The engine's choices, by 0-based turn, where the script pins them.
+    pub choices: Vec<(u32, Choice)>,
+}
+
+/// The engine's choices pinned on one turn (`choose:`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Choice {
+    /// Which of two topics within the classifier's margin to take.
+    pub topic: Option<TopicId>,
+    /// Action calls on this turn that fail, whatever the fixtures say.
+    pub fail: Vec<ActionId>,
+    /// Action calls on this turn that succeed, whatever the fixtures say.
+    pub succeed: Vec<ActionId>,
 }
 
 /// A caller event.

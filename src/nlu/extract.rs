@@ -16,9 +16,19 @@ pub fn regex_error_detail(e: &regex::Error) -> String {
     line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
+/// The kind of value an extractor finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Email,
+    Phone,
+    Digits,
+    Pattern,
+}
+
 /// How a slot's value is found in an utterance.
 #[derive(Debug)]
 pub struct Extractor {
+    pub shape: Shape,
     regex: Regex,
     needs_digit: bool,
     needs_at: bool,
@@ -28,6 +38,7 @@ pub struct Extractor {
 impl Extractor {
     pub fn email() -> Extractor {
         Extractor {
+            shape: Shape::Email,
             regex: small_regex(r"(?i-u)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}").expect("static regex"),
             needs_digit: false,
             needs_at: true,
@@ -39,6 +50,7 @@ impl Extractor {
     /// that an eight-digit account number is not taken for a phone number.
     pub fn phone() -> Extractor {
         Extractor {
+            shape: Shape::Phone,
             regex: small_regex(r"(?-u)\+?\(?\d[\d\-\s().]{6,}\d").expect("static regex"),
             needs_digit: true,
             needs_at: false,
@@ -48,6 +60,7 @@ impl Extractor {
 
     pub fn digits() -> Extractor {
         Extractor {
+            shape: Shape::Digits,
             regex: small_regex(r"[0-9]+").expect("static regex"),
             needs_digit: true,
             needs_at: false,
@@ -57,11 +70,17 @@ impl Extractor {
 
     pub fn pattern(regex: Regex) -> Extractor {
         Extractor {
+            shape: Shape::Pattern,
             regex,
             needs_digit: false,
             needs_at: false,
             phone: false,
         }
+    }
+
+    /// The regex source of a `pattern` slot.
+    pub fn source(&self) -> &str {
+        self.regex.as_str()
     }
 
     /// The byte range of the slot value in `text`, if there is one: the

@@ -13,7 +13,7 @@ mod request;
 use rustc_hash::FxHashMap;
 
 pub use classify::TopicModel;
-pub use extract::{Extractor, regex_error_detail, small_regex};
+pub use extract::{Extractor, Shape, regex_error_detail, small_regex};
 pub use request::Request;
 
 /// Id of a word that is not in the agent's vocabulary.

@@ -3,6 +3,8 @@
 //! value beside the actual one so that reporters can show a diff and a list
 //! of the failed expectations by name.
 
+pub mod property;
+
 use std::fmt::Write;
 
 use crate::engine::{Engine, TopicPick, Trace};

@@ -1,0 +1,222 @@
+//! Safety properties against traces. A property is checked turn by turn
+//! from what was true before the turn ([`Before`]: the engine's state in
+//! `verify`, a [`Ledger`] replayed from the trace elsewhere) and what the
+//! turn recorded, so the same code serves a whole scripted conversation, a
+//! generated one, and a single transition of the exhaustive search.
+
+use crate::engine::{Note, State, Trace, Turn};
+use crate::model::Agent;
+use crate::model::property::{Property, PropertyKind, Requires};
+use crate::model::raw::HandoffReason;
+use crate::nlu::Request;
+use crate::policy::{ActionId, SlotId, TopicId};
+
+/// A property that failed, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Index into the suite's properties.
+    pub property: usize,
+    /// 1-based turn of the offending Escalation or action call.
+    pub turn: u32,
+    pub missing: Vec<Missing>,
+}
+
+/// One requirement that did not hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// The action had not succeeded (in the topic, when one is named).
+    Action(ActionId, Option<TopicId>),
+    Slot(SlotId),
+    /// The caller had not asked for a human.
+    Request,
+    /// A cooperative caller was not handed off within this many turns.
+    Handoff {
+        within: u32,
+    },
+}
+
+impl Missing {
+    pub fn describe(self, agent: &Agent) -> String {
+        match self {
+            Missing::Action(a, None) => format!("'{}' had not succeeded", agent.actions[a as usize].name),
+            Missing::Action(a, Some(t)) => format!(
+                "'{}' had not succeeded in topic {}",
+                agent.actions[a as usize].name, agent.topics[t as usize].name
+            ),
+            Missing::Slot(s) => format!("slot '{}' was not filled", agent.slots[s as usize].name),
+            Missing::Request => "the caller had not asked for a human".to_string(),
+            Missing::Handoff { within } => {
+                format!("a cooperative caller is not handed off within {within} turns from here")
+            }
+        }
+    }
+}
+
+/// What was true before a turn.
+pub trait Before {
+    /// The topic the action last succeeded in, if it has.
+    fn succeeded_in(&self, action: ActionId) -> Option<TopicId>;
+    fn filled(&self, slot: SlotId) -> bool;
+}
+
+impl Before for State<'_> {
+    fn succeeded_in(&self, action: ActionId) -> Option<TopicId> {
+        self.succeeded[action as usize]
+    }
+    fn filled(&self, slot: SlotId) -> bool {
+        self.slots[slot as usize].is_some()
+    }
+}
+
+/// What a trace has established so far, replayed turn by turn.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    done: Vec<Option<TopicId>>,
+    filled: Vec<bool>,
+}
+
+impl Ledger {
+    pub fn new(agent: &Agent) -> Ledger {
+        Ledger {
+            done: vec![None; agent.actions.len()],
+            filled: vec![false; agent.slots.len()],
+        }
+    }
+
+    /// Takes in what a turn did.
+    pub fn apply(&mut self, trace: &Trace<'_>, turn: &Turn) {
+        for f in trace.fills(turn) {
+            self.filled[f.slot as usize] = true;
+        }
+        for c in trace.calls(turn) {
+            if c.ok {
+                self.done[c.action as usize] = turn.topic.topic();
+            }
+        }
+    }
+}
+
+impl Before for Ledger {
+    fn succeeded_in(&self, action: ActionId) -> Option<TopicId> {
+        self.done[action as usize]
+    }
+    fn filled(&self, slot: SlotId) -> bool {
+        self.filled[slot as usize]
+    }
+}
+
+/// Whether any property is a safety property (worth checking turn by turn).
+pub fn any_safety(props: &[Property]) -> bool {
+    props.iter().any(Property::is_safety)
+}
+
+/// Checks every safety property on one turn; calls `f(property, missing)`
+/// for each one violated. Nothing is allocated unless a property fails.
+pub fn check_turn(
+    props: &[Property],
+    before: &impl Before,
+    trace: &Trace<'_>,
+    turn: &Turn,
+    mut f: impl FnMut(usize, Vec<Missing>),
+) {
+    let notes = trace.notes(turn);
+    let topic = turn.topic.topic();
+    for (i, n) in notes.iter().enumerate() {
+        let Note::Called(call) = n else { continue };
+        for (pi, p) in props.iter().enumerate() {
+            if let PropertyKind::ActionRequires { action, requires } = &p.kind
+                && *action == call.action
+                && let Some(missing) = unmet(requires, before, trace, turn, &notes[..i], topic, true)
+            {
+                f(pi, missing);
+            }
+        }
+    }
+    if !turn.handoff {
+        return;
+    }
+    let Some(h) = trace.handoff else { return };
+    // The topic in effect: the one that escalated, or the one the default
+    // path left.
+    let scope = h.topic.or_else(|| {
+        notes.iter().find_map(|n| match n {
+            Note::DefaultPath { from } => *from,
+            _ => None,
+        })
+    });
+    let asked = turn.request == Request::Yes || matches!(h.reason, HandoffReason::CallerRequest | HandoffReason::Dtmf);
+    for (pi, p) in props.iter().enumerate() {
+        if let PropertyKind::EscalationRequires(requires) = &p.kind
+            && requires.scope.is_none_or(|s| scope == Some(s))
+            && let Some(missing) = unmet(requires, before, trace, turn, notes, topic, asked)
+        {
+            f(pi, missing);
+        }
+    }
+}
+
+/// The requirements not met at a point of a turn: `earlier` are the turn's
+/// notes before that point.
+fn unmet(
+    r: &Requires,
+    before: &impl Before,
+    trace: &Trace<'_>,
+    turn: &Turn,
+    earlier: &[Note],
+    topic: Option<TopicId>,
+    asked: bool,
+) -> Option<Vec<Missing>> {
+    let action_ok = |a: ActionId, want: Option<TopicId>| {
+        // The latest success decides the topic, as in the engine.
+        let here = earlier.iter().rev().find_map(|n| match n {
+            Note::Called(c) if c.action == a && c.ok => Some(topic),
+            _ => None,
+        });
+        let at = match here {
+            Some(t) => t,
+            None => before.succeeded_in(a),
+        };
+        at.is_some() && want.is_none_or(|w| at == Some(w))
+    };
+    let slot_ok = |s: SlotId| before.filled(s) || trace.fills(turn).iter().any(|f| f.slot == s);
+    let ok = r.actions.iter().all(|&(a, t)| action_ok(a, t))
+        && r.slots.iter().all(|&s| slot_ok(s))
+        && (asked || !r.requested);
+    if ok {
+        return None;
+    }
+    let mut missing: Vec<Missing> = r
+        .actions
+        .iter()
+        .filter(|&&(a, t)| !action_ok(a, t))
+        .map(|&(a, t)| Missing::Action(a, t))
+        .collect();
+    missing.extend(r.slots.iter().filter(|&&s| !slot_ok(s)).map(|&s| Missing::Slot(s)));
+    if r.requested && !asked {
+        missing.push(Missing::Request);
+    }
+    Some(missing)
+}
+
+/// Checks a whole trace: the first violation of each safety property.
+pub fn check_trace(props: &[Property], agent: &Agent, trace: &Trace<'_>) -> Vec<Violation> {
+    let mut out: Vec<Violation> = Vec::new();
+    if !any_safety(props) {
+        return out;
+    }
+    let mut ledger = Ledger::new(agent);
+    for (i, turn) in trace.turns.iter().enumerate() {
+        check_turn(props, &ledger, trace, turn, |property, missing| {
+            if !out.iter().any(|v| v.property == property) {
+                out.push(Violation {
+                    property,
+                    turn: i as u32 + 1,
+                    missing,
+                });
+            }
+        });
+        ledger.apply(trace, turn);
+    }
+    out.sort_by_key(|v| v.property);
+    out
+}

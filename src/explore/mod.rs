@@ -1,0 +1,342 @@
+//! Searching for caller paths that break a property: [`fuzz`] samples them
+//! with proptest, [`verify`] walks all of them up to a depth. Both drive the
+//! same engine through [`Branching`], which takes either branch at each point
+//! of nondeterminism, and both report a [`Counterexample`]: the minimal
+//! caller script, its annotated trace, and a ready-to-run regression suite.
+
+pub mod caller;
+pub mod fuzz;
+pub mod regression;
+pub mod verify;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::check::property::{Ledger, Missing, Violation, check_turn};
+use crate::engine::{Chooser, Engine, State, Trace};
+use crate::model::property::PropertyKind;
+use crate::model::{Choice, Event, Suite};
+use crate::nlu::Scratch;
+use crate::policy::{ActionId, TopicId};
+use caller::Alphabet;
+
+/// Takes the alternative branch at the choice points whose bit is set:
+/// bit `i` of a turn's word is the turn's `i`-th choice point (a classifier
+/// tie, then action outcomes, in the order the engine meets them). Records
+/// the semantic choices when asked, so that they can be written as `choose:`.
+#[derive(Clone, Debug)]
+pub struct Branching<'b> {
+    bits: Bits<'b>,
+    turn: u32,
+    pos: u32,
+    /// Choice points met on the current turn.
+    pub points: u32,
+    /// The non-nominal choices taken, by 0-based turn (when recording).
+    pub record: Option<Vec<(u32, Choice)>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Bits<'b> {
+    PerTurn(&'b [u32]),
+    Fixed(u32),
+}
+
+impl<'b> Branching<'b> {
+    /// `bits[i]` drives turn `i + 1`.
+    pub fn per_turn(bits: &'b [u32]) -> Branching<'b> {
+        Branching {
+            bits: Bits::PerTurn(bits),
+            turn: 0,
+            pos: 0,
+            points: 0,
+            record: None,
+        }
+    }
+
+    /// The same word drives every turn (one step at a time, as `verify` goes).
+    pub fn fixed(bits: u32) -> Branching<'static> {
+        Branching {
+            bits: Bits::Fixed(bits),
+            turn: 0,
+            pos: 0,
+            points: 0,
+            record: None,
+        }
+    }
+
+    pub fn recording(mut self) -> Self {
+        self.record = Some(Vec::new());
+        self
+    }
+
+    fn take(&mut self) -> bool {
+        let word = match self.bits {
+            Bits::PerTurn(v) => v.get(self.turn.saturating_sub(1) as usize).copied().unwrap_or(0),
+            Bits::Fixed(w) => w,
+        };
+        let d = self.pos < 32 && (word >> self.pos) & 1 == 1;
+        self.pos += 1;
+        self.points += 1;
+        d
+    }
+
+    fn noted(&mut self) -> Option<&mut Choice> {
+        let turn = self.turn.saturating_sub(1);
+        let rec = self.record.as_mut()?;
+        if rec.last().is_none_or(|r| r.0 != turn) {
+            rec.push((turn, Choice::default()));
+        }
+        rec.last_mut().map(|r| &mut r.1)
+    }
+}
+
+impl Chooser for Branching<'_> {
+    fn turn(&mut self, turn: u32) {
+        self.turn = turn;
+        self.pos = 0;
+        self.points = 0;
+    }
+    fn topic(&mut self, best: TopicId, runner_up: TopicId) -> TopicId {
+        if self.take() {
+            if let Some(c) = self.noted() {
+                c.topic = Some(runner_up);
+            }
+            runner_up
+        } else {
+            best
+        }
+    }
+    fn action_ok(&mut self, action: ActionId, ok: bool) -> bool {
+        if self.take() {
+            if let Some(c) = self.noted() {
+                if ok {
+                    c.fail.push(action);
+                } else {
+                    c.succeed.push(action);
+                }
+            }
+            !ok
+        } else {
+            ok
+        }
+    }
+}
+
+/// A property's outcome in a search.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// No path found that breaks it.
+    Held,
+    Violated(Box<Counterexample>),
+}
+
+#[derive(Clone, Debug)]
+pub struct PropertyResult {
+    pub name: String,
+    /// "declared at line 12", "implied by guard Billing #2".
+    pub origin: String,
+    pub outcome: Outcome,
+}
+
+/// A minimal caller script that breaks a property.
+#[derive(Clone, Debug)]
+pub struct Counterexample {
+    /// Caller turns (the continuation of a liveness failure not counted).
+    pub turns: usize,
+    pub events: Vec<Event>,
+    pub choices: Vec<(u32, Choice)>,
+    /// The turn where it broke (for liveness: the last scripted turn).
+    pub at_turn: u32,
+    /// What was missing, in words.
+    pub missing: Vec<String>,
+    /// The annotated trace, the offending step marked.
+    pub trace: String,
+    /// The regression suite, as YAML.
+    pub yaml: String,
+    /// Where the regression suite was written.
+    pub written: Option<PathBuf>,
+}
+
+/// Figures of a search over one suite.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Fuzz: cases generated and turns played.
+    pub cases: u64,
+    pub turns: u64,
+    /// Verify: distinct states, transitions, depth reached, and whether the
+    /// reachable state graph closed before the bound.
+    pub states: u64,
+    pub transitions: u64,
+    pub depth: u32,
+    pub closed: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SuiteSearch {
+    pub name: String,
+    pub path: PathBuf,
+    pub agent: String,
+    pub stats: Stats,
+    pub properties: Vec<PropertyResult>,
+    pub duration: Duration,
+    /// Why nothing was searched (no properties), if so.
+    pub skipped: Option<String>,
+}
+
+/// What kind of search produced a report, with its settings.
+#[derive(Clone, Debug)]
+pub enum Mode {
+    Fuzz { seed: u64, cases: u32, max_turns: u32 },
+    Verify { depth: u32 },
+}
+
+#[derive(Clone, Debug)]
+pub struct SearchReport {
+    pub mode: Mode,
+    pub suites: Vec<SuiteSearch>,
+    pub duration: Duration,
+    pub timestamp: chrono::DateTime<chrono::FixedOffset>,
+}
+
+impl SearchReport {
+    pub fn violations(&self) -> usize {
+        self.suites
+            .iter()
+            .flat_map(|s| &s.properties)
+            .filter(|p| matches!(p.outcome, Outcome::Violated(_)))
+            .count()
+    }
+}
+
+/// The caller lines of a suite's conversations: realistic utterances and
+/// slot values for the caller models.
+pub fn harvest(suite: &Suite) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for c in &suite.conversations {
+        for e in &c.events {
+            if let Event::Caller(t) = e
+                && !out.contains(&&**t)
+            {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// Replays a found path and builds its counterexample: the recorded
+/// choices, the violation, the annotated trace (with the cooperative
+/// caller's turns after a liveness failure) and the regression YAML.
+pub fn counterexample(
+    suite: &Suite,
+    property: usize,
+    events: &[Event],
+    bits: &[u32],
+    alphabet: &Alphabet,
+    source: &str,
+) -> Counterexample {
+    let engine = Engine::new(&suite.agent, &suite.fixtures);
+    let prop = &suite.properties[property];
+    let mut chooser = Branching::per_turn(bits).recording();
+    let mut all: Vec<Event> = events.to_vec();
+    let mut state: State<'_> = engine.start();
+    let mut trace = Trace::default();
+    let mut scratch = Scratch::default();
+    let mut ledger = Ledger::new(&suite.agent);
+    let mut violation: Option<Violation> = None;
+    for (i, ev) in events.iter().enumerate() {
+        engine.step(&mut state, ev, &mut trace, &mut scratch, &mut chooser);
+        let turn = &trace.turns[i];
+        check_turn(&suite.properties, &ledger, &trace, turn, |p, missing| {
+            if p == property && violation.is_none() {
+                violation = Some(Violation {
+                    property,
+                    turn: i as u32 + 1,
+                    missing,
+                });
+            }
+        });
+        ledger.apply(&trace, turn);
+    }
+    let choices = chooser.record.unwrap_or_default();
+    let mut continuation = Vec::new();
+    if let PropertyKind::EscalationReachable { within } = prop.kind
+        && violation.is_none()
+    {
+        if let Err(tried) = caller::cooperative(&engine, &state, alphabet, within) {
+            continuation = tried;
+        }
+        violation = Some(Violation {
+            property,
+            turn: events.len() as u32,
+            missing: vec![Missing::Handoff { within }],
+        });
+    }
+    // The cooperative caller's turns, replayed on the same trace for the report.
+    let mut state2 = state;
+    for &ev in &continuation {
+        all.push(alphabet.events[ev].clone());
+    }
+    for ev in &all[events.len()..] {
+        engine.step(&mut state2, ev, &mut trace, &mut scratch, &mut crate::engine::Nominal);
+    }
+    let violation = violation.unwrap_or(Violation {
+        property,
+        turn: events.len() as u32,
+        missing: Vec::new(),
+    });
+    let missing: Vec<String> = violation.missing.iter().map(|m| m.describe(&suite.agent)).collect();
+    let name = format!("{}: counterexample", prop.name);
+    let mut text = crate::transcript::render(&engine, &name, &all, &trace);
+    let marker = match prop.kind {
+        PropertyKind::EscalationReachable { .. } => format!(
+            "    >>> VIOLATION of '{}': {}{}",
+            prop.name,
+            missing.join("; "),
+            if continuation.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (turns {}-{} are the cooperative caller's)",
+                    events.len() + 1,
+                    events.len() + continuation.len()
+                )
+            }
+        ),
+        PropertyKind::ActionRequires { action, .. } => format!(
+            "    >>> VIOLATION of '{}': '{}' ran while {}",
+            prop.name,
+            suite.agent.actions[action as usize].name,
+            missing.join(", ")
+        ),
+        PropertyKind::EscalationRequires(_) => format!(
+            "    >>> VIOLATION of '{}': Escalation while {}",
+            prop.name,
+            missing.join(", ")
+        ),
+    };
+    mark_turn(&mut text, violation.turn, &marker);
+    let yaml = regression::yaml(suite, property, events, &choices, &violation, source);
+    Counterexample {
+        turns: events.len(),
+        events: events.to_vec(),
+        choices,
+        at_turn: violation.turn,
+        missing,
+        trace: text,
+        yaml,
+        written: None,
+    }
+}
+
+/// Inserts `marker` as the last line of turn `turn`'s block.
+fn mark_turn(text: &mut String, turn: u32, marker: &str) {
+    let head = format!("\n[{turn}] ");
+    let Some(start) = text.find(&head) else {
+        text.push_str(marker);
+        text.push('\n');
+        return;
+    };
+    let block_end = text[start + 1..].find("\n\n").map_or(text.len(), |i| start + 1 + i + 1);
+    text.insert_str(block_end, &format!("{marker}\n"));
+}
