@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::diag::Diagnostics;
+use crate::explore::{Mode, SearchOptions, SearchReport, SuiteSearch, search_all};
 use crate::model::{Agent, load_suites};
-use crate::report::{console::Console, json, junit};
+use crate::report::{console::Console, json, junit, search as search_report};
 use crate::runner::{self, CaseResult, Progress, RunOptions};
 
 #[derive(Debug, Parser)]
@@ -27,6 +28,10 @@ pub struct Cli {
 pub enum Command {
     /// Run caller suites against the built-in escalation engine.
     Run(RunArgs),
+    /// Generate caller scripts (property-based) and check every property on each.
+    Fuzz(FuzzArgs),
+    /// Check every property on every caller path up to a depth (exhaustive).
+    Verify(VerifyArgs),
     /// Show what an agent's instructions compiled to and which escalation paths bypass them.
     Explain {
         /// The agent config (YAML).
@@ -62,6 +67,56 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// What `fuzz` and `verify` share.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Suite files or folders; their declared properties and the agents' implied ones are checked.
+    #[arg(default_value = "suites")]
+    pub paths: Vec<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(short, long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Folder for the regression suites of counterexamples.
+    #[arg(long, value_name = "DIR", default_value = "suites/regressions")]
+    pub regressions: PathBuf,
+    /// Write no regression suites.
+    #[arg(long, conflicts_with = "regressions")]
+    pub no_regressions: bool,
+    /// Write a JUnit XML report (one testcase per property per suite).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "reports/junit.xml")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "reports/baton.json")]
+    pub json: Option<PathBuf>,
+    /// Print only violations and the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    #[command(flatten)]
+    pub common: SearchArgs,
+    /// Seed of the generator: the same seed gives the same cases on any thread count.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Caller scripts per suite.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub cases: u32,
+    /// Longest caller script, in turns.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub max_turns: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub common: SearchArgs,
+    /// Longest path explored, in turns.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub depth: u32,
+}
+
 /// Exit code for a run with failures.
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code for usage and load errors.
@@ -71,6 +126,15 @@ pub const EXIT_USAGE: u8 = 2;
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Fuzz(args) => search(
+            Mode::Fuzz {
+                seed: args.seed,
+                cases: args.cases,
+                max_turns: args.max_turns,
+            },
+            args.common,
+        ),
+        Command::Verify(args) => search(Mode::Verify { depth: args.depth }, args.common),
         Command::Explain { agent } => match Agent::load(&agent) {
             Ok(a) => {
                 let mut out = anstream::stdout();
@@ -86,14 +150,10 @@ pub fn main(cli: Cli) -> ExitCode {
 type Report<'a> = (&'static str, &'static str, &'a Option<PathBuf>, Writer);
 type Writer = fn(&runner::RunResult, &std::path::Path) -> std::io::Result<()>;
 
-fn run(args: RunArgs) -> ExitCode {
-    let reports: [Report<'_>; 2] = [
-        ("--junit", "JUnit", &args.junit, junit::write),
-        ("--json", "JSON", &args.json, json::write),
-    ];
-    for (flag, _, path, _) in reports {
+/// `--junit suites/` would take the suite folder for the report file.
+fn check_report_paths(paths: &[(&str, &Option<PathBuf>)]) -> Result<(), ExitCode> {
+    for (flag, path) in paths {
         let Some(path) = path else { continue };
-        // `--junit suites/` would take the suite folder for the report file.
         let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
         let folder = path.is_dir() || path.as_os_str().to_string_lossy().ends_with(std::path::MAIN_SEPARATOR);
         if folder || yaml {
@@ -101,8 +161,73 @@ fn run(args: RunArgs) -> ExitCode {
                 "error: {flag} takes the report file to write, not {} (write `{flag}=FILE`, or put {flag} after the suite paths)",
                 path.display()
             );
+            return Err(ExitCode::from(EXIT_USAGE));
+        }
+    }
+    Ok(())
+}
+
+fn search(mode: Mode, args: SearchArgs) -> ExitCode {
+    if let Err(code) = check_report_paths(&[("--junit", &args.junit), ("--json", &args.json)]) {
+        return code;
+    }
+    let suites = match load_suites(&args.paths) {
+        Ok(s) => s,
+        Err(d) => return load_errors(&d),
+    };
+    let opts = SearchOptions {
+        mode,
+        jobs: args.jobs,
+        regressions: (!args.no_regressions).then_some(args.regressions),
+    };
+    let bar = Bar::new();
+    bar.start_units(suites.len(), "suites");
+    let terminal = std::io::stderr().is_terminal();
+    let progress = |done: usize, total: usize, s: &SuiteSearch| {
+        bar.inc();
+        if !terminal {
+            eprintln!("[{done}/{total}] {} ({:.2}s)", s.name, s.duration.as_secs_f64());
+        }
+    };
+    let report = match search_all(&suites, &opts, &progress) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start {} worker threads: {e}", args.jobs);
             return ExitCode::from(EXIT_USAGE);
         }
+    };
+    bar.clear();
+    let mut out = anstream::stdout().lock();
+    let _ = search_report::console(&report, args.quiet, &mut out);
+    let _ = out.flush();
+    let writers: [(&str, &Option<PathBuf>, SearchWriter); 2] = [
+        ("JUnit", &args.junit, search_report::write_junit),
+        ("JSON", &args.json, search_report::write_json),
+    ];
+    for (what, path, write) in writers {
+        let Some(path) = path else { continue };
+        if let Err(e) = write(&report, path) {
+            eprintln!("error: cannot write {what} report {}: {e}", path.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+        eprintln!("{what} report: {}", path.display());
+    }
+    if report.violations() > 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+type SearchWriter = fn(&SearchReport, &std::path::Path) -> std::io::Result<()>;
+
+fn run(args: RunArgs) -> ExitCode {
+    let reports: [Report<'_>; 2] = [
+        ("--junit", "JUnit", &args.junit, junit::write),
+        ("--json", "JSON", &args.json, json::write),
+    ];
+    if let Err(code) = check_report_paths(&[("--junit", &args.junit), ("--json", &args.json)]) {
+        return code;
     }
     let suites = match load_suites(&args.paths) {
         Ok(s) => s,
@@ -171,6 +296,22 @@ struct Bar(Option<indicatif::ProgressBar>);
 impl Bar {
     fn new() -> Bar {
         Bar(std::io::stderr().is_terminal().then(indicatif::ProgressBar::hidden))
+    }
+    fn start_units(&self, total: usize, unit: &str) {
+        if let Some(b) = &self.0 {
+            b.set_length(total as u64);
+            b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit} {{elapsed}}"))
+            {
+                b.set_style(style);
+            }
+        }
+    }
+    fn inc(&self) {
+        if let Some(b) = &self.0 {
+            b.inc(1);
+        }
     }
     fn clear(&self) {
         if let Some(b) = &self.0 {

@@ -340,3 +340,95 @@ fn mark_turn(text: &mut String, turn: u32, marker: &str) {
     let block_end = text[start + 1..].find("\n\n").map_or(text.len(), |i| start + 1 + i + 1);
     text.insert_str(block_end, &format!("{marker}\n"));
 }
+
+/// How a search runs over a set of suites.
+#[derive(Clone, Debug)]
+pub struct SearchOptions {
+    pub mode: Mode,
+    /// Worker threads; 0 means one per core.
+    pub jobs: usize,
+    /// Where regression suites are written; `None` writes none.
+    pub regressions: Option<PathBuf>,
+}
+
+/// Searches every suite (in order) and writes the regression suites.
+/// `progress(done, total)` is called as suites finish.
+pub fn search_all(
+    suites: &[Suite],
+    opts: &SearchOptions,
+    progress: &(dyn Fn(usize, usize, &SuiteSearch) + Sync),
+) -> Result<SearchReport, rayon::ThreadPoolBuildError> {
+    let start = std::time::Instant::now();
+    let timestamp = chrono::Local::now().fixed_offset();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
+    let regressions_dir = opts
+        .regressions
+        .as_ref()
+        .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()));
+    let mut out = Vec::with_capacity(suites.len());
+    pool.install(|| {
+        for suite in suites {
+            let skip = if suite.properties.is_empty() {
+                Some("no properties: the suite declares none and the agent's guards imply none".to_string())
+            } else if regressions_dir
+                .as_ref()
+                .is_some_and(|d| std::fs::canonicalize(&suite.path).is_ok_and(|p| p.parent() == Some(d.as_path())))
+            {
+                Some("a regression suite written by a search; `baton run` replays it".to_string())
+            } else {
+                None
+            };
+            let mut result = match skip {
+                Some(why) => SuiteSearch {
+                    name: suite.name.clone(),
+                    path: suite.path.clone(),
+                    agent: suite.agent.name.clone(),
+                    stats: Stats::default(),
+                    properties: Vec::new(),
+                    duration: Duration::ZERO,
+                    skipped: Some(why),
+                },
+                None => match &opts.mode {
+                    Mode::Fuzz { seed, cases, max_turns } => fuzz::fuzz_suite(
+                        suite,
+                        &fuzz::FuzzOptions {
+                            seed: *seed,
+                            cases: *cases,
+                            max_turns: *max_turns,
+                        },
+                    ),
+                    Mode::Verify { depth } => verify::verify_suite(suite, &verify::VerifyOptions { depth: *depth }),
+                },
+            };
+            for (i, p) in result.properties.iter_mut().enumerate() {
+                let Outcome::Violated(ce) = &mut p.outcome else {
+                    continue;
+                };
+                let written = opts
+                    .regressions
+                    .as_ref()
+                    .map(|dir| regression::write(suite, i, &ce.yaml, dir));
+                match written {
+                    Some(Ok((path, text))) => {
+                        ce.written = Some(path);
+                        ce.yaml = text;
+                    }
+                    other => {
+                        if let Some(Err(e)) = other {
+                            eprintln!("warning: cannot write the regression suite for '{}': {e}", p.name);
+                        }
+                        ce.yaml = regression::with_agent(&ce.yaml, &suite.agent.path.to_string_lossy());
+                    }
+                }
+            }
+            progress(out.len() + 1, suites.len(), &result);
+            out.push(result);
+        }
+    });
+    Ok(SearchReport {
+        mode: opts.mode.clone(),
+        suites: out,
+        duration: start.elapsed(),
+        timestamp,
+    })
+}

@@ -129,6 +129,9 @@ fn requires(suite: &Suite, r: &Requires, with_requested: bool) -> String {
     if with_requested && r.requested {
         parts.push("requested: true".to_string());
     }
+    if let Some(t) = r.scope {
+        parts.push(format!("topic: {}", q(&agent.topics[t as usize].name)));
+    }
     format!("{{ {} }}", parts.join(", "))
 }
 
@@ -136,7 +139,13 @@ fn requires(suite: &Suite, r: &Requires, with_requested: bool) -> String {
 pub fn file_name(suite: &Suite, property: usize) -> String {
     let stem = suite.path.file_stem().and_then(|s| s.to_str()).unwrap_or("suite");
     let stem = stem.strip_suffix(".suite").unwrap_or(stem);
-    format!("{}--{}.yaml", slug(stem), slug(&suite.properties[property].name))
+    let prop = &suite.properties[property];
+    // "guard Case_Management #2: ..." is named by its guard alone.
+    let name = match prop.origin {
+        Origin::Implied { .. } => prop.name.split(':').next().unwrap_or(&prop.name),
+        Origin::Declared { .. } => &prop.name,
+    };
+    format!("{}--{}.yaml", slug(stem), slug(name))
 }
 
 fn slug(s: &str) -> String {
@@ -156,16 +165,21 @@ fn slug(s: &str) -> String {
         .to_string()
 }
 
+/// The YAML with the agent path filled in.
+pub fn with_agent(yaml: &str, agent: &str) -> String {
+    yaml.replace(&q(AGENT_PLACEHOLDER), &q(agent))
+}
+
 /// Writes the regression suite into `dir` (atomically), with the agent
-/// path made relative to it. Returns the file written.
-pub fn write(suite: &Suite, property: usize, yaml: &str, dir: &Path) -> std::io::Result<PathBuf> {
+/// path made relative to it. Returns the file written and its text.
+pub fn write(suite: &Suite, property: usize, yaml: &str, dir: &Path) -> std::io::Result<(PathBuf, String)> {
     std::fs::create_dir_all(dir)?;
     let agent = std::fs::canonicalize(&suite.agent.path).unwrap_or_else(|_| suite.agent.path.clone());
     let base = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let rel = pathdiff::diff_paths(&agent, &base).unwrap_or(agent);
     let rel = rel.to_string_lossy().replace('\\', "/");
-    let text = yaml.replace(&q(AGENT_PLACEHOLDER), &q(&rel));
+    let text = with_agent(yaml, &rel);
     let path = dir.join(file_name(suite, property));
     crate::report::atomic_write(&path, text.as_bytes())?;
-    Ok(path)
+    Ok((path, text))
 }

@@ -17,7 +17,7 @@ use super::property::{Origin, Property, PropertyKind, Requires};
 use super::raw::{self, Channel};
 use super::suite::{ActionExpect, Check, Choice, Conversation, Event, HandoffExpect, Says, Suite};
 use crate::diag::{Diagnostic, Diagnostics, Pos, suggest};
-use crate::policy::{ActionId, SlotId};
+use crate::policy::{ActionId, SlotId, TopicId};
 
 #[derive(Default)]
 pub(super) struct Loader {
@@ -533,6 +533,60 @@ fn choice(path: &Path, errs: &mut Diagnostics, agent: &Agent, ch: &raw::ChooseSe
     }
 }
 
+fn topic_id(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<String>) -> Option<TopicId> {
+    let id = agent.topic_id(&t.value);
+    if id.is_none() {
+        errs.push(unknown(
+            path,
+            t,
+            "topic",
+            &t.value,
+            agent.topics.iter().map(|t| t.name.as_str()),
+        ));
+    }
+    id
+}
+
+/// `createcase`, or `createcase in Case_Management` for a success in that topic.
+fn qualified_action(
+    path: &Path,
+    errs: &mut Diagnostics,
+    agent: &Agent,
+    a: &Spanned<String>,
+) -> Option<(ActionId, Option<TopicId>)> {
+    let (name, topic) = match a.value.split_once(" in ") {
+        Some((n, t)) => (n.trim(), Some(t.trim())),
+        None => (a.value.trim(), None),
+    };
+    let Some(id) = agent.action_id(name) else {
+        errs.push(unknown(
+            path,
+            a,
+            "action",
+            name,
+            agent.actions.iter().map(|x| x.name.as_str()),
+        ));
+        return None;
+    };
+    let topic = match topic {
+        None => None,
+        Some(t) => match agent.topic_id(t) {
+            Some(t) => Some(t),
+            None => {
+                errs.push(unknown(
+                    path,
+                    a,
+                    "topic",
+                    t,
+                    agent.topics.iter().map(|x| x.name.as_str()),
+                ));
+                return None;
+            }
+        },
+    };
+    Some((id, topic))
+}
+
 fn action_refs(path: &Path, errs: &mut Diagnostics, agent: &Agent, names: &[Spanned<String>]) -> Vec<ActionId> {
     names
         .iter()
@@ -592,9 +646,9 @@ fn properties(path: &Path, errs: &mut Diagnostics, agent: &Agent, raw: &[raw::Pr
         }
         let requires =
             |errs: &mut Diagnostics, actions: &[Spanned<String>], slots: &[Spanned<String>], requested| Requires {
-                actions: action_refs(path, errs, agent, actions)
-                    .into_iter()
-                    .map(|a| (a, None))
+                actions: actions
+                    .iter()
+                    .filter_map(|a| qualified_action(path, errs, agent, a))
                     .collect(),
                 slots: slot_refs(path, errs, agent, slots),
                 requested,
@@ -621,7 +675,9 @@ fn properties(path: &Path, errs: &mut Diagnostics, agent: &Agent, raw: &[raw::Pr
                         format!("property '{name}' requires nothing: expected `actions`, `slots` or `requested: true`"),
                     ));
                 }
-                PropertyKind::EscalationRequires(requires(errs, &r.actions, &r.slots, r.requested))
+                let mut req = requires(errs, &r.actions, &r.slots, r.requested);
+                req.scope = r.topic.as_ref().and_then(|t| topic_id(path, errs, agent, t));
+                PropertyKind::EscalationRequires(req)
             }
             (
                 1,

@@ -192,6 +192,9 @@ pub struct RequiresSection {
     /// The caller asked for a human (a request, or a keypad escalation key).
     #[serde(default)]
     pub requested: bool,
+    /// Only escalations while this topic is in effect.
+    #[serde(default)]
+    pub topic: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

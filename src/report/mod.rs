@@ -7,6 +7,7 @@ pub mod console;
 pub mod diff;
 pub mod json;
 pub mod junit;
+pub mod search;
 
 use std::io::Write;
 use std::path::Path;

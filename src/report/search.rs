@@ -1,0 +1,247 @@
+//! Reports of `fuzz` and `verify` runs ([`SearchReport`]s): the console
+//! view, JUnit (one `<testcase>` per property per suite, the search figures
+//! as `<properties>`) and JSON for archives.
+
+use std::io::Write;
+use std::path::Path;
+
+use anstyle::{AnsiColor, Style};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use serde_json::json;
+
+use crate::explore::{Counterexample, Mode, Outcome, SearchReport, SuiteSearch};
+
+fn style(c: AnsiColor) -> Style {
+    Style::new().fg_color(Some(c.into())).bold()
+}
+
+fn mode_line(mode: &Mode) -> String {
+    match mode {
+        Mode::Fuzz { seed, cases, max_turns } => {
+            format!("fuzz: seed {seed}, {cases} cases of up to {max_turns} turns per suite")
+        }
+        Mode::Verify { depth } => format!("verify: every path of up to {depth} turns"),
+    }
+}
+
+/// The figures of one suite's search, in words.
+pub fn figures(mode: &Mode, s: &SuiteSearch) -> String {
+    let st = &s.stats;
+    let secs = s.duration.as_secs_f64();
+    match mode {
+        Mode::Fuzz { .. } => format!("{} cases, {} turns, {secs:.2}s", st.cases, st.turns),
+        Mode::Verify { depth } => {
+            let reach = if st.closed {
+                format!(
+                    "closed at depth {}: every reachable state seen, so what holds, holds for paths of any length over the alphabet",
+                    st.depth
+                )
+            } else if st.depth < *depth {
+                format!("stopped at depth {}: every property already refuted", st.depth)
+            } else {
+                format!("depth {} reached, not closed", st.depth)
+            };
+            format!(
+                "{} states, {} transitions, {reach}, {secs:.2}s",
+                st.states, st.transitions
+            )
+        }
+    }
+}
+
+/// Writes the console report.
+pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    let (green, red, yellow) = (style(AnsiColor::Green), style(AnsiColor::Red), style(AnsiColor::Yellow));
+    writeln!(out, "{}", mode_line(&report.mode))?;
+    let (mut held, mut broken, mut skipped) = (0, 0, 0);
+    for s in &report.suites {
+        writeln!(out)?;
+        writeln!(out, "  {} ({}), agent {}", s.name, s.path.display(), s.agent)?;
+        if let Some(why) = &s.skipped {
+            skipped += 1;
+            writeln!(out, "    {yellow}SKIP{yellow:#} {why}")?;
+            continue;
+        }
+        writeln!(out, "    {}", figures(&report.mode, s))?;
+        for p in &s.properties {
+            match &p.outcome {
+                Outcome::Held => {
+                    held += 1;
+                    if !quiet {
+                        writeln!(out, "    {green}HOLDS{green:#}    {} ({})", p.name, p.origin)?;
+                    }
+                }
+                Outcome::Violated(ce) => {
+                    broken += 1;
+                    writeln!(out, "    {red}VIOLATED{red:#} {} ({})", p.name, p.origin)?;
+                    counterexample(ce, out)?;
+                }
+            }
+        }
+    }
+    writeln!(out)?;
+    let st = if broken > 0 { red } else { green };
+    write!(
+        out,
+        "{st}Summary{st:#} [{:.3}s] {held} held, {broken} violated in {} suites",
+        report.duration.as_secs_f64(),
+        report.suites.len() - skipped
+    )?;
+    if skipped > 0 {
+        write!(out, ", {skipped} skipped")?;
+    }
+    writeln!(out)
+}
+
+fn counterexample(ce: &Counterexample, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "             minimal counterexample: {} turn{}, broken at turn {}: {}",
+        ce.turns,
+        if ce.turns == 1 { "" } else { "s" },
+        ce.at_turn,
+        ce.missing.join("; ")
+    )?;
+    if let Some(p) = &ce.written {
+        writeln!(out, "             regression suite: {}", p.display())?;
+    }
+    for line in ce.trace.lines() {
+        if line.is_empty() {
+            writeln!(out)?;
+        } else {
+            writeln!(out, "             {line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The JUnit document of a search.
+pub fn junit(report: &SearchReport) -> Report {
+    let mut r = Report::new(match report.mode {
+        Mode::Fuzz { .. } => "baton fuzz",
+        Mode::Verify { .. } => "baton verify",
+    });
+    r.set_timestamp(report.timestamp).set_time(report.duration);
+    for s in &report.suites {
+        let mut ts = TestSuite::new(s.name.as_str());
+        ts.set_timestamp(report.timestamp).set_time(s.duration);
+        ts.add_property(("file", s.path.display().to_string().as_str()));
+        ts.add_property(("agent", s.agent.as_str()));
+        let st = &s.stats;
+        match report.mode {
+            Mode::Fuzz { seed, max_turns, .. } => {
+                ts.add_property(("seed", seed.to_string().as_str()));
+                ts.add_property(("cases", st.cases.to_string().as_str()));
+                ts.add_property(("max_turns", max_turns.to_string().as_str()));
+                ts.add_property(("turns", st.turns.to_string().as_str()));
+            }
+            Mode::Verify { depth } => {
+                ts.add_property(("depth", depth.to_string().as_str()));
+                ts.add_property(("depth_reached", st.depth.to_string().as_str()));
+                ts.add_property(("states", st.states.to_string().as_str()));
+                ts.add_property(("transitions", st.transitions.to_string().as_str()));
+                ts.add_property(("closed", st.closed.to_string().as_str()));
+            }
+        }
+        ts.add_property(("elapsed_s", format!("{:.3}", s.duration.as_secs_f64()).as_str()));
+        if let Some(why) = &s.skipped {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(why.as_str());
+            let mut tc = TestCase::new("(no properties)", status);
+            tc.set_classname(s.name.as_str());
+            ts.add_test_case(tc);
+        }
+        for p in &s.properties {
+            let status = match &p.outcome {
+                Outcome::Held => TestCaseStatus::success(),
+                Outcome::Violated(ce) => {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    status.set_message(format!(
+                        "violated at turn {} of a {}-turn counterexample: {}",
+                        ce.at_turn,
+                        ce.turns,
+                        ce.missing.join("; ")
+                    ));
+                    status.set_type("property");
+                    status.set_description(ce.trace.as_str());
+                    status
+                }
+            };
+            let mut tc = TestCase::new(p.name.as_str(), status);
+            tc.set_classname(s.name.as_str());
+            tc.add_property(("origin", p.origin.as_str()));
+            if let Outcome::Violated(ce) = &p.outcome {
+                tc.set_system_out(ce.yaml.as_str());
+                if let Some(w) = &ce.written {
+                    tc.add_property(("regression", w.display().to_string().as_str()));
+                }
+            }
+            ts.add_test_case(tc);
+        }
+        r.add_test_suite(ts);
+    }
+    r
+}
+
+pub fn write_junit(report: &SearchReport, path: &Path) -> std::io::Result<()> {
+    let xml = junit(report).to_string().map_err(std::io::Error::other)?;
+    super::atomic_write(path, xml.as_bytes())
+}
+
+/// The JSON document of a search.
+pub fn json(report: &SearchReport) -> String {
+    let mode = match report.mode {
+        Mode::Fuzz { seed, cases, max_turns } => {
+            json!({ "kind": "fuzz", "seed": seed, "cases": cases, "max_turns": max_turns })
+        }
+        Mode::Verify { depth } => json!({ "kind": "verify", "depth": depth }),
+    };
+    let suites: Vec<_> = report
+        .suites
+        .iter()
+        .map(|s| {
+            let st = &s.stats;
+            json!({
+                "name": s.name,
+                "file": s.path.display().to_string(),
+                "agent": s.agent,
+                "skipped": s.skipped,
+                "duration_ms": s.duration.as_secs_f64() * 1000.0,
+                "stats": {
+                    "cases": st.cases, "turns": st.turns, "states": st.states,
+                    "transitions": st.transitions, "depth": st.depth, "closed": st.closed,
+                },
+                "properties": s.properties.iter().map(|p| match &p.outcome {
+                    Outcome::Held => json!({ "name": p.name, "origin": p.origin, "status": "held" }),
+                    Outcome::Violated(ce) => json!({
+                        "name": p.name,
+                        "origin": p.origin,
+                        "status": "violated",
+                        "turns": ce.turns,
+                        "at_turn": ce.at_turn,
+                        "missing": ce.missing,
+                        "regression": ce.written.as_ref().map(|w| w.display().to_string()),
+                        "trace": ce.trace,
+                        "yaml": ce.yaml,
+                    }),
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let doc = json!({
+        "tool": "baton",
+        "version": env!("CARGO_PKG_VERSION"),
+        "timestamp": report.timestamp.to_rfc3339(),
+        "duration_ms": report.duration.as_secs_f64() * 1000.0,
+        "mode": mode,
+        "violations": report.violations(),
+        "suites": suites,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+pub fn write_json(report: &SearchReport, path: &Path) -> std::io::Result<()> {
+    let mut text = json(report);
+    text.push('\n');
+    super::atomic_write(path, text.as_bytes())
+}
