@@ -41,8 +41,10 @@ impl Default for FuzzOptions {
 }
 
 /// One generated turn: a weight point picking the group, the item in the
-/// group, the noise variant, and the choice bits of the turn.
-pub type Step = (u32, u16, u8, u8);
+/// group, the noise variant, the choice bits of the turn, and whether the
+/// caller repeats the previous turn instead (asking twice, staying silent
+/// through the reprompts, pressing a key again).
+pub type Step = (u32, u16, u8, u8, bool);
 
 /// Cases per chunk: the unit of parallel work and of seeding.
 const CHUNK: u32 = 500;
@@ -53,7 +55,13 @@ const SHRINK_BUDGET: u32 = 20_000;
 pub fn scripts(palette: &Palette, max_turns: u32) -> impl Strategy<Value = Vec<Step>> + use<> {
     let w = palette.total_weight().max(1);
     proptest::collection::vec(
-        (0..w, any::<u16>(), 0..NOISE_KINDS as u8, any::<u8>()),
+        (
+            0..w,
+            any::<u16>(),
+            0..NOISE_KINDS as u8,
+            any::<u8>(),
+            proptest::bool::weighted(0.3),
+        ),
         1..=max_turns.max(1) as usize,
     )
 }
@@ -103,8 +111,13 @@ impl<'a> Player<'a> {
         let mut state = self.engine.start();
         let mut any = false;
         self.turns = 0;
-        for (i, &(point, item, noise, _)) in script.iter().enumerate() {
-            let ev = self.palette.event(point, item, noise);
+        let mut last: Option<&'a Event> = None;
+        for (i, &(point, item, noise, _, repeat)) in script.iter().enumerate() {
+            let ev = match last {
+                Some(prev) if repeat => prev,
+                _ => self.palette.event(point, item, noise),
+            };
+            last = Some(ev);
             self.engine
                 .step(&mut state, ev, &mut self.trace, &mut self.scratch, &mut chooser);
             self.turns += 1;
@@ -133,10 +146,14 @@ impl<'a> Player<'a> {
     /// The script's events (up to where the conversation ended) and choice words.
     pub fn materialize(&self, script: &[Step]) -> (Vec<Event>, Vec<u32>) {
         let n = (self.turns as usize).min(script.len());
-        let events = script[..n]
-            .iter()
-            .map(|&(p, i, z, _)| self.palette.event(p, i, z).clone())
-            .collect();
+        let mut events: Vec<Event> = Vec::with_capacity(n);
+        for &(p, i, z, _, repeat) in &script[..n] {
+            let ev = match events.last() {
+                Some(prev) if repeat => prev.clone(),
+                _ => self.palette.event(p, i, z).clone(),
+            };
+            events.push(ev);
+        }
         (events, script[..n].iter().map(|s| s.3 as u32).collect())
     }
 }

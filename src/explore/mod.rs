@@ -293,14 +293,14 @@ pub fn counterexample(
             "    >>> VIOLATION of '{}': {}{}",
             prop.name,
             missing.join("; "),
-            if continuation.is_empty() {
-                String::new()
-            } else {
-                format!(
+            match continuation.len() {
+                0 => String::new(),
+                1 => format!(" (turn {} is the cooperative caller's)", events.len() + 1),
+                n => format!(
                     " (turns {}-{} are the cooperative caller's)",
                     events.len() + 1,
-                    events.len() + continuation.len()
-                )
+                    events.len() + n
+                ),
             }
         ),
         PropertyKind::ActionRequires { action, .. } => format!(

@@ -1,0 +1,299 @@
+//! `fuzz` and `verify` against the planted bugs of fixtures/mutants/ and the
+//! clean example agents: every mutant is caught by both, with a
+//! counterexample no longer than necessary (verify's breadth-first shortest
+//! is the yardstick for fuzz's shrinker); every clean agent passes both;
+//! counterexamples replay as regression suites that fail `baton run`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use baton::explore::fuzz::{FuzzOptions, fuzz_suite};
+use baton::explore::verify::{VerifyOptions, verify_suite};
+use baton::explore::{Mode, Outcome, SearchOptions, SuiteSearch, search_all};
+use baton::model::{Suite, load_suites};
+use baton::runner::{self, RunOptions};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn mutant_suite_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/mutants"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".suite.yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn load(file: &Path) -> Suite {
+    load_suites(&[file.to_path_buf()])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0)
+}
+
+/// A copy of a mutant suite that runs against the clean agent it names.
+fn clean_copy(file: &Path, dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(file).unwrap();
+    let clean = text.lines().find_map(|l| l.strip_prefix("# clean: ")).unwrap().trim();
+    let agent_line = text.lines().find(|l| l.starts_with("agent:")).unwrap();
+    let clean_path = file.parent().unwrap().join(clean).canonicalize().unwrap();
+    let copy = dir.join(file.file_name().unwrap());
+    std::fs::write(
+        &copy,
+        text.replace(agent_line, &format!("agent: {}", clean_path.display())),
+    )
+    .unwrap();
+    copy
+}
+
+/// Per property: the counterexample's length, if violated.
+fn lengths(s: &SuiteSearch) -> Vec<(String, Option<usize>)> {
+    s.properties
+        .iter()
+        .map(|p| {
+            let n = match &p.outcome {
+                Outcome::Held => None,
+                Outcome::Violated(ce) => Some(ce.turns),
+            };
+            (p.name.clone(), n)
+        })
+        .collect()
+}
+
+#[test]
+fn every_mutant_is_caught_by_fuzz_and_verify_with_a_shortest_counterexample() {
+    let files = mutant_suite_files();
+    assert!(files.len() >= 8, "expected at least eight mutants, found {files:?}");
+    for file in files {
+        let suite = load(&file);
+        let fuzzed = fuzz_suite(&suite, &FuzzOptions::default());
+        let verified = verify_suite(&suite, &VerifyOptions::default());
+        let (f, v) = (lengths(&fuzzed), lengths(&verified));
+        assert!(
+            v.iter().any(|(_, n)| n.is_some()),
+            "verify missed the mutant {}: {v:?}",
+            file.display()
+        );
+        // The same properties break, and the shrunk script is as short as
+        // the shortest path there is.
+        assert_eq!(f, v, "fuzz and verify disagree on {}", file.display());
+    }
+}
+
+#[test]
+fn the_topic_switch_mutant_needs_a_switch_and_four_turns() {
+    let suite = load(&root().join("fixtures/mutants/case_in_wrong_topic.suite.yaml"));
+    let verified = verify_suite(&suite, &VerifyOptions::default());
+    let Outcome::Violated(ce) = &verified.properties[0].outcome else {
+        panic!("not caught: {:?}", lengths(&verified));
+    };
+    assert_eq!(ce.turns, 4, "{}", ce.trace);
+    assert!(ce.trace.contains("switch: left Billing"), "{}", ce.trace);
+    assert!(
+        ce.trace
+            .contains(">>> VIOLATION of 'order handoffs need an order case'"),
+        "{}",
+        ce.trace
+    );
+}
+
+#[test]
+fn clean_agents_pass_fuzz_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<PathBuf> = mutant_suite_files().iter().map(|f| clean_copy(f, dir.path())).collect();
+    files.push(root().join("suites"));
+    let suites = load_suites(&files).unwrap_or_else(|e| panic!("{e}"));
+    for suite in &suites {
+        if suite.properties.is_empty() {
+            continue;
+        }
+        for s in [
+            fuzz_suite(suite, &FuzzOptions::default()),
+            verify_suite(suite, &VerifyOptions::default()),
+        ] {
+            let broken: Vec<_> = lengths(&s).into_iter().filter(|(_, n)| n.is_some()).collect();
+            assert!(
+                broken.is_empty(),
+                "{} ({}): {broken:?}",
+                suite.name,
+                suite.path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn verify_proves_the_clean_agents_for_paths_of_any_length() {
+    let suites = load_suites(&[root().join("suites")]).unwrap();
+    let contoso = suites.iter().find(|s| s.agent.name == "Contoso_Voice").unwrap();
+    let v = verify_suite(contoso, &VerifyOptions::default());
+    assert!(v.stats.closed, "{:?}", v.stats);
+    assert!(
+        v.stats.states > 100 && v.stats.transitions > v.stats.states,
+        "{:?}",
+        v.stats
+    );
+}
+
+#[test]
+fn fuzz_gives_the_same_results_on_any_number_of_threads() {
+    let suite = load(&root().join("fixtures/mutants/case_in_wrong_topic.suite.yaml"));
+    let opts = FuzzOptions {
+        seed: 42,
+        cases: 3000,
+        max_turns: 12,
+    };
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| fuzz_suite(&suite, &opts))
+    };
+    let (a, b) = (run(1), run(3));
+    assert_eq!(a.stats.turns, b.stats.turns);
+    let yaml = |s: &SuiteSearch| -> Vec<String> {
+        s.properties
+            .iter()
+            .map(|p| match &p.outcome {
+                Outcome::Held => String::new(),
+                Outcome::Violated(ce) => ce.yaml.clone(),
+            })
+            .collect()
+    };
+    assert_eq!(yaml(&a), yaml(&b));
+    // Another seed draws other cases.
+    let other = fuzz_suite(&suite, &FuzzOptions { seed: 43, ..opts });
+    assert_ne!(a.stats.turns, other.stats.turns);
+}
+
+#[test]
+fn a_counterexample_replays_as_a_failing_regression_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let suites = load_suites(&[root().join("fixtures/mutants/escalates_on_failed_case.suite.yaml")]).unwrap();
+    let opts = SearchOptions {
+        mode: Mode::Verify { depth: 12 },
+        jobs: 1,
+        regressions: Some(dir.path().to_path_buf()),
+    };
+    let report = search_all(&suites, &opts, &|_, _, _| {}).unwrap();
+    assert_eq!(report.violations(), 2);
+    let mut written: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    written.sort();
+    assert_eq!(written.len(), 2, "{written:?}");
+    for file in &written {
+        let text = std::fs::read_to_string(file).unwrap();
+        // The failure that opens the way is an engine choice, pinned.
+        assert!(text.contains("choose: { fail: [\"createcase\"] }"), "{text}");
+        let replay = load_suites(std::slice::from_ref(file)).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let r = runner::run(&replay, &RunOptions::default(), &()).unwrap();
+        assert_eq!(r.counts().failed, 1, "{text}");
+        let case = &r.suites[0].cases[0];
+        assert!(
+            case.failure_summary().contains("property"),
+            "{}",
+            case.failure_summary()
+        );
+        // On the clean agent the same script passes: the file fails until the fix.
+        let clean = root().join("fixtures/agents/acme_support.yaml");
+        let agent_line = text.lines().find(|l| l.starts_with("agent:")).unwrap();
+        let fixed = dir.path().join("fixed.yaml");
+        std::fs::write(&fixed, text.replace(agent_line, &format!("agent: {}", clean.display()))).unwrap();
+        let r = runner::run(&load_suites(&[fixed]).unwrap(), &RunOptions::default(), &()).unwrap();
+        assert_eq!(r.counts().failed, 0, "{text}");
+    }
+}
+
+fn baton(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn fuzz_exits_1_on_a_mutant_and_writes_junit_with_the_search_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("fuzz.xml");
+    let regs = dir.path().join("regs");
+    let out = baton(&[
+        "fuzz",
+        "fixtures/mutants/silence_escalates.suite.yaml",
+        "--seed",
+        "7",
+        "--cases",
+        "2000",
+        "--regressions",
+        regs.to_str().unwrap(),
+        &format!("--junit={}", junit.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("minimal counterexample: 4 turns"), "{stdout}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let prop = |name: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name("property") && n.attribute("name") == Some(name))
+            .and_then(|n| n.attribute("value"))
+            .map(str::to_string)
+    };
+    assert_eq!(prop("seed").as_deref(), Some("7"));
+    assert_eq!(prop("cases").as_deref(), Some("2000"));
+    assert!(prop("turns").is_some_and(|t| t.parse::<u64>().unwrap() > 2000));
+    assert!(prop("elapsed_s").is_some());
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    assert_eq!(cases.len(), 1);
+    let failure = cases[0].children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert!(failure.text().unwrap_or("").contains(">>> VIOLATION"));
+    assert_eq!(std::fs::read_dir(&regs).unwrap().count(), 1);
+}
+
+#[test]
+fn verify_exits_0_on_clean_suites_and_reports_closure() {
+    let out = baton(&["verify", "suites/contoso_voice.yaml", "--no-regressions"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("closed at depth"), "{stdout}");
+    assert!(stdout.contains("HOLDS"), "{stdout}");
+}
+
+#[test]
+fn property_errors_point_at_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = root().join("fixtures/agents/acme_support.yaml");
+    let cases = [
+        (
+            "  - name: two kinds\n    escalation_requires: { actions: [createcase] }\n    escalation_reachable: { within: 3 }\n",
+            "more than one kind",
+            ":7:",
+        ),
+        (
+            "  - name: typo\n    escalation_requires: { actions: [createcas] }\n",
+            "unknown action 'createcas'",
+            ":6:",
+        ),
+        (
+            "  - name: zero\n    escalation_reachable: { within: 0 }\n",
+            "out of range",
+            ":6:",
+        ),
+        ("  - name: nothing\n", "has no kind", ":5:"),
+    ];
+    for (props, message, at) in cases {
+        let file = dir.path().join("s.yaml");
+        std::fs::write(
+            &file,
+            format!("suite: s\nagent: {}\n\nproperties:\n{props}", agent.display()),
+        )
+        .unwrap();
+        let err = load_suites(&[file]).unwrap_err().to_string();
+        assert!(err.contains(message), "{err}");
+        assert!(err.contains(at), "expected position {at} in {err}");
+    }
+}
