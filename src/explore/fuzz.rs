@@ -350,3 +350,30 @@ pub fn fuzz_suite(suite: &Suite, opts: &FuzzOptions) -> SuiteSearch {
         skipped: None,
     }
 }
+
+/// Generates cases in order (one thread) until one breaks a property, and
+/// shrinks it: how long an author waits for the first counterexample.
+/// Returns the cases tried, the property and the shrunk script.
+pub fn first_counterexample(suite: &Suite, opts: &FuzzOptions) -> Option<(u64, usize, Vec<Step>)> {
+    let harvest = super::harvest(suite);
+    let palette = Palette::new(&suite.agent, &harvest);
+    let alphabet = Alphabet::new(&suite.agent, &harvest);
+    let strategy = scripts(&palette, opts.max_turns);
+    let mut player = Player::new(suite, &palette, &alphabet);
+    let mut tried = 0u64;
+    for chunk in 0..opts.cases.div_ceil(CHUNK) {
+        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &chunk_seed(opts.seed, chunk));
+        let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+        for _ in 0..CHUNK.min(opts.cases - chunk * CHUNK) {
+            tried += 1;
+            let Ok(tree) = strategy.new_tree(&mut runner) else {
+                continue;
+            };
+            if player.play(&tree.current()) {
+                let p = player.broken.iter().position(|b| *b)?;
+                return Some((tried, p, shrink(&mut player, tree, p)));
+            }
+        }
+    }
+    None
+}
