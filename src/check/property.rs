@@ -201,7 +201,10 @@ fn unmet(
 /// Checks a whole trace: the first violation of each safety property.
 pub fn check_trace(props: &[Property], agent: &Agent, trace: &Trace<'_>) -> Vec<Violation> {
     let mut out: Vec<Violation> = Vec::new();
-    if !any_safety(props) {
+    // Most scripted conversations need no replay: no handoff, and no
+    // property that watches action calls.
+    let watches_calls = props.iter().any(|p| matches!(p.kind, PropertyKind::ActionRequires { .. }));
+    if !any_safety(props) || (trace.handoff.is_none() && !watches_calls) {
         return out;
     }
     let mut ledger = Ledger::new(agent);
