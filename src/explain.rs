@@ -170,10 +170,33 @@ pub fn explain(agent: &Agent) -> String {
             let _ = writeln!(out, "  - dtmf {digits:?}: escalates through the default path");
         }
     }
+    for t in agent.topics.iter().filter(|t| t.can_escalate) {
+        for r in &t.rules {
+            if let Rule::EscalateOnFailure { action } = r {
+                paths += 1;
+                let _ = writeln!(
+                    out,
+                    "  - a failed '{}' in {}: escalates without consulting its guards",
+                    agent.actions[*action as usize].name, t.name
+                );
+            }
+        }
+    }
     if paths == 0 {
         let _ = writeln!(out, "  (none)");
     } else if !guarded.is_empty() {
         let _ = writeln!(out, "  these skip the guards of: {}", guarded.join(", "));
+    }
+    let implied = crate::model::property::implied(agent);
+    if !implied.is_empty() {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "implied properties (checked on every path by run, fuzz and verify):"
+        );
+        for p in &implied {
+            let _ = writeln!(out, "  - {}: at every Escalation while its topic is in effect", p.name);
+        }
     }
     if !warnings.is_empty() {
         out.push('\n');

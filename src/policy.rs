@@ -400,6 +400,30 @@ mod tests {
     }
 
     #[test]
+    fn escalation_on_a_failed_action_is_not_a_guard() {
+        let (slots, actions, topics) = (vec!["email".to_string()], vec!["createcase".to_string()], vec![]);
+        let names = Names {
+            slots: &slots,
+            actions: &actions,
+            topics: &topics,
+        };
+        let got = compile(
+            "If the 'createcase' action fails, call the 'Escalation' action so the caller is not stuck.",
+            &names,
+        );
+        assert_eq!(got, Ok(Compiled::Rules(vec![Rule::EscalateOnFailure { action: 0 }])));
+        // Read the other way, the same words would have required a success.
+        let guard = compile(
+            "Allow the 'Escalation' action only after the 'createcase' action has been executed.",
+            &names,
+        );
+        assert_eq!(
+            guard,
+            Ok(Compiled::Rules(vec![Rule::RequireAction { action: 0, topic: None }]))
+        );
+    }
+
+    #[test]
     fn seed_pattern_a() {
         let got = c(
             "If the user asks to talk to a human agent, allow the ‘Escalation’ action only if the user has provided their email address. If they have not, ask for the email first.",

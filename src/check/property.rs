@@ -203,7 +203,9 @@ pub fn check_trace(props: &[Property], agent: &Agent, trace: &Trace<'_>) -> Vec<
     let mut out: Vec<Violation> = Vec::new();
     // Most scripted conversations need no replay: no handoff, and no
     // property that watches action calls.
-    let watches_calls = props.iter().any(|p| matches!(p.kind, PropertyKind::ActionRequires { .. }));
+    let watches_calls = props
+        .iter()
+        .any(|p| matches!(p.kind, PropertyKind::ActionRequires { .. }));
     if !any_safety(props) || (trace.handoff.is_none() && !watches_calls) {
         return out;
     }
