@@ -212,7 +212,7 @@ fn search(mode: Mode, args: SearchArgs) -> ExitCode {
         }
         eprintln!("{what} report: {}", path.display());
     }
-    if report.violations() > 0 {
+    if report.violations() > 0 || report.errors() > 0 {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS

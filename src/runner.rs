@@ -275,21 +275,27 @@ fn guarded(
     exec: &(dyn Fn(&Suite, &Conversation, &RunOptions) -> CaseResult + Sync),
 ) -> CaseResult {
     let start = Instant::now();
-    IN_CASE.with(|c| c.set(true));
-    let r = catch_unwind(AssertUnwindSafe(|| exec(suite, conv, opts)));
-    IN_CASE.with(|c| c.set(false));
-    r.unwrap_or_else(|payload| {
-        let msg = payload
+    quietly(|| exec(suite, conv, opts)).unwrap_or_else(|msg| CaseResult {
+        panic: Some(msg),
+        status: Status::Failed,
+        duration: start.elapsed(),
+        ..skipped(conv, String::new())
+    })
+}
+
+/// Runs `f`, turning a panic into its message without printing it: the
+/// caller reports it as a failure of its own.
+pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    quiet_panics_in_cases();
+    let outer = IN_CASE.with(|c| c.replace(true));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    IN_CASE.with(|c| c.set(outer));
+    r.map_err(|payload| {
+        payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic with a non-text payload".to_string());
-        CaseResult {
-            panic: Some(msg),
-            status: Status::Failed,
-            duration: start.elapsed(),
-            ..skipped(conv, String::new())
-        }
+            .unwrap_or_else(|| "panic with a non-text payload".to_string())
     })
 }
 
@@ -442,5 +448,23 @@ fn golden(path: &Path, text: &str, passed: bool, bless: bool) -> Golden {
     match current {
         None => Golden::Missing,
         Some(old) => Golden::Differs(crate::report::diff::unified(&old, text, "golden", "actual")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quietly;
+
+    #[test]
+    fn a_panic_becomes_its_message() {
+        assert_eq!(quietly(|| 7), Ok(7));
+        assert_eq!(quietly(|| -> u32 { panic!("boom {}", 1) }), Err("boom 1".to_string()));
+        // Nested: the inner call must not switch the outer quiet mode off.
+        let r = quietly(|| {
+            let inner = quietly(|| -> () { panic!("inner") });
+            assert_eq!(inner, Err("inner".to_string()));
+            panic!("outer")
+        });
+        assert_eq!(r, Err::<(), _>("outer".to_string()));
     }
 }

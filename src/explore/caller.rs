@@ -275,13 +275,9 @@ pub struct Palette {
 impl Palette {
     pub fn new(agent: &Agent, harvest: &[&str]) -> Palette {
         let texts = |list: Vec<String>| -> Vec<Vec<Event>> {
-            let mut seen = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             list.into_iter()
-                .filter(|t| {
-                    let new = !seen.contains(t);
-                    seen.push(t.clone());
-                    new
-                })
+                .filter(|t| seen.insert(t.clone()))
                 .map(|t| {
                     let mut variants: Vec<Event> = Vec::with_capacity(NOISE_KINDS);
                     for k in 0..NOISE_KINDS {

@@ -209,8 +209,12 @@ fn shrink(player: &mut Player<'_>, mut tree: impl ValueTree<Value = Vec<Step>>, 
     best
 }
 
-/// Per property, the best counterexample of a chunk: (turns, script).
+/// Per property, the best counterexample of a chunk.
 type ChunkFinds = Vec<Option<Vec<Step>>>;
+
+/// What one chunk found: counterexamples, turns played, and the first
+/// script the engine panicked on (with the message), if any.
+type ChunkResult = (ChunkFinds, u64, Option<(String, Vec<Step>)>);
 
 fn chunk_seed(seed: u64, chunk: u32) -> [u8; 32] {
     // SplitMix64, so neighbouring chunks get unrelated streams.
@@ -234,13 +238,14 @@ fn run_chunk(
     opts: &FuzzOptions,
     chunk: u32,
     cases: u32,
-) -> (ChunkFinds, u64) {
+) -> ChunkResult {
     let strategy = scripts(palette, opts.max_turns);
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &chunk_seed(opts.seed, chunk));
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let mut player = Player::new(suite, palette, alphabet);
     let mut finds: ChunkFinds = vec![None; suite.properties.len()];
     let mut turns = 0u64;
+    let mut panicked = None;
     for _ in 0..cases {
         // The generator's state before this case, to grow the same tree
         // again for each further property it breaks.
@@ -249,7 +254,16 @@ fn run_chunk(
             continue;
         };
         let script = tree.current();
-        let any = player.play(&script);
+        // A panic is a bug in baton, not in the agent: it is reported with
+        // its script, quietly, and the chunk goes on.
+        let any = match crate::runner::quietly(|| player.play(&script)) {
+            Ok(any) => any,
+            Err(msg) => {
+                panicked.get_or_insert((msg, script));
+                player = Player::new(suite, palette, alphabet);
+                continue;
+            }
+        };
         turns += u64::from(player.turns);
         if !any {
             continue;
@@ -269,10 +283,16 @@ fn run_chunk(
                     }
                 }
             };
-            finds[p] = Some(shrink(&mut player, tree, p));
+            match crate::runner::quietly(|| shrink(&mut player, tree, p)) {
+                Ok(s) => finds[p] = Some(s),
+                Err(msg) => {
+                    panicked.get_or_insert((msg, script.clone()));
+                    player = Player::new(suite, palette, alphabet);
+                }
+            }
         }
     }
-    (finds, turns)
+    (finds, turns, panicked)
 }
 
 /// What a fuzz run of one suite found, before counterexamples are built.
@@ -280,12 +300,14 @@ pub struct Found {
     pub stats: Stats,
     /// Per property: the shortest shrunk script over all chunks.
     pub scripts: Vec<Option<Vec<Step>>>,
+    /// The first script (by chunk) the engine panicked on, with the message.
+    pub panicked: Option<(String, Vec<Step>)>,
 }
 
 /// Fuzzes one suite: every chunk in parallel (on the current rayon pool).
 pub fn search(suite: &Suite, palette: &Palette, alphabet: &Alphabet, opts: &FuzzOptions) -> Found {
     let chunks = opts.cases.div_ceil(CHUNK);
-    let results: Vec<(ChunkFinds, u64)> = (0..chunks)
+    let results: Vec<ChunkResult> = (0..chunks)
         .into_par_iter()
         .map(|c| {
             let n = CHUNK.min(opts.cases - c * CHUNK);
@@ -297,9 +319,13 @@ pub fn search(suite: &Suite, palette: &Palette, alphabet: &Alphabet, opts: &Fuzz
         cases: u64::from(opts.cases),
         ..Stats::default()
     };
+    let mut panicked = None;
     // Shortest over chunks; ties go to the earlier chunk, whatever finished first.
-    for (finds, turns) in results {
+    for (finds, turns, panic) in results {
         stats.turns += turns;
+        if panicked.is_none() {
+            panicked = panic;
+        }
         for (p, f) in finds.into_iter().enumerate() {
             if let Some(s) = f
                 && scripts[p].as_ref().is_none_or(|b| s.len() < b.len())
@@ -308,7 +334,11 @@ pub fn search(suite: &Suite, palette: &Palette, alphabet: &Alphabet, opts: &Fuzz
             }
         }
     }
-    Found { stats, scripts }
+    Found {
+        stats,
+        scripts,
+        panicked,
+    }
 }
 
 /// Fuzzes one suite's properties and builds the counterexamples.
@@ -340,6 +370,16 @@ pub fn fuzz_suite(suite: &Suite, opts: &FuzzOptions) -> SuiteSearch {
             },
         })
         .collect();
+    let error = found.panicked.map(|(msg, script)| {
+        let lines: Vec<String> = script
+            .iter()
+            .map(|&(p, i, z, _, _)| format!("  {}", crate::transcript::event_line(palette.event(p, i, z))))
+            .collect();
+        format!(
+            "the engine panicked ({msg}) on a script like this one (repeats and choices not shown):\n{}",
+            lines.join("\n")
+        )
+    });
     SuiteSearch {
         name: suite.name.clone(),
         path: suite.path.clone(),
@@ -348,6 +388,7 @@ pub fn fuzz_suite(suite: &Suite, opts: &FuzzOptions) -> SuiteSearch {
         properties,
         duration: start.elapsed(),
         skipped: None,
+        error,
     }
 }
 

@@ -181,6 +181,9 @@ pub struct SuiteSearch {
     pub duration: Duration,
     /// Why nothing was searched (no properties), if so.
     pub skipped: Option<String>,
+    /// The search broke down (the engine panicked): a bug in baton, reported
+    /// as a failure.
+    pub error: Option<String>,
 }
 
 /// What kind of search produced a report, with its settings.
@@ -206,22 +209,33 @@ impl SearchReport {
             .filter(|p| matches!(p.outcome, Outcome::Violated(_)))
             .count()
     }
+
+    /// Suites whose search broke down.
+    pub fn errors(&self) -> usize {
+        self.suites.iter().filter(|s| s.error.is_some()).count()
+    }
 }
 
-/// The caller lines of a suite's conversations: realistic utterances and
-/// slot values for the caller models.
+/// Caller lines taken from a suite: enough for realistic phrasings and slot
+/// values, few enough that the caller model stays small on a large suite.
+pub const HARVEST_LIMIT: usize = 1_000;
+
+/// The distinct caller lines of a suite's conversations (the first
+/// [`HARVEST_LIMIT`]): realistic utterances and slot values for the caller
+/// models.
 pub fn harvest(suite: &Suite) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for c in &suite.conversations {
-        for e in &c.events {
-            if let Event::Caller(t) = e
-                && !out.contains(&&**t)
-            {
-                out.push(t);
-            }
-        }
-    }
-    out
+    let mut seen = std::collections::HashSet::new();
+    suite
+        .conversations
+        .iter()
+        .flat_map(|c| &c.events)
+        .filter_map(|e| match e {
+            Event::Caller(t) => Some(&**t),
+            _ => None,
+        })
+        .filter(|t| seen.insert(*t))
+        .take(HARVEST_LIMIT)
+        .collect()
 }
 
 /// Replays a found path and builds its counterexample: the recorded
@@ -387,6 +401,7 @@ pub fn search_all(
                     properties: Vec::new(),
                     duration: Duration::ZERO,
                     skipped: Some(why),
+                    error: None,
                 },
                 None => match &opts.mode {
                     Mode::Fuzz { seed, cases, max_turns } => fuzz::fuzz_suite(
@@ -397,7 +412,21 @@ pub fn search_all(
                             max_turns: *max_turns,
                         },
                     ),
-                    Mode::Verify { depth } => verify::verify_suite(suite, &verify::VerifyOptions { depth: *depth }),
+                    Mode::Verify { depth } => {
+                        let opts = verify::VerifyOptions { depth: *depth };
+                        crate::runner::quietly(|| verify::verify_suite(suite, &opts)).unwrap_or_else(|msg| {
+                            SuiteSearch {
+                                name: suite.name.clone(),
+                                path: suite.path.clone(),
+                                agent: suite.agent.name.clone(),
+                                stats: Stats::default(),
+                                properties: Vec::new(),
+                                duration: Duration::ZERO,
+                                skipped: None,
+                                error: Some(format!("the engine panicked during the search: {msg}")),
+                            }
+                        })
+                    }
                 },
             };
             for (i, p) in result.properties.iter_mut().enumerate() {

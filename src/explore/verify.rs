@@ -186,5 +186,6 @@ pub fn verify_suite(suite: &Suite, opts: &VerifyOptions) -> SuiteSearch {
         properties,
         duration: start.elapsed(),
         skipped: None,
+        error: None,
     }
 }

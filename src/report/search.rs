@@ -63,6 +63,9 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
             continue;
         }
         writeln!(out, "    {}", figures(&report.mode, s))?;
+        if let Some(e) = &s.error {
+            writeln!(out, "    {red}ERROR{red:#} {}", e.replace('\n', "\n          "))?;
+        }
         for p in &s.properties {
             match &p.outcome {
                 Outcome::Held => {
@@ -80,7 +83,7 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
         }
     }
     writeln!(out)?;
-    let st = if broken > 0 { red } else { green };
+    let st = if broken > 0 || report.errors() > 0 { red } else { green };
     write!(
         out,
         "{st}Summary{st:#} [{:.3}s] {held} held, {broken} violated in {} suites",
@@ -89,6 +92,9 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
     )?;
     if skipped > 0 {
         write!(out, ", {skipped} skipped")?;
+    }
+    if report.errors() > 0 {
+        write!(out, ", {} with errors", report.errors())?;
     }
     writeln!(out)
 }
@@ -144,6 +150,15 @@ pub fn junit(report: &SearchReport) -> Report {
             }
         }
         ts.add_property(("elapsed_s", format!("{:.3}", s.duration.as_secs_f64()).as_str()));
+        if let Some(e) = &s.error {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(e.lines().next().unwrap_or(""));
+            status.set_type("panic");
+            status.set_description(e.as_str());
+            let mut tc = TestCase::new("(search)", status);
+            tc.set_classname(s.name.as_str());
+            ts.add_test_case(tc);
+        }
         if let Some(why) = &s.skipped {
             let mut status = TestCaseStatus::skipped();
             status.set_message(why.as_str());
@@ -206,6 +221,7 @@ pub fn json(report: &SearchReport) -> String {
                 "file": s.path.display().to_string(),
                 "agent": s.agent,
                 "skipped": s.skipped,
+                "error": s.error,
                 "duration_ms": s.duration.as_secs_f64() * 1000.0,
                 "stats": {
                     "cases": st.cases, "turns": st.turns, "states": st.states,
