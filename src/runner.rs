@@ -12,7 +12,8 @@ use rayon::prelude::*;
 
 use crate::check::{self, Mismatch};
 use crate::engine::{Engine, Scripted, State, Trace};
-use crate::explore::caller::{Alphabet, cooperative};
+use crate::explore::caller::cooperative;
+use crate::explore::caller_model;
 use crate::model::property::PropertyKind;
 use crate::model::{Conversation, Suite};
 use crate::nlu::Scratch;
@@ -406,19 +407,25 @@ fn property_mismatches<'s>(suite: &Suite, engine: &Engine<'_>, state: &State<'s>
             _ => None,
         })
         .collect();
-    if !reach.is_empty() && state.end.is_none() {
-        // Built from the agent alone: harvesting the suite's lines for every
-        // conversation would cost the square of the suite's size.
-        let alphabet = Alphabet::new(&suite.agent, &[]);
+    if !reach.is_empty() {
+        let alphabet = caller_model(suite);
+        let start = engine.start();
         for (name, within) in reach {
-            if let Err(tried) = cooperative(engine, state, &alphabet, within) {
-                let lines: Vec<String> = tried.iter().map(|&e| alphabet.labels[e].clone()).collect();
-                out.push(Mismatch {
-                    turn: trace.turns.len(),
-                    key: format!("property '{name}'"),
-                    expected: format!("a cooperative caller is handed off within {within} turns from here"),
-                    actual: format!("no handoff after: {}", lines.join(", ")),
-                });
+            // From the start, then from where the conversation stopped.
+            for (turn, from) in [(0, &start), (trace.turns.len(), state)] {
+                if let Err(tried) = cooperative(engine, from, alphabet, within) {
+                    let lines: Vec<String> = tried.iter().map(|&e| alphabet.labels[e].clone()).collect();
+                    out.push(Mismatch {
+                        turn,
+                        key: format!("property '{name}'"),
+                        expected: format!(
+                            "a cooperative caller is handed off within {within} turns from {}",
+                            if turn == 0 { "the start" } else { "here" }
+                        ),
+                        actual: format!("no handoff after: {}", lines.join(", ")),
+                    });
+                    break;
+                }
             }
         }
     }

@@ -169,16 +169,33 @@ fn note_line(engine: &Engine<'_>, n: Note, slots: &[Option<&str>]) -> String {
             agent.margin
         ),
         Note::Switched { from } => format!("switch: left {}, dropping what it was waiting for", topic(from)),
-        Note::DefaultPath { from: Some(t) } if agent.topics[t as usize].can_escalate => {
+        Note::DefaultPath {
+            from: Some(t),
+            about: None,
+        } if agent.topics[t as usize].can_escalate => {
             format!(
                 "route: default Escalation path (leaves {}, topic rules are not consulted)",
                 topic(t)
             )
         }
-        Note::DefaultPath { from: Some(t) } => {
+        Note::DefaultPath {
+            from: Some(t),
+            about: None,
+        } => {
             format!("route: default Escalation path ({} lacks can_escalate)", topic(t))
         }
-        Note::DefaultPath { from: None } => "route: default Escalation path (no active topic)".to_string(),
+        Note::DefaultPath {
+            from: None,
+            about: None,
+        } => "route: default Escalation path (no active topic)".to_string(),
+        Note::DefaultPath { from, about: Some(a) } => format!(
+            "route: default Escalation path (the request is about {}, which lacks can_escalate; {})",
+            topic(a),
+            match from {
+                Some(f) => format!("{} was active", topic(f)),
+                None => "no active topic".to_string(),
+            }
+        ),
         Note::Bypassed {
             topic: t,
             guards,

@@ -297,3 +297,72 @@ fn property_errors_point_at_the_line() {
         assert!(err.contains(at), "expected position {at} in {err}");
     }
 }
+
+#[test]
+fn every_mutant_counterexample_fails_baton_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let suites = load_suites(&mutant_suite_files()).unwrap();
+    for mode in [
+        Mode::Verify { depth: 12 },
+        Mode::Fuzz {
+            seed: 0,
+            cases: 10_000,
+            max_turns: 12,
+        },
+    ] {
+        let regs = dir.path().join(format!("{mode:?}").split_whitespace().next().unwrap());
+        let opts = SearchOptions {
+            mode,
+            jobs: 2,
+            regressions: Some(regs.clone()),
+        };
+        let report = search_all(&suites, &opts, &|_, _, _| {}).unwrap();
+        let replay = load_suites(&[regs]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(replay.len(), report.violations());
+        let r = runner::run(&replay, &RunOptions::default(), &()).unwrap();
+        for s in &r.suites {
+            assert!(
+                s.cases.iter().all(|c| c.status == runner::Status::Failed),
+                "{} passes on the agent it came from",
+                s.path.display()
+            );
+        }
+        // A second search skips the regression suites it wrote.
+        let again = search_all(
+            &replay,
+            &SearchOptions {
+                regressions: None,
+                ..opts
+            },
+            &|_, _, _| {},
+        )
+        .unwrap();
+        assert_eq!(again.violations(), 0);
+        assert!(again.suites.iter().all(|s| s.skipped.is_some()));
+    }
+}
+
+#[test]
+fn a_problem_and_a_request_in_one_breath_cannot_bypass_the_guard() {
+    // The request classifies to Case_Management, which lacks can_escalate:
+    // the default path hands off, and the topic's guard still applies.
+    let dir = tempfile::tempdir().unwrap();
+    let agent = root().join("fixtures/mutants/policy_without_can_escalate.agent.yaml");
+    let file = dir.path().join("s.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "suite: s\nagent: {}\nconversations:\n  - name: one breath\n    turns:\n      - caller: \"my order arrived broken, I want to talk to a human agent\"\n",
+            agent.display()
+        ),
+    )
+    .unwrap();
+    let r = runner::run(&load_suites(&[file]).unwrap(), &RunOptions::default(), &()).unwrap();
+    let case = &r.suites[0].cases[0];
+    assert_eq!(case.status, runner::Status::Failed);
+    assert!(
+        case.failure_summary().contains("property 'guard Case_Management #2"),
+        "{}",
+        case.failure_summary()
+    );
+}

@@ -136,18 +136,22 @@ pub fn check_turn(
         return;
     }
     let Some(h) = trace.handoff else { return };
-    // The topic in effect: the one that escalated, or the one the default
-    // path left.
-    let scope = h.topic.or_else(|| {
-        notes.iter().find_map(|n| match n {
-            Note::DefaultPath { from } => *from,
-            _ => None,
-        })
-    });
+    // The topics in effect: the one that escalated; or, on the default path,
+    // the one it left and the one the request was about.
+    let scopes = match h.topic {
+        Some(t) => [Some(t), None],
+        None => notes
+            .iter()
+            .find_map(|n| match n {
+                Note::DefaultPath { from, about } => Some([*from, *about]),
+                _ => None,
+            })
+            .unwrap_or([None, None]),
+    };
     let asked = turn.request == Request::Yes || matches!(h.reason, HandoffReason::CallerRequest | HandoffReason::Dtmf);
     for (pi, p) in props.iter().enumerate() {
         if let PropertyKind::EscalationRequires(requires) = &p.kind
-            && requires.scope.is_none_or(|s| scope == Some(s))
+            && requires.scope.is_none_or(|s| scopes.contains(&Some(s)))
             && let Some(missing) = unmet(requires, before, trace, turn, notes, topic, asked)
         {
             f(pi, missing);

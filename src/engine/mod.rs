@@ -248,7 +248,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 match self.agent().dtmf_action(digits) {
                     Some(DtmfAction::Escalate) => {
                         self.trace.notes.push(Note::Shortcut { digits_escalate: true });
-                        self.default_handoff(HandoffReason::Dtmf);
+                        self.default_handoff(HandoffReason::Dtmf, None);
                     }
                     Some(DtmfAction::Hangup) => {
                         self.trace.notes.push(Note::Shortcut { digits_escalate: false });
@@ -277,7 +277,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         }
         self.trace.notes.push(Note::NoInputLimit { then: no_input.then });
         match no_input.then {
-            NoInputThen::Escalate => self.default_handoff(HandoffReason::NoInput),
+            NoInputThen::Escalate => self.default_handoff(HandoffReason::NoInput, None),
             NoInputThen::Hangup => self.hang_up(),
         }
     }
@@ -338,7 +338,8 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 Some(t) => self.topic_work(t, true),
                 None if agent.escalation.default_topic => {
                     self.pick = TopicPick::Builtin;
-                    self.default_handoff(HandoffReason::CallerRequest);
+                    let about = above.map(|b| b.0).filter(|&t| Some(t) != active);
+                    self.default_handoff(HandoffReason::CallerRequest, about);
                 }
                 None => {
                     self.trace.notes.push(Note::NoPath);
@@ -422,6 +423,10 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         let agent = self.e.agent;
         let topic = &agent.topics[t as usize];
         for rule in &topic.rules {
+            // A failed action may have escalated: nothing runs after a handoff.
+            if self.st.end.is_some() {
+                return;
+            }
             if let Rule::RunAction { action } = *rule
                 && self.st.succeeded[action as usize].is_none()
                 && !self.tried_this_turn(action)
@@ -583,11 +588,14 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
     }
 
     /// Escalation through the built-in Escalation topic: no topic rule runs.
-    fn default_handoff(&mut self, reason: HandoffReason) {
+    /// `about`: the topic the request itself classified to, when it is not
+    /// the active one ("my order is broken, get me a human" with nothing
+    /// active): its guards are bypassed as much as the active topic's.
+    fn default_handoff(&mut self, reason: HandoffReason, about: Option<TopicId>) {
         self.pick = TopicPick::Builtin;
         let from = self.st.topic;
-        self.trace.notes.push(Note::DefaultPath { from });
-        if let Some(t) = from {
+        self.trace.notes.push(Note::DefaultPath { from, about });
+        for t in [from, about].into_iter().flatten() {
             let topic = &self.e.agent.topics[t as usize];
             let guards = topic.guards().count() as u16;
             if guards > 0 {

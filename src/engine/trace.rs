@@ -155,6 +155,8 @@ pub enum Note {
     /// The request went to the built-in Escalation topic.
     DefaultPath {
         from: Option<TopicId>,
+        /// The topic the request classified to, when not the active one.
+        about: Option<TopicId>,
     },
     /// The default path skipped a topic's escalation guards.
     Bypassed {

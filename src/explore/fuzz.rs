@@ -346,13 +346,24 @@ pub fn fuzz_suite(suite: &Suite, opts: &FuzzOptions) -> SuiteSearch {
     let start = Instant::now();
     let harvest = super::harvest(suite);
     let palette = Palette::new(&suite.agent, &harvest);
-    let alphabet = Alphabet::new(&suite.agent, &harvest);
-    let found = search(suite, &palette, &alphabet, opts);
+    let alphabet = super::caller_model(suite);
+    let mut found = search(suite, &palette, alphabet, opts);
+    // Liveness from the start state: the same for every case, so checked
+    // once. An empty script is the shortest counterexample there is.
+    let engine = Engine::new(&suite.agent, &suite.fixtures);
+    let start_state = engine.start();
+    for (p, prop) in suite.properties.iter().enumerate() {
+        if let PropertyKind::EscalationReachable { within } = prop.kind
+            && caller::cooperative(&engine, &start_state, alphabet, within).is_err()
+        {
+            found.scripts[p] = Some(Vec::new());
+        }
+    }
     let source = format!(
         "baton fuzz --seed {} --cases {} --max-turns {}",
         opts.seed, opts.cases, opts.max_turns
     );
-    let mut player = Player::new(suite, &palette, &alphabet);
+    let mut player = Player::new(suite, &palette, alphabet);
     let properties = suite
         .properties
         .iter()
@@ -365,7 +376,7 @@ pub fn fuzz_suite(suite: &Suite, opts: &FuzzOptions) -> SuiteSearch {
                 Some(script) => {
                     player.play(script);
                     let (events, bits) = player.materialize(script);
-                    Outcome::Violated(Box::new(counterexample(suite, i, &events, &bits, &alphabet, &source)))
+                    Outcome::Violated(Box::new(counterexample(suite, i, &events, &bits, alphabet, &source)))
                 }
             },
         })
@@ -398,9 +409,9 @@ pub fn fuzz_suite(suite: &Suite, opts: &FuzzOptions) -> SuiteSearch {
 pub fn first_counterexample(suite: &Suite, opts: &FuzzOptions) -> Option<(u64, usize, Vec<Step>)> {
     let harvest = super::harvest(suite);
     let palette = Palette::new(&suite.agent, &harvest);
-    let alphabet = Alphabet::new(&suite.agent, &harvest);
+    let alphabet = super::caller_model(suite);
     let strategy = scripts(&palette, opts.max_turns);
-    let mut player = Player::new(suite, &palette, &alphabet);
+    let mut player = Player::new(suite, &palette, alphabet);
     let mut tried = 0u64;
     for chunk in 0..opts.cases.div_ceil(CHUNK) {
         let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &chunk_seed(opts.seed, chunk));

@@ -238,6 +238,13 @@ pub fn harvest(suite: &Suite) -> Vec<&str> {
         .collect()
 }
 
+/// The suite's abstract caller model (built once).
+pub fn caller_model(suite: &Suite) -> &Alphabet {
+    suite
+        .caller_model
+        .get_or_init(|| Alphabet::new(&suite.agent, &harvest(suite)))
+}
+
 /// Replays a found path and builds its counterexample: the recorded
 /// choices, the violation, the annotated trace (with the cooperative
 /// caller's turns after a liveness failure) and the regression YAML.
@@ -330,7 +337,15 @@ pub fn counterexample(
         ),
     };
     mark_turn(&mut text, violation.turn, &marker);
-    let yaml = regression::yaml(suite, property, events, &choices, &violation, source);
+    // A conversation needs a turn: a failure from the start replays with
+    // any first turn, as `baton run` checks liveness from the start too.
+    let first: Vec<Event> = alphabet
+        .request
+        .map(|e| alphabet.events[e].clone())
+        .into_iter()
+        .collect();
+    let script = if events.is_empty() { &first[..] } else { events };
+    let yaml = regression::yaml(suite, property, script, &choices, &violation, source);
     Counterexample {
         turns: events.len(),
         events: events.to_vec(),
@@ -343,8 +358,15 @@ pub fn counterexample(
     }
 }
 
-/// Inserts `marker` as the last line of turn `turn`'s block.
+/// Inserts `marker` as the last line of turn `turn`'s block (turn 0: before
+/// the first turn).
 fn mark_turn(text: &mut String, turn: u32, marker: &str) {
+    if turn == 0
+        && let Some(at) = text.find("\n[1] ")
+    {
+        text.insert_str(at, &format!("\n{marker}"));
+        return;
+    }
     let head = format!("\n[{turn}] ");
     let Some(start) = text.find(&head) else {
         text.push_str(marker);
@@ -375,19 +397,13 @@ pub fn search_all(
     let start = std::time::Instant::now();
     let timestamp = chrono::Local::now().fixed_offset();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
-    let regressions_dir = opts
-        .regressions
-        .as_ref()
-        .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()));
+    let mut names_taken = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(suites.len());
     pool.install(|| {
         for suite in suites {
             let skip = if suite.properties.is_empty() {
                 Some("no properties: the suite declares none and the agent's guards imply none".to_string())
-            } else if regressions_dir
-                .as_ref()
-                .is_some_and(|d| std::fs::canonicalize(&suite.path).is_ok_and(|p| p.parent() == Some(d.as_path())))
-            {
+            } else if regression::is_regression_file(&suite.path) {
                 Some("a regression suite written by a search; `baton run` replays it".to_string())
             } else {
                 None
@@ -403,40 +419,50 @@ pub fn search_all(
                     skipped: Some(why),
                     error: None,
                 },
-                None => match &opts.mode {
-                    Mode::Fuzz { seed, cases, max_turns } => fuzz::fuzz_suite(
-                        suite,
-                        &fuzz::FuzzOptions {
-                            seed: *seed,
-                            cases: *cases,
-                            max_turns: *max_turns,
-                        },
-                    ),
-                    Mode::Verify { depth } => {
-                        let opts = verify::VerifyOptions { depth: *depth };
-                        crate::runner::quietly(|| verify::verify_suite(suite, &opts)).unwrap_or_else(|msg| {
-                            SuiteSearch {
-                                name: suite.name.clone(),
-                                path: suite.path.clone(),
-                                agent: suite.agent.name.clone(),
-                                stats: Stats::default(),
-                                properties: Vec::new(),
-                                duration: Duration::ZERO,
-                                skipped: None,
-                                error: Some(format!("the engine panicked during the search: {msg}")),
-                            }
-                        })
-                    }
-                },
+                None => {
+                    let searched = crate::runner::quietly(|| match &opts.mode {
+                        Mode::Fuzz { seed, cases, max_turns } => fuzz::fuzz_suite(
+                            suite,
+                            &fuzz::FuzzOptions {
+                                seed: *seed,
+                                cases: *cases,
+                                max_turns: *max_turns,
+                            },
+                        ),
+                        Mode::Verify { depth } => verify::verify_suite(suite, &verify::VerifyOptions { depth: *depth }),
+                    });
+                    searched.unwrap_or_else(|msg| SuiteSearch {
+                        name: suite.name.clone(),
+                        path: suite.path.clone(),
+                        agent: suite.agent.name.clone(),
+                        stats: Stats::default(),
+                        properties: Vec::new(),
+                        duration: Duration::ZERO,
+                        skipped: None,
+                        error: Some(format!("the engine panicked during the search: {msg}")),
+                    })
+                }
             };
             for (i, p) in result.properties.iter_mut().enumerate() {
                 let Outcome::Violated(ce) = &mut p.outcome else {
                     continue;
                 };
-                let written = opts
-                    .regressions
-                    .as_ref()
-                    .map(|dir| regression::write(suite, i, &ce.yaml, dir));
+                let written = opts.regressions.as_ref().map(|dir| {
+                    // Two properties or suites may slug alike: number the later ones.
+                    let base = regression::file_name(suite, i);
+                    let stem = base.trim_end_matches(".yaml").to_string();
+                    let name = (1..)
+                        .map(|n| {
+                            if n == 1 {
+                                base.clone()
+                            } else {
+                                format!("{stem}-{n}.yaml")
+                            }
+                        })
+                        .find(|n| names_taken.insert(n.clone()))
+                        .unwrap_or(base);
+                    regression::write(suite, &ce.yaml, &dir.join(name))
+                });
                 match written {
                     Some(Ok((path, text))) => {
                         ce.written = Some(path);

@@ -11,6 +11,24 @@ use crate::check::property::Violation;
 use crate::model::property::{Origin, PropertyKind, Requires};
 use crate::model::{Choice, Event, Suite};
 
+/// How every regression suite begins; searches skip files that do.
+pub const HEADER: &str = "# Counterexample found by ";
+
+/// Text on one comment line.
+fn comment(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// Whether the file at `path` is a regression suite written by a search.
+pub fn is_regression_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 32];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    head[..n].starts_with(HEADER.as_bytes())
+}
+
 /// A YAML double-quoted scalar (JSON strings are valid YAML).
 fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
@@ -28,10 +46,18 @@ pub fn yaml(
     let agent = &suite.agent;
     let prop = &suite.properties[property];
     let mut y = String::new();
-    let _ = writeln!(y, "# Counterexample found by `{source}`.");
-    let _ = writeln!(y, "# Property: {} ({})", prop.name, prop.origin_text(agent));
+    let _ = writeln!(y, "{HEADER}`{source}`.");
+    let _ = writeln!(y, "# Property: {} ({})", comment(&prop.name), prop.origin_text(agent));
     let what: Vec<String> = violation.missing.iter().map(|m| m.describe(agent)).collect();
-    let _ = writeln!(y, "# Broken at turn {}: {}.", violation.turn, what.join("; "));
+    if violation.turn == 0 {
+        let _ = writeln!(y, "# Broken from the start: {}.", comment(&what.join("; ")));
+        let _ = writeln!(
+            y,
+            "# (Any first turn replays it: `baton run` checks from the start too.)"
+        );
+    } else {
+        let _ = writeln!(y, "# Broken at turn {}: {}.", violation.turn, comment(&what.join("; ")));
+    }
     let _ = writeln!(y, "# `baton run` fails on this file until the agent is fixed.");
     let _ = writeln!(
         y,
@@ -118,7 +144,13 @@ fn requires(suite: &Suite, r: &Requires, with_requested: bool) -> String {
         let v: Vec<String> = r
             .actions
             .iter()
-            .map(|(a, _)| q(&agent.actions[*a as usize].name))
+            .map(|(a, t)| {
+                let name = &agent.actions[*a as usize].name;
+                q(&match t {
+                    Some(t) => format!("{name} in {}", agent.topics[*t as usize].name),
+                    None => name.clone(),
+                })
+            })
             .collect();
         parts.push(format!("actions: [{}]", v.join(", ")));
     }
@@ -170,16 +202,16 @@ pub fn with_agent(yaml: &str, agent: &str) -> String {
     yaml.replace(&q(AGENT_PLACEHOLDER), &q(agent))
 }
 
-/// Writes the regression suite into `dir` (atomically), with the agent
-/// path made relative to it. Returns the file written and its text.
-pub fn write(suite: &Suite, property: usize, yaml: &str, dir: &Path) -> std::io::Result<(PathBuf, String)> {
+/// Writes the regression suite to `path` (atomically), with the agent path
+/// made relative to its folder. Returns the file written and its text.
+pub fn write(suite: &Suite, yaml: &str, path: &Path) -> std::io::Result<(PathBuf, String)> {
+    let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let agent = std::fs::canonicalize(&suite.agent.path).unwrap_or_else(|_| suite.agent.path.clone());
     let base = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let rel = pathdiff::diff_paths(&agent, &base).unwrap_or(agent);
     let rel = rel.to_string_lossy().replace('\\', "/");
     let text = with_agent(yaml, &rel);
-    let path = dir.join(file_name(suite, property));
-    crate::report::atomic_write(&path, text.as_bytes())?;
-    Ok((path, text))
+    crate::report::atomic_write(path, text.as_bytes())?;
+    Ok((path.to_path_buf(), text))
 }

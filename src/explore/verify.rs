@@ -158,9 +158,8 @@ fn path_to(nodes: &[Node<'_>], mut n: u32) -> (Vec<usize>, Vec<u32>) {
 /// Verifies one suite's properties and builds the counterexamples.
 pub fn verify_suite(suite: &Suite, opts: &VerifyOptions) -> SuiteSearch {
     let start = Instant::now();
-    let harvest = super::harvest(suite);
-    let alphabet = Alphabet::new(&suite.agent, &harvest);
-    let found = search(suite, &alphabet, opts.depth);
+    let alphabet = super::caller_model(suite);
+    let found = search(suite, alphabet, opts.depth);
     let source = format!("baton verify --depth {}", opts.depth);
     let properties = suite
         .properties
@@ -173,7 +172,7 @@ pub fn verify_suite(suite: &Suite, opts: &VerifyOptions) -> SuiteSearch {
                 None => Outcome::Held,
                 Some((evs, ws)) => {
                     let events: Vec<Event> = evs.iter().map(|&e| alphabet.events[e].clone()).collect();
-                    Outcome::Violated(Box::new(counterexample(suite, i, &events, ws, &alphabet, &source)))
+                    Outcome::Violated(Box::new(counterexample(suite, i, &events, ws, alphabet, &source)))
                 }
             },
         })

@@ -78,6 +78,7 @@ impl Loader {
             fixtures,
             properties,
             conversations,
+            caller_model: std::sync::OnceLock::new(),
         })
     }
 }
@@ -632,6 +633,12 @@ fn properties(path: &Path, errs: &mut Diagnostics, agent: &Agent, raw: &[raw::Pr
         let name = p.name.value.trim();
         if name.is_empty() {
             errs.push(Diagnostic::new(path, Pos::of(&p.name), "empty property name"));
+        } else if name.contains(char::is_control) {
+            errs.push(Diagnostic::new(
+                path,
+                Pos::of(&p.name),
+                "property name has a line break or control character: expected one line of text",
+            ));
         }
         if let Some(first) = out.iter().find(|q| q.name == name) {
             let line = match first.origin {

@@ -25,6 +25,9 @@ pub struct Suite {
     /// Declared properties first, then those the agent's guards imply.
     pub properties: Vec<Property>,
     pub conversations: Vec<Conversation>,
+    /// The abstract caller model, built on first use and shared by `run`
+    /// (liveness), `fuzz` and `verify` so that all three judge alike.
+    pub caller_model: std::sync::OnceLock<crate::explore::caller::Alphabet>,
 }
 
 #[derive(Debug)]

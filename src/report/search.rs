@@ -99,13 +99,22 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
     writeln!(out)
 }
 
+/// "at turn 3", or "from the start" for a liveness failure there.
+fn at(ce: &Counterexample) -> String {
+    if ce.at_turn == 0 {
+        "from the start".to_string()
+    } else {
+        format!("at turn {}", ce.at_turn)
+    }
+}
+
 fn counterexample(ce: &Counterexample, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
-        "             minimal counterexample: {} turn{}, broken at turn {}: {}",
+        "             minimal counterexample: {} turn{}, broken {}: {}",
         ce.turns,
         if ce.turns == 1 { "" } else { "s" },
-        ce.at_turn,
+        at(ce),
         ce.missing.join("; ")
     )?;
     if let Some(p) = &ce.written {
@@ -172,8 +181,8 @@ pub fn junit(report: &SearchReport) -> Report {
                 Outcome::Violated(ce) => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     status.set_message(format!(
-                        "violated at turn {} of a {}-turn counterexample: {}",
-                        ce.at_turn,
+                        "violated {} in a {}-turn counterexample: {}",
+                        at(ce),
                         ce.turns,
                         ce.missing.join("; ")
                     ));
