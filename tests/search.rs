@@ -366,3 +366,37 @@ fn a_problem_and_a_request_in_one_breath_cannot_bypass_the_guard() {
         case.failure_summary()
     );
 }
+
+#[test]
+fn what_the_caller_model_cannot_reach_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("agent.yaml"),
+        r#"agent: Gappy
+escalation: { flow: F }
+slots:
+  ticket: { pattern: 'T-[0-9]{4}', ask: "Your ticket?" }
+topics:
+  - name: Orders
+    utterances: ["where is my order"]
+    can_escalate: true
+    instructions:
+      - "Allow the 'Escalation' action only if the user has provided their ticket."
+  - name: Silent
+"#,
+    )
+    .unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(
+        &file,
+        "suite: s\nagent: agent.yaml\nproperties:\n  - name: ask first\n    escalation_requires: { requested: true }\n",
+    )
+    .unwrap();
+    let suite = load(&file);
+    let v = verify_suite(&suite, &VerifyOptions::default());
+    let joined = v.warnings.join("\n");
+    assert!(joined.contains("no utterance of topic Silent"), "{joined}");
+    assert!(!joined.contains("topic Orders"), "{joined}");
+    // The pattern's own text gives a value: no warning for the slot.
+    assert!(!joined.contains("slot 'ticket'"), "{joined}");
+}

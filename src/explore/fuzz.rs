@@ -399,6 +399,7 @@ pub fn fuzz_suite(suite: &Suite, opts: &FuzzOptions) -> SuiteSearch {
         properties,
         duration: start.elapsed(),
         skipped: None,
+        warnings: super::coverage_warnings(suite),
         error,
     }
 }

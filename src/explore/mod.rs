@@ -184,6 +184,8 @@ pub struct SuiteSearch {
     /// The search broke down (the engine panicked): a bug in baton, reported
     /// as a failure.
     pub error: Option<String>,
+    /// What the caller model could not cover, which weakens what a pass means.
+    pub warnings: Vec<String>,
 }
 
 /// What kind of search produced a report, with its settings.
@@ -243,6 +245,33 @@ pub fn caller_model(suite: &Suite) -> &Alphabet {
     suite
         .caller_model
         .get_or_init(|| Alphabet::new(&suite.agent, &harvest(suite)))
+}
+
+/// What the suite's caller model cannot do: a topic no utterance
+/// classifies to cannot be entered, a slot without a valid value cannot be
+/// filled, and without a phrasing read as a request nobody asks for a human.
+pub fn coverage_warnings(suite: &Suite) -> Vec<String> {
+    let a = caller_model(suite);
+    let agent = &suite.agent;
+    let mut out = Vec::new();
+    for &t in &a.unreachable_topics {
+        out.push(format!(
+            "no utterance of topic {} classifies to it (add `utterances`): the search never enters it",
+            agent.topics[t as usize].name
+        ));
+    }
+    for (i, v) in a.slot_valid.iter().enumerate() {
+        if v.is_none() {
+            out.push(format!(
+                "no valid value found for slot '{}' (add a conversation line that gives one): the search never fills it",
+                agent.slots[i].name
+            ));
+        }
+    }
+    if a.request.is_none() {
+        out.push("no phrasing of a request for a human reads as one: the search never asks for a human".to_string());
+    }
+    out
 }
 
 /// Replays a found path and builds its counterexample: the recorded
@@ -418,6 +447,7 @@ pub fn search_all(
                     duration: Duration::ZERO,
                     skipped: Some(why),
                     error: None,
+                    warnings: Vec::new(),
                 },
                 None => {
                     let searched = crate::runner::quietly(|| match &opts.mode {
@@ -440,6 +470,7 @@ pub fn search_all(
                         duration: Duration::ZERO,
                         skipped: None,
                         error: Some(format!("the engine panicked during the search: {msg}")),
+                        warnings: Vec::new(),
                     })
                 }
             };

@@ -185,6 +185,7 @@ pub fn verify_suite(suite: &Suite, opts: &VerifyOptions) -> SuiteSearch {
         properties,
         duration: start.elapsed(),
         skipped: None,
+        warnings: super::coverage_warnings(suite),
         error: None,
     }
 }

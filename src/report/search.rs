@@ -63,6 +63,9 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
             continue;
         }
         writeln!(out, "    {}", figures(&report.mode, s))?;
+        for w in &s.warnings {
+            writeln!(out, "    {yellow}WARNING{yellow:#} {w}")?;
+        }
         if let Some(e) = &s.error {
             writeln!(out, "    {red}ERROR{red:#} {}", e.replace('\n', "\n          "))?;
         }
@@ -159,6 +162,9 @@ pub fn junit(report: &SearchReport) -> Report {
             }
         }
         ts.add_property(("elapsed_s", format!("{:.3}", s.duration.as_secs_f64()).as_str()));
+        for w in &s.warnings {
+            ts.add_property(("warning", w.as_str()));
+        }
         if let Some(e) = &s.error {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status.set_message(e.lines().next().unwrap_or(""));
@@ -231,6 +237,7 @@ pub fn json(report: &SearchReport) -> String {
                 "agent": s.agent,
                 "skipped": s.skipped,
                 "error": s.error,
+                "warnings": s.warnings,
                 "duration_ms": s.duration.as_secs_f64() * 1000.0,
                 "stats": {
                     "cases": st.cases, "turns": st.turns, "states": st.states,
