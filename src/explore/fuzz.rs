@@ -34,7 +34,7 @@ impl Default for FuzzOptions {
     fn default() -> Self {
         FuzzOptions {
             seed: 0,
-            cases: 10_000,
+            cases: 50_000,
             max_turns: 12,
         }
     }
