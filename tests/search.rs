@@ -256,11 +256,31 @@ fn fuzz_exits_1_on_a_mutant_and_writes_junit_with_the_search_figures() {
 
 #[test]
 fn verify_exits_0_on_clean_suites_and_reports_closure() {
-    let out = baton(&["verify", "suites/contoso_voice.yaml", "--no-regressions"]);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("verify.json");
+    let out = baton(&[
+        "verify",
+        "suites/contoso_voice.yaml",
+        "--no-regressions",
+        &format!("--json={}", json.display()),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("closed at depth"), "{stdout}");
     assert!(stdout.contains("HOLDS"), "{stdout}");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["mode"]["kind"], "verify");
+    assert_eq!(doc["violations"], 0);
+    let suite = &doc["suites"][0];
+    assert_eq!(suite["stats"]["closed"], true);
+    let props = suite["properties"].as_array().unwrap();
+    assert!(props.len() >= 4, "{props:?}");
+    assert!(props.iter().all(|p| p["status"] == "held"));
+    assert!(
+        props
+            .iter()
+            .any(|p| p["origin"].as_str().unwrap().starts_with("implied by guard"))
+    );
 }
 
 #[test]
