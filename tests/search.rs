@@ -13,39 +13,17 @@ use baton::explore::{Mode, Outcome, SearchOptions, SuiteSearch, search_all};
 use baton::model::{Suite, load_suites};
 use baton::runner::{self, RunOptions};
 
+mod common;
+use common::{clean_copy, mutant_suite_files};
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn mutant_suite_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/mutants"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".suite.yaml"))
-        .collect();
-    files.sort();
-    files
 }
 
 fn load(file: &Path) -> Suite {
     load_suites(&[file.to_path_buf()])
         .unwrap_or_else(|e| panic!("{e}"))
         .remove(0)
-}
-
-/// A copy of a mutant suite that runs against the clean agent it names.
-fn clean_copy(file: &Path, dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(file).unwrap();
-    let clean = text.lines().find_map(|l| l.strip_prefix("# clean: ")).unwrap().trim();
-    let agent_line = text.lines().find(|l| l.starts_with("agent:")).unwrap();
-    let clean_path = file.parent().unwrap().join(clean).canonicalize().unwrap();
-    let copy = dir.join(file.file_name().unwrap());
-    std::fs::write(
-        &copy,
-        text.replace(agent_line, &format!("agent: {}", clean_path.display())),
-    )
-    .unwrap();
-    copy
 }
 
 /// Per property: the counterexample's length, if violated.

@@ -16,7 +16,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rayon::prelude::*;
 
 use super::caller::{self, Alphabet, NOISE_KINDS, Palette};
-use super::{Outcome, PropertyResult, Stats, SuiteSearch, counterexample};
+use super::{Stats, SuiteSearch, counterexample};
 use crate::check::property::{Ledger, check_turn};
 use crate::engine::{Engine, Trace};
 use crate::model::property::PropertyKind;
@@ -363,25 +363,7 @@ pub fn fuzz_suite(suite: &Suite, opts: &FuzzOptions) -> SuiteSearch {
         "baton fuzz --seed {} --cases {} --max-turns {}",
         opts.seed, opts.cases, opts.max_turns
     );
-    let mut player = Player::new(suite, &palette, alphabet);
-    let properties = suite
-        .properties
-        .iter()
-        .enumerate()
-        .map(|(i, p)| PropertyResult {
-            name: p.name.clone(),
-            origin: p.origin_text(&suite.agent),
-            outcome: match &found.scripts[i] {
-                None => Outcome::Held,
-                Some(script) => {
-                    player.play(script);
-                    let (events, bits) = player.materialize(script);
-                    Outcome::Violated(Box::new(counterexample(suite, i, &events, &bits, alphabet, &source)))
-                }
-            },
-        })
-        .collect();
-    let error = found.panicked.map(|(msg, script)| {
+    let error = found.panicked.as_ref().map(|(msg, script)| {
         let lines: Vec<String> = script
             .iter()
             .map(|&(p, i, z, _, _)| format!("  {}", crate::transcript::event_line(palette.event(p, i, z))))
@@ -391,17 +373,15 @@ pub fn fuzz_suite(suite: &Suite, opts: &FuzzOptions) -> SuiteSearch {
             lines.join("\n")
         )
     });
-    SuiteSearch {
-        name: suite.name.clone(),
-        path: suite.path.clone(),
-        agent: suite.agent.name.clone(),
-        stats: found.stats,
-        properties,
-        duration: start.elapsed(),
-        skipped: None,
-        warnings: super::coverage_warnings(suite),
-        error,
-    }
+    let mut player = Player::new(suite, &palette, alphabet);
+    let scripts = &found.scripts;
+    let result = SuiteSearch::finished(suite, found.stats.clone(), start, |i| {
+        let script = scripts[i].as_ref()?;
+        player.play(script);
+        let (events, bits) = player.materialize(script);
+        Some(counterexample(suite, i, &events, &bits, alphabet, &source))
+    });
+    SuiteSearch { error, ..result }
 }
 
 /// Generates cases in order (one thread) until one breaks a property, and

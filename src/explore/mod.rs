@@ -188,6 +188,52 @@ pub struct SuiteSearch {
     pub warnings: Vec<String>,
 }
 
+impl SuiteSearch {
+    /// A suite nothing was found in yet.
+    pub fn empty(suite: &Suite) -> SuiteSearch {
+        SuiteSearch {
+            name: suite.name.clone(),
+            path: suite.path.clone(),
+            agent: suite.agent.name.clone(),
+            stats: Stats::default(),
+            properties: Vec::new(),
+            duration: Duration::ZERO,
+            skipped: None,
+            error: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A finished search: each property with its counterexample, if any.
+    pub fn finished(
+        suite: &Suite,
+        stats: Stats,
+        start: std::time::Instant,
+        mut counterexample: impl FnMut(usize) -> Option<Counterexample>,
+    ) -> SuiteSearch {
+        let properties = suite
+            .properties
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PropertyResult {
+                name: p.name.clone(),
+                origin: p.origin_text(&suite.agent),
+                outcome: match counterexample(i) {
+                    None => Outcome::Held,
+                    Some(ce) => Outcome::Violated(Box::new(ce)),
+                },
+            })
+            .collect();
+        SuiteSearch {
+            stats,
+            properties,
+            duration: start.elapsed(),
+            warnings: coverage_warnings(suite),
+            ..SuiteSearch::empty(suite)
+        }
+    }
+}
+
 /// What kind of search produced a report, with its settings.
 #[derive(Clone, Debug)]
 pub enum Mode {
@@ -439,15 +485,8 @@ pub fn search_all(
             };
             let mut result = match skip {
                 Some(why) => SuiteSearch {
-                    name: suite.name.clone(),
-                    path: suite.path.clone(),
-                    agent: suite.agent.name.clone(),
-                    stats: Stats::default(),
-                    properties: Vec::new(),
-                    duration: Duration::ZERO,
                     skipped: Some(why),
-                    error: None,
-                    warnings: Vec::new(),
+                    ..SuiteSearch::empty(suite)
                 },
                 None => {
                     let searched = crate::runner::quietly(|| match &opts.mode {
@@ -462,15 +501,8 @@ pub fn search_all(
                         Mode::Verify { depth } => verify::verify_suite(suite, &verify::VerifyOptions { depth: *depth }),
                     });
                     searched.unwrap_or_else(|msg| SuiteSearch {
-                        name: suite.name.clone(),
-                        path: suite.path.clone(),
-                        agent: suite.agent.name.clone(),
-                        stats: Stats::default(),
-                        properties: Vec::new(),
-                        duration: Duration::ZERO,
-                        skipped: None,
                         error: Some(format!("the engine panicked during the search: {msg}")),
-                        warnings: Vec::new(),
+                        ..SuiteSearch::empty(suite)
                     })
                 }
             };

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use super::caller::{self, Alphabet};
-use super::{Branching, Outcome, PropertyResult, Stats, SuiteSearch, counterexample};
+use super::{Branching, Stats, SuiteSearch, counterexample};
 use crate::check::property::check_turn;
 use crate::engine::{Engine, State, Trace};
 use crate::model::property::PropertyKind;
@@ -161,31 +161,9 @@ pub fn verify_suite(suite: &Suite, opts: &VerifyOptions) -> SuiteSearch {
     let alphabet = super::caller_model(suite);
     let found = search(suite, alphabet, opts.depth);
     let source = format!("baton verify --depth {}", opts.depth);
-    let properties = suite
-        .properties
-        .iter()
-        .enumerate()
-        .map(|(i, p)| PropertyResult {
-            name: p.name.clone(),
-            origin: p.origin_text(&suite.agent),
-            outcome: match &found.paths[i] {
-                None => Outcome::Held,
-                Some((evs, ws)) => {
-                    let events: Vec<Event> = evs.iter().map(|&e| alphabet.events[e].clone()).collect();
-                    Outcome::Violated(Box::new(counterexample(suite, i, &events, ws, alphabet, &source)))
-                }
-            },
-        })
-        .collect();
-    SuiteSearch {
-        name: suite.name.clone(),
-        path: suite.path.clone(),
-        agent: suite.agent.name.clone(),
-        stats: found.stats,
-        properties,
-        duration: start.elapsed(),
-        skipped: None,
-        warnings: super::coverage_warnings(suite),
-        error: None,
-    }
+    SuiteSearch::finished(suite, found.stats, start, |i| {
+        let (evs, ws) = found.paths[i].as_ref()?;
+        let events: Vec<Event> = evs.iter().map(|&e| alphabet.events[e].clone()).collect();
+        Some(counterexample(suite, i, &events, ws, alphabet, &source))
+    })
 }

@@ -514,19 +514,7 @@ impl Loader {
 }
 
 fn choice(path: &Path, errs: &mut Diagnostics, agent: &Agent, ch: &raw::ChooseSection) -> Choice {
-    let topic = ch.topic.as_ref().and_then(|t| {
-        let id = agent.topic_id(&t.value);
-        if id.is_none() {
-            errs.push(unknown(
-                path,
-                t,
-                "topic",
-                &t.value,
-                agent.topics.iter().map(|t| t.name.as_str()),
-            ));
-        }
-        id
-    });
+    let topic = ch.topic.as_ref().and_then(|t| topic_id(path, errs, agent, t));
     Choice {
         topic,
         fail: action_refs(path, errs, agent, &ch.fail),
@@ -535,17 +523,8 @@ fn choice(path: &Path, errs: &mut Diagnostics, agent: &Agent, ch: &raw::ChooseSe
 }
 
 fn topic_id(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<String>) -> Option<TopicId> {
-    let id = agent.topic_id(&t.value);
-    if id.is_none() {
-        errs.push(unknown(
-            path,
-            t,
-            "topic",
-            &t.value,
-            agent.topics.iter().map(|t| t.name.as_str()),
-        ));
-    }
-    id
+    let all = agent.topics.iter().map(|t| t.name.as_str());
+    lookup(path, errs, t, "topic", agent.topic_id(&t.value), all)
 }
 
 /// `createcase`, or `createcase in Case_Management` for a success in that topic.
@@ -588,41 +567,34 @@ fn qualified_action(
     Some((id, topic))
 }
 
+/// Looks a name up, or reports it (with the closest candidate) and gives `None`.
+fn lookup<'a, T>(
+    path: &Path,
+    errs: &mut Diagnostics,
+    at: &Spanned<String>,
+    kind: &str,
+    found: Option<T>,
+    candidates: impl Iterator<Item = &'a str> + Clone,
+) -> Option<T> {
+    if found.is_none() {
+        errs.push(unknown(path, at, kind, &at.value, candidates));
+    }
+    found
+}
+
 fn action_refs(path: &Path, errs: &mut Diagnostics, agent: &Agent, names: &[Spanned<String>]) -> Vec<ActionId> {
+    let all = || agent.actions.iter().map(|x| x.name.as_str());
     names
         .iter()
-        .filter_map(|a| {
-            let id = agent.action_id(&a.value);
-            if id.is_none() {
-                errs.push(unknown(
-                    path,
-                    a,
-                    "action",
-                    &a.value,
-                    agent.actions.iter().map(|x| x.name.as_str()),
-                ));
-            }
-            id
-        })
+        .filter_map(|a| lookup(path, errs, a, "action", agent.action_id(&a.value), all()))
         .collect()
 }
 
 fn slot_refs(path: &Path, errs: &mut Diagnostics, agent: &Agent, names: &[Spanned<String>]) -> Vec<SlotId> {
+    let all = || agent.slots.iter().map(|x| x.name.as_str());
     names
         .iter()
-        .filter_map(|s| {
-            let id = agent.slot_id(&s.value);
-            if id.is_none() {
-                errs.push(unknown(
-                    path,
-                    s,
-                    "slot",
-                    &s.value,
-                    agent.slots.iter().map(|x| x.name.as_str()),
-                ));
-            }
-            id
-        })
+        .filter_map(|s| lookup(path, errs, s, "slot", agent.slot_id(&s.value), all()))
         .collect()
 }
 
