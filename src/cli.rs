@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::diag::Diagnostics;
-use crate::explore::{Mode, SearchOptions, SearchReport, SuiteSearch, search_all};
+use crate::explore::{Mode, SearchOptions, SearchProgress, SearchReport, SuiteSearch, search_all};
 use crate::model::{Agent, load_suites};
 use crate::report::{console::Console, json, junit, search as search_report};
 use crate::runner::{self, CaseResult, Progress, RunOptions};
@@ -180,23 +180,21 @@ fn search(mode: Mode, args: SearchArgs) -> ExitCode {
         jobs: args.jobs,
         regressions: (!args.no_regressions).then_some(args.regressions),
     };
-    let bar = Bar::new();
-    bar.start_units(suites.len(), "suites");
-    let terminal = std::io::stderr().is_terminal();
-    let progress = |done: usize, total: usize, s: &SuiteSearch| {
-        bar.inc();
-        if !terminal {
-            eprintln!("[{done}/{total}] {} ({:.2}s)", s.name, s.duration.as_secs_f64());
-        }
+    let bar = SearchBar {
+        bar: Bar::new(),
+        unit: match opts.mode {
+            Mode::Fuzz { .. } => "cases",
+            Mode::Verify { .. } => "suites",
+        },
     };
-    let report = match search_all(&suites, &opts, &progress) {
+    let report = match search_all(&suites, &opts, &bar) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start {} worker threads: {e}", args.jobs);
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    bar.clear();
+    bar.bar.clear();
     let mut out = anstream::stdout().lock();
     let _ = search_report::console(&report, args.quiet, &mut out);
     let _ = out.flush();
@@ -297,25 +295,43 @@ impl Bar {
     fn new() -> Bar {
         Bar(std::io::stderr().is_terminal().then(indicatif::ProgressBar::hidden))
     }
-    fn start_units(&self, total: usize, unit: &str) {
-        if let Some(b) = &self.0 {
-            b.set_length(total as u64);
-            b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            if let Ok(style) =
-                indicatif::ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit} {{elapsed}}"))
-            {
-                b.set_style(style);
-            }
-        }
-    }
-    fn inc(&self) {
-        if let Some(b) = &self.0 {
-            b.inc(1);
-        }
-    }
     fn clear(&self) {
         if let Some(b) = &self.0 {
             b.finish_and_clear();
+        }
+    }
+}
+
+/// Progress of `fuzz` and `verify`: a bar of cases (or suites) on a
+/// terminal, one line per suite otherwise.
+struct SearchBar {
+    bar: Bar,
+    unit: &'static str,
+}
+
+impl SearchProgress for SearchBar {
+    fn start(&self, work: u64) {
+        if let Some(b) = &self.bar.0 {
+            b.set_length(work);
+            b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            let template = format!(
+                "{{spinner}} {{bar:40}} {{human_pos}}/{{human_len}} {} {{elapsed}}",
+                self.unit
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+                b.set_style(style);
+            }
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+    }
+    fn advance(&self, n: u64) {
+        if let Some(b) = &self.bar.0 {
+            b.inc(n);
+        }
+    }
+    fn suite_done(&self, done: usize, total: usize, s: &SuiteSearch) {
+        if self.bar.0.is_none() {
+            eprintln!("[{done}/{total}] {} ({:.2}s)", s.name, s.duration.as_secs_f64());
         }
     }
 }

@@ -153,7 +153,7 @@ fn a_counterexample_replays_as_a_failing_regression_suite() {
         jobs: 1,
         regressions: Some(dir.path().to_path_buf()),
     };
-    let report = search_all(&suites, &opts, &|_, _, _| {}).unwrap();
+    let report = search_all(&suites, &opts, &()).unwrap();
     assert_eq!(report.violations(), 2);
     let mut written: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -314,7 +314,7 @@ fn every_mutant_counterexample_fails_baton_run() {
             jobs: 2,
             regressions: Some(regs.clone()),
         };
-        let report = search_all(&suites, &opts, &|_, _, _| {}).unwrap();
+        let report = search_all(&suites, &opts, &()).unwrap();
         let replay = load_suites(&[regs]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(replay.len(), report.violations());
         let r = runner::run(&replay, &RunOptions::default(), &()).unwrap();
@@ -332,7 +332,7 @@ fn every_mutant_counterexample_fails_baton_run() {
                 regressions: None,
                 ..opts
             },
-            &|_, _, _| {},
+            &(),
         )
         .unwrap();
         assert_eq!(again.violations(), 0);

@@ -16,7 +16,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rayon::prelude::*;
 
 use super::caller::{self, Alphabet, NOISE_KINDS, Palette};
-use super::{Stats, SuiteSearch, counterexample};
+use super::{SearchProgress, Stats, SuiteSearch, counterexample};
 use crate::check::property::{Ledger, check_turn};
 use crate::engine::{Engine, Trace};
 use crate::model::property::PropertyKind;
@@ -305,13 +305,21 @@ pub struct Found {
 }
 
 /// Fuzzes one suite: every chunk in parallel (on the current rayon pool).
-pub fn search(suite: &Suite, palette: &Palette, alphabet: &Alphabet, opts: &FuzzOptions) -> Found {
+pub fn search(
+    suite: &Suite,
+    palette: &Palette,
+    alphabet: &Alphabet,
+    opts: &FuzzOptions,
+    progress: &dyn SearchProgress,
+) -> Found {
     let chunks = opts.cases.div_ceil(CHUNK);
     let results: Vec<ChunkResult> = (0..chunks)
         .into_par_iter()
         .map(|c| {
             let n = CHUNK.min(opts.cases - c * CHUNK);
-            run_chunk(suite, palette, alphabet, opts, c, n)
+            let r = run_chunk(suite, palette, alphabet, opts, c, n);
+            progress.advance(u64::from(n));
+            r
         })
         .collect();
     let mut scripts: Vec<Option<Vec<Step>>> = vec![None; suite.properties.len()];
@@ -343,11 +351,16 @@ pub fn search(suite: &Suite, palette: &Palette, alphabet: &Alphabet, opts: &Fuzz
 
 /// Fuzzes one suite's properties and builds the counterexamples.
 pub fn fuzz_suite(suite: &Suite, opts: &FuzzOptions) -> SuiteSearch {
+    fuzz_suite_with(suite, opts, &())
+}
+
+/// [`fuzz_suite`], reporting the cases done as chunks finish.
+pub fn fuzz_suite_with(suite: &Suite, opts: &FuzzOptions, progress: &dyn SearchProgress) -> SuiteSearch {
     let start = Instant::now();
     let harvest = super::harvest(suite);
     let palette = Palette::new(&suite.agent, &harvest);
     let alphabet = super::caller_model(suite);
-    let mut found = search(suite, &palette, alphabet, opts);
+    let mut found = search(suite, &palette, alphabet, opts, progress);
     // Liveness from the start state: the same for every case, so checked
     // once. An empty script is the shortest counterexample there is.
     let engine = Engine::new(&suite.agent, &suite.fixtures);

@@ -462,27 +462,46 @@ pub struct SearchOptions {
     pub regressions: Option<PathBuf>,
 }
 
+/// What a search reports while it runs (for progress bars and logs).
+pub trait SearchProgress: Sync {
+    /// The amount of work ahead: fuzz cases, or suites for verify.
+    fn start(&self, _work: u64) {}
+    /// `n` more units of work are done.
+    fn advance(&self, _n: u64) {}
+    /// A suite is finished (`done` of `total`).
+    fn suite_done(&self, _done: usize, _total: usize, _suite: &SuiteSearch) {}
+}
+
+impl SearchProgress for () {}
+
 /// Searches every suite (in order) and writes the regression suites.
-/// `progress(done, total)` is called as suites finish.
 pub fn search_all(
     suites: &[Suite],
     opts: &SearchOptions,
-    progress: &(dyn Fn(usize, usize, &SuiteSearch) + Sync),
+    progress: &dyn SearchProgress,
 ) -> Result<SearchReport, rayon::ThreadPoolBuildError> {
     let start = std::time::Instant::now();
     let timestamp = chrono::Local::now().fixed_offset();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
     let mut names_taken = std::collections::HashSet::new();
+    let skip_reason = |suite: &Suite| {
+        if suite.properties.is_empty() {
+            Some("no properties: the suite declares none and the agent's guards imply none".to_string())
+        } else if regression::is_regression_file(&suite.path) {
+            Some("a regression suite written by a search; `baton run` replays it".to_string())
+        } else {
+            None
+        }
+    };
+    let searched = suites.iter().filter(|s| skip_reason(s).is_none()).count() as u64;
+    progress.start(match opts.mode {
+        Mode::Fuzz { cases, .. } => searched * u64::from(cases),
+        Mode::Verify { .. } => searched,
+    });
     let mut out = Vec::with_capacity(suites.len());
     pool.install(|| {
         for suite in suites {
-            let skip = if suite.properties.is_empty() {
-                Some("no properties: the suite declares none and the agent's guards imply none".to_string())
-            } else if regression::is_regression_file(&suite.path) {
-                Some("a regression suite written by a search; `baton run` replays it".to_string())
-            } else {
-                None
-            };
+            let skip = skip_reason(suite);
             let mut result = match skip {
                 Some(why) => SuiteSearch {
                     skipped: Some(why),
@@ -490,15 +509,20 @@ pub fn search_all(
                 },
                 None => {
                     let searched = crate::runner::quietly(|| match &opts.mode {
-                        Mode::Fuzz { seed, cases, max_turns } => fuzz::fuzz_suite(
+                        Mode::Fuzz { seed, cases, max_turns } => fuzz::fuzz_suite_with(
                             suite,
                             &fuzz::FuzzOptions {
                                 seed: *seed,
                                 cases: *cases,
                                 max_turns: *max_turns,
                             },
+                            progress,
                         ),
-                        Mode::Verify { depth } => verify::verify_suite(suite, &verify::VerifyOptions { depth: *depth }),
+                        Mode::Verify { depth } => {
+                            let r = verify::verify_suite(suite, &verify::VerifyOptions { depth: *depth });
+                            progress.advance(1);
+                            r
+                        }
                     });
                     searched.unwrap_or_else(|msg| SuiteSearch {
                         error: Some(format!("the engine panicked during the search: {msg}")),
@@ -539,7 +563,7 @@ pub fn search_all(
                     }
                 }
             }
-            progress(out.len() + 1, suites.len(), &result);
+            progress.suite_done(out.len() + 1, suites.len(), &result);
             out.push(result);
         }
     });
