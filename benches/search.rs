@@ -88,7 +88,7 @@ fn main() {
         }
         seen.push(s.agent.name.clone());
         let t = Instant::now();
-        let v = verify_suite(s, &VerifyOptions { depth: 12 });
+        let v = verify_suite(s, &VerifyOptions::default());
         let secs = t.elapsed().as_secs_f64();
         slowest = slowest.max(secs);
         println!(

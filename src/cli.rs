@@ -82,12 +82,6 @@ pub struct SearchArgs {
     /// Write no regression suites.
     #[arg(long, conflicts_with = "regressions")]
     pub no_regressions: bool,
-    /// Write a JUnit XML report (one testcase per property per suite).
-    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "reports/junit.xml")]
-    pub junit: Option<PathBuf>,
-    /// Write a JSON report.
-    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "reports/baton.json")]
-    pub json: Option<PathBuf>,
     /// Print only violations and the summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -97,6 +91,12 @@ pub struct SearchArgs {
 pub struct FuzzArgs {
     #[command(flatten)]
     pub common: SearchArgs,
+    /// Write a JUnit XML report, one testcase per property per suite (default file: reports/fuzz-junit.xml).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "reports/fuzz-junit.xml")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report (default file: reports/fuzz.json).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "reports/fuzz.json")]
+    pub json: Option<PathBuf>,
     /// Seed of the generator: the same seed gives the same cases on any thread count.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -112,9 +112,18 @@ pub struct FuzzArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub common: SearchArgs,
+    /// Write a JUnit XML report, one testcase per property per suite (default file: reports/verify-junit.xml).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "reports/verify-junit.xml")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report (default file: reports/verify.json).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "reports/verify.json")]
+    pub json: Option<PathBuf>,
     /// Longest path explored, in turns.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub depth: u32,
+    /// Stop a suite's search at this many distinct states (the result is then inconclusive beyond the depth reached).
+    #[arg(long, default_value_t = 500_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_states: u64,
 }
 
 /// Exit code for a run with failures.
@@ -133,8 +142,16 @@ pub fn main(cli: Cli) -> ExitCode {
                 max_turns: args.max_turns,
             },
             args.common,
+            [args.junit, args.json],
         ),
-        Command::Verify(args) => search(Mode::Verify { depth: args.depth }, args.common),
+        Command::Verify(args) => search(
+            Mode::Verify {
+                depth: args.depth,
+                max_states: args.max_states,
+            },
+            args.common,
+            [args.junit, args.json],
+        ),
         Command::Explain { agent } => match Agent::load(&agent) {
             Ok(a) => {
                 let mut out = anstream::stdout();
@@ -167,9 +184,16 @@ fn check_report_paths(paths: &[(&str, &Option<PathBuf>)]) -> Result<(), ExitCode
     Ok(())
 }
 
-fn search(mode: Mode, args: SearchArgs) -> ExitCode {
-    if let Err(code) = check_report_paths(&[("--junit", &args.junit), ("--json", &args.json)]) {
+fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2]) -> ExitCode {
+    if let Err(code) = check_report_paths(&[("--junit", &junit), ("--json", &json)]) {
         return code;
+    }
+    if !args.no_regressions && args.regressions.exists() && !args.regressions.is_dir() {
+        eprintln!(
+            "error: --regressions takes a folder, and {} is a file",
+            args.regressions.display()
+        );
+        return ExitCode::from(EXIT_USAGE);
     }
     let suites = match load_suites(&args.paths) {
         Ok(s) => s,
@@ -199,16 +223,24 @@ fn search(mode: Mode, args: SearchArgs) -> ExitCode {
     let _ = search_report::console(&report, args.quiet, &mut out);
     let _ = out.flush();
     let writers: [(&str, &Option<PathBuf>, SearchWriter); 2] = [
-        ("JUnit", &args.junit, search_report::write_junit),
-        ("JSON", &args.json, search_report::write_json),
+        ("JUnit", &junit, search_report::write_junit),
+        ("JSON", &json, search_report::write_json),
     ];
+    // Every report is tried; a failure to write one is still exit 2, as CI
+    // cannot trust a run whose report is missing.
+    let mut unwritten = false;
     for (what, path, write) in writers {
         let Some(path) = path else { continue };
-        if let Err(e) = write(&report, path) {
-            eprintln!("error: cannot write {what} report {}: {e}", path.display());
-            return ExitCode::from(EXIT_USAGE);
+        match write(&report, path) {
+            Ok(()) => eprintln!("{what} report: {}", path.display()),
+            Err(e) => {
+                eprintln!("error: cannot write {what} report {}: {e}", path.display());
+                unwritten = true;
+            }
         }
-        eprintln!("{what} report: {}", path.display());
+    }
+    if unwritten {
+        return ExitCode::from(EXIT_USAGE);
     }
     if report.violations() > 0 || report.errors() > 0 {
         ExitCode::from(EXIT_FAILED)

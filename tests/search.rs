@@ -149,7 +149,10 @@ fn a_counterexample_replays_as_a_failing_regression_suite() {
     let dir = tempfile::tempdir().unwrap();
     let suites = load_suites(&[root().join("fixtures/mutants/escalates_on_failed_case.suite.yaml")]).unwrap();
     let opts = SearchOptions {
-        mode: Mode::Verify { depth: 12 },
+        mode: Mode::Verify {
+            depth: 12,
+            max_states: 500_000,
+        },
         jobs: 1,
         regressions: Some(dir.path().to_path_buf()),
     };
@@ -282,6 +285,11 @@ fn property_errors_point_at_the_line() {
             ":6:",
         ),
         ("  - name: nothing\n", "has no kind", ":5:"),
+        (
+            "  - name: wrong topic\n    escalation_requires: { actions: [\"createcase in Store_Hours\"] }\n",
+            "can never hold",
+            ":6:",
+        ),
     ];
     for (props, message, at) in cases {
         let file = dir.path().join("s.yaml");
@@ -301,7 +309,10 @@ fn every_mutant_counterexample_fails_baton_run() {
     let dir = tempfile::tempdir().unwrap();
     let suites = load_suites(&mutant_suite_files()).unwrap();
     for mode in [
-        Mode::Verify { depth: 12 },
+        Mode::Verify {
+            depth: 12,
+            max_states: 500_000,
+        },
         Mode::Fuzz {
             seed: 0,
             cases: 10_000,
@@ -397,4 +408,55 @@ topics:
     assert!(!joined.contains("topic Orders"), "{joined}");
     // The pattern's own text gives a value: no warning for the slot.
     assert!(!joined.contains("slot 'ticket'"), "{joined}");
+}
+
+#[test]
+fn a_regression_for_an_implied_property_survives_the_guard_being_unbound() {
+    let dir = tempfile::tempdir().unwrap();
+    let suites = load_suites(&[root().join("fixtures/mutants/policy_without_can_escalate.suite.yaml")]).unwrap();
+    let opts = SearchOptions {
+        mode: Mode::Verify {
+            depth: 12,
+            max_states: 500_000,
+        },
+        jobs: 1,
+        regressions: Some(dir.path().join("regs")),
+    };
+    search_all(&suites, &opts, &()).unwrap();
+    let file = dir
+        .path()
+        .join("regs/policy-without-can-escalate--guard-case-management-2.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("pinned guard Case_Management #2"), "{text}");
+    // A later edit drops the quotes: the guard binds nothing, so the agent
+    // implies no property any more. The pinned one still fails the file.
+    let agent = std::fs::read_to_string(root().join("fixtures/mutants/policy_without_can_escalate.agent.yaml"))
+        .unwrap()
+        .replace("'Escalation'", "Escalation");
+    std::fs::write(dir.path().join("worse.agent.yaml"), agent).unwrap();
+    let agent_line = text.lines().find(|l| l.starts_with("agent:")).unwrap();
+    let replay = dir.path().join("replay.yaml");
+    std::fs::write(&replay, text.replace(agent_line, "agent: worse.agent.yaml")).unwrap();
+    let r = runner::run(&load_suites(&[replay]).unwrap(), &RunOptions::default(), &()).unwrap();
+    assert_eq!(r.counts().failed, 1);
+}
+
+#[test]
+fn a_cooperative_caller_finds_the_topic_that_can_escalate() {
+    // Without the default Escalation topic a request before any topic is
+    // refused; the cooperative caller then goes to a can_escalate topic.
+    let dir = tempfile::tempdir().unwrap();
+    let agent = std::fs::read_to_string(root().join("fixtures/agents/acme_support.yaml"))
+        .unwrap()
+        .replace("default_topic: true", "default_topic: false");
+    std::fs::write(dir.path().join("agent.yaml"), agent).unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(
+        &file,
+        "suite: s\nagent: agent.yaml\nproperties:\n  - name: reach\n    escalation_reachable: { within: 6 }\n",
+    )
+    .unwrap();
+    let v = verify_suite(&load(&file), &VerifyOptions::default());
+    let l = lengths(&v);
+    assert_eq!(l[0], ("reach".to_string(), None), "{l:?}");
 }

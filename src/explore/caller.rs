@@ -97,6 +97,13 @@ impl Alphabet {
             let found = topic_utterances(agent, ti as TopicId, harvest)
                 .into_iter()
                 .find(|u| engine::read(agent, u, &mut scratch) == (Request::No, Some(ti as TopicId)));
+            // Failing that, an utterance where it is the runner-up within the
+            // margin reaches it through the classifier's choice.
+            let found = found.or_else(|| {
+                topic_utterances(agent, ti as TopicId, harvest)
+                    .into_iter()
+                    .find(|u| runner_up_within_margin(agent, u, ti as TopicId, &mut scratch))
+            });
             match found {
                 Some(u) => {
                     a.topic_rep[ti] = Some(push(&mut a, Event::Caller(u.into()), format!("topic {}", topic.name)))
@@ -121,6 +128,17 @@ impl Alphabet {
         push(&mut a, Event::Hangup, "hangup".into());
         a
     }
+}
+
+/// Whether `text` is no request and ties for `topic` as the runner-up.
+fn runner_up_within_margin(agent: &Agent, text: &str, topic: TopicId, scratch: &mut Scratch) -> bool {
+    if engine::read(agent, text, scratch).0 != Request::No {
+        return false;
+    }
+    matches!(
+        engine::classify(agent, scratch),
+        Some((_, best, Some((r, score)))) if r == topic && score >= agent.threshold && best - score <= agent.margin
+    )
 }
 
 fn representative_request(agent: &Agent, scratch: &mut Scratch) -> Option<&'static str> {
@@ -157,12 +175,16 @@ pub fn valid_utterances(agent: &Agent, slot: SlotId, harvest: &[&str]) -> Vec<St
         Shape::Digits => vec!["4417".into(), "90210".into()],
         Shape::Pattern => Vec::new(),
     };
+    // A suite line that gives the value is a valid answer as it stands (a
+    // pattern may need its context: "ticket #12345" captures only 12345).
+    let mut lines: Vec<String> = Vec::new();
     for line in harvest {
         if let Some((a, b)) = s.extractor.find(line) {
             let v = line[a..b].to_string();
             if !values.contains(&v) {
                 values.push(v);
             }
+            lines.push(line.to_string());
         }
     }
     if s.extractor.shape == Shape::Pattern {
@@ -181,6 +203,16 @@ pub fn valid_utterances(agent: &Agent, slot: SlotId, harvest: &[&str]) -> Vec<St
             if only_this && !out.contains(&u) {
                 out.push(u);
             }
+        }
+    }
+    for u in lines {
+        let only_this = agent
+            .slots
+            .iter()
+            .enumerate()
+            .all(|(i, o)| (i == slot as usize) == o.extractor.find(&u).is_some());
+        if only_this && !out.contains(&u) {
+            out.push(u);
         }
     }
     out
@@ -396,12 +428,22 @@ pub fn cooperative_move(alphabet: &Alphabet, agent: &Agent, state: &State<'_>, t
     {
         return Some(ev);
     }
-    let needs = trace.turns.last().and_then(|t| {
-        trace.says(t).iter().find_map(|s| match s {
-            Say::NeedsAction(a) => Some(*a),
-            _ => None,
-        })
+    let last: &[Say] = trace.turns.last().map_or(&[], |t| trace.says(t));
+    let needs = last.iter().find_map(|s| match s {
+        Say::NeedsAction(a) => Some(*a),
+        _ => None,
     });
+    // Refused a transfer here (no escalation path): go where one is.
+    if last.contains(&Say::CannotTransfer)
+        && let Some(ev) = agent
+            .topics
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| t.can_escalate && state.topic != Some(*i as TopicId))
+            .find_map(|(i, _)| alphabet.topic_rep[i])
+    {
+        return Some(ev);
+    }
     if let Some(action) = needs
         && let Some(ev) = agent
             .topics

@@ -169,6 +169,8 @@ pub struct Stats {
     pub transitions: u64,
     pub depth: u32,
     pub closed: bool,
+    /// verify stopped at its state limit before the depth bound.
+    pub limited: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -238,7 +240,7 @@ impl SuiteSearch {
 #[derive(Clone, Debug)]
 pub enum Mode {
     Fuzz { seed: u64, cases: u32, max_turns: u32 },
-    Verify { depth: u32 },
+    Verify { depth: u32, max_states: u64 },
 }
 
 #[derive(Clone, Debug)]
@@ -518,8 +520,12 @@ pub fn search_all(
                             },
                             progress,
                         ),
-                        Mode::Verify { depth } => {
-                            let r = verify::verify_suite(suite, &verify::VerifyOptions { depth: *depth });
+                        Mode::Verify { depth, max_states } => {
+                            let opts = verify::VerifyOptions {
+                                depth: *depth,
+                                max_states: *max_states,
+                            };
+                            let r = verify::verify_suite(suite, &opts);
                             progress.advance(1);
                             r
                         }
@@ -557,7 +563,12 @@ pub fn search_all(
                     }
                     other => {
                         if let Some(Err(e)) = other {
-                            eprintln!("warning: cannot write the regression suite for '{}': {e}", p.name);
+                            let dir = opts.regressions.as_deref().unwrap_or(std::path::Path::new("."));
+                            eprintln!(
+                                "warning: cannot write the regression suite for '{}' in {}: {e}",
+                                p.name,
+                                dir.display()
+                            );
                         }
                         ce.yaml = regression::with_agent(&ce.yaml, &suite.agent.path.to_string_lossy());
                     }

@@ -79,9 +79,15 @@ pub fn yaml(
             }
         }
     }
-    if let Origin::Declared { .. } = prop.origin {
+    // An implied property is pinned as a declared one: the file must keep
+    // failing if a later edit unbinds the guard it came from.
+    {
+        let name = match prop.origin {
+            Origin::Declared { .. } => prop.name.clone(),
+            Origin::Implied { .. } => format!("pinned {}", prop.name),
+        };
         let _ = writeln!(y, "properties:");
-        let _ = writeln!(y, "  - name: {}", q(&prop.name));
+        let _ = writeln!(y, "  - name: {}", q(&name));
         match &prop.kind {
             PropertyKind::EscalationRequires(r) => {
                 let _ = writeln!(y, "    escalation_requires: {}", requires(suite, r, true));

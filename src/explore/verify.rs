@@ -20,11 +20,17 @@ use crate::nlu::Scratch;
 #[derive(Clone, Debug)]
 pub struct VerifyOptions {
     pub depth: u32,
+    /// Stop when this many distinct states are reached: the result then
+    /// holds only for the depths fully explored.
+    pub max_states: u64,
 }
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { depth: 12 }
+        VerifyOptions {
+            depth: 12,
+            max_states: 500_000,
+        }
     }
 }
 
@@ -44,7 +50,7 @@ pub struct Found {
 }
 
 /// Explores `suite`'s agent to `depth`, checking every property.
-pub fn search(suite: &Suite, alphabet: &Alphabet, depth: u32) -> Found {
+pub fn search(suite: &Suite, alphabet: &Alphabet, depth: u32, max_states: u64) -> Found {
     let engine = Engine::new(&suite.agent, &suite.fixtures);
     let props = &suite.properties;
     let mut paths: Vec<Option<(Vec<usize>, Vec<u32>)>> = vec![None; props.len()];
@@ -85,6 +91,12 @@ pub fn search(suite: &Suite, alphabet: &Alphabet, depth: u32) -> Found {
             break;
         }
         let mut next = Vec::new();
+        if nodes.len() as u64 >= max_states {
+            // Paths of up to d - 1 turns were all checked.
+            stats.limited = true;
+            stats.closed = false;
+            break;
+        }
         for &n in &frontier {
             if nodes[n as usize].state.end.is_some() {
                 continue;
@@ -159,11 +171,19 @@ fn path_to(nodes: &[Node<'_>], mut n: u32) -> (Vec<usize>, Vec<u32>) {
 pub fn verify_suite(suite: &Suite, opts: &VerifyOptions) -> SuiteSearch {
     let start = Instant::now();
     let alphabet = super::caller_model(suite);
-    let found = search(suite, alphabet, opts.depth);
+    let found = search(suite, alphabet, opts.depth, opts.max_states);
     let source = format!("baton verify --depth {}", opts.depth);
-    SuiteSearch::finished(suite, found.stats, start, |i| {
+    let limited = found.stats.limited.then(|| {
+        format!(
+            "the state limit ({}) was reached: only paths of up to {} turns were checked",
+            opts.max_states, found.stats.depth
+        )
+    });
+    let mut result = SuiteSearch::finished(suite, found.stats, start, |i| {
         let (evs, ws) = found.paths[i].as_ref()?;
         let events: Vec<Event> = evs.iter().map(|&e| alphabet.events[e].clone()).collect();
         Some(counterexample(suite, i, &events, ws, alphabet, &source))
-    })
+    });
+    result.warnings.extend(limited);
+    result
 }

@@ -515,11 +515,21 @@ impl Loader {
 
 fn choice(path: &Path, errs: &mut Diagnostics, agent: &Agent, ch: &raw::ChooseSection) -> Choice {
     let topic = ch.topic.as_ref().and_then(|t| topic_id(path, errs, agent, t));
-    Choice {
-        topic,
-        fail: action_refs(path, errs, agent, &ch.fail),
-        succeed: action_refs(path, errs, agent, &ch.succeed),
+    let fail = action_refs(path, errs, agent, &ch.fail);
+    let succeed = action_refs(path, errs, agent, &ch.succeed);
+    for (name, id) in ch.succeed.iter().zip(&succeed) {
+        if fail.contains(id) {
+            errs.push(Diagnostic::new(
+                path,
+                Pos::of(name),
+                format!(
+                    "action '{}' is in both `fail` and `succeed`: expected one outcome per turn",
+                    name.value
+                ),
+            ));
+        }
     }
+    Choice { topic, fail, succeed }
 }
 
 fn topic_id(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<String>) -> Option<TopicId> {
@@ -551,7 +561,17 @@ fn qualified_action(
     let topic = match topic {
         None => None,
         Some(t) => match agent.topic_id(t) {
-            Some(t) => Some(t),
+            // Like a guard naming a topic, a requirement no path can meet is
+            // a mistake, not a policy.
+            Some(tid) if !agent.topics[tid as usize].actions.contains(&id) => {
+                errs.push(Diagnostic::new(
+                    path,
+                    Pos::of(a),
+                    format!("'{name} in {t}' can never hold: topic {t} does not list action '{name}' in its `actions`"),
+                ));
+                return None;
+            }
+            Some(tid) => Some(tid),
             None => {
                 errs.push(unknown(
                     path,

@@ -20,7 +20,9 @@ fn mode_line(mode: &Mode) -> String {
         Mode::Fuzz { seed, cases, max_turns } => {
             format!("fuzz: seed {seed}, {cases} cases of up to {max_turns} turns per suite")
         }
-        Mode::Verify { depth } => format!("verify: every path of up to {depth} turns"),
+        Mode::Verify { depth, max_states } => {
+            format!("verify: every path of up to {depth} turns (at most {max_states} states per suite)")
+        }
     }
 }
 
@@ -30,8 +32,13 @@ pub fn figures(mode: &Mode, s: &SuiteSearch) -> String {
     let secs = s.duration.as_secs_f64();
     match mode {
         Mode::Fuzz { .. } => format!("{} cases, {} turns, {secs:.2}s", st.cases, st.turns),
-        Mode::Verify { depth } => {
-            let reach = if st.closed {
+        Mode::Verify { depth, max_states } => {
+            let reach = if st.limited {
+                format!(
+                    "INCONCLUSIVE beyond depth {}: the state limit ({max_states}) was reached, so only paths of up to {} turns were checked (raise --max-states)",
+                    st.depth, st.depth
+                )
+            } else if st.closed {
                 format!(
                     "closed at depth {}: every reachable state seen, so what holds, holds for paths of any length over the alphabet",
                     st.depth
@@ -55,6 +62,13 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
     writeln!(out, "{}", mode_line(&report.mode))?;
     let (mut held, mut broken, mut skipped) = (0, 0, 0);
     for s in &report.suites {
+        let failing = s.error.is_some() || s.properties.iter().any(|p| matches!(p.outcome, Outcome::Violated(_)));
+        if quiet && !failing {
+            // Still counted in the summary.
+            skipped += usize::from(s.skipped.is_some());
+            held += s.properties.len();
+            continue;
+        }
         writeln!(out)?;
         writeln!(out, "  {} ({}), agent {}", s.name, s.path.display(), s.agent)?;
         if let Some(why) = &s.skipped {
@@ -153,8 +167,10 @@ pub fn junit(report: &SearchReport) -> Report {
                 ts.add_property(("max_turns", max_turns.to_string().as_str()));
                 ts.add_property(("turns", st.turns.to_string().as_str()));
             }
-            Mode::Verify { depth } => {
+            Mode::Verify { depth, max_states } => {
                 ts.add_property(("depth", depth.to_string().as_str()));
+                ts.add_property(("max_states", max_states.to_string().as_str()));
+                ts.add_property(("state_limit_reached", st.limited.to_string().as_str()));
                 ts.add_property(("depth_reached", st.depth.to_string().as_str()));
                 ts.add_property(("states", st.states.to_string().as_str()));
                 ts.add_property(("transitions", st.transitions.to_string().as_str()));
@@ -224,7 +240,7 @@ pub fn json(report: &SearchReport) -> String {
         Mode::Fuzz { seed, cases, max_turns } => {
             json!({ "kind": "fuzz", "seed": seed, "cases": cases, "max_turns": max_turns })
         }
-        Mode::Verify { depth } => json!({ "kind": "verify", "depth": depth }),
+        Mode::Verify { depth, max_states } => json!({ "kind": "verify", "depth": depth, "max_states": max_states }),
     };
     let suites: Vec<_> = report
         .suites
@@ -242,6 +258,7 @@ pub fn json(report: &SearchReport) -> String {
                 "stats": {
                     "cases": st.cases, "turns": st.turns, "states": st.states,
                     "transitions": st.transitions, "depth": st.depth, "closed": st.closed,
+                    "state_limit_reached": st.limited,
                 },
                 "properties": s.properties.iter().map(|p| match &p.outcome {
                     Outcome::Held => json!({ "name": p.name, "origin": p.origin, "status": "held" }),
