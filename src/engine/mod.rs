@@ -14,34 +14,15 @@
 //!   default path, so they bypass topic guards too;
 //! - a guard counts an action only when it succeeded.
 
+mod chooser;
 pub mod trace;
 
 use crate::model::raw::{DtmfAction, HandoffReason, NoInputThen};
-use crate::model::{Agent, Choice, Event, Fixtures};
+use crate::model::{Agent, Event, Fixtures};
 use crate::nlu::{Request, Scratch};
 use crate::policy::{ActionId, Rule, SlotId, TopicId};
+pub use chooser::{Chooser, Nominal, Scripted};
 pub use trace::*;
-
-/// The engine's points of nondeterminism. The nominal chooser takes the
-/// classifier's best topic and the fixture's outcome; explorers (fuzzing,
-/// verification) take the other branch too.
-pub trait Chooser {
-    /// A new caller event is about to be processed (`turn` is 1-based).
-    fn turn(&mut self, _turn: u32) {}
-    /// The two best topics scored within the classifier's margin.
-    fn topic(&mut self, best: TopicId, _runner_up: TopicId) -> TopicId {
-        best
-    }
-    /// An action runs; `ok` is the fixture's outcome.
-    fn action_ok(&mut self, _action: ActionId, ok: bool) -> bool {
-        ok
-    }
-}
-
-/// Takes the nominal branch at every choice.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Nominal;
-impl Chooser for Nominal {}
 
 /// The conversation's state between events.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -186,38 +167,6 @@ pub fn read(agent: &Agent, text: &str, scratch: &mut Scratch) -> (Request, Optio
     scratch.tokenize(&agent.vocab, text);
     let topic = classify(agent, scratch).filter(|b| b.1 >= agent.threshold).map(|b| b.0);
     (scratch.request(), topic)
-}
-
-/// Replays the choices a script pins (`choose:`); nominal elsewhere.
-#[derive(Clone, Debug)]
-pub struct Scripted<'c> {
-    choices: &'c [(u32, Choice)],
-    current: Option<&'c Choice>,
-}
-
-impl<'c> Scripted<'c> {
-    pub fn new(choices: &'c [(u32, Choice)]) -> Scripted<'c> {
-        Scripted { choices, current: None }
-    }
-}
-
-impl Chooser for Scripted<'_> {
-    fn turn(&mut self, turn: u32) {
-        self.current = self.choices.iter().find(|c| c.0 + 1 == turn).map(|c| &c.1);
-    }
-    fn topic(&mut self, best: TopicId, runner_up: TopicId) -> TopicId {
-        match self.current.and_then(|c| c.topic) {
-            Some(t) if t == runner_up => runner_up,
-            _ => best,
-        }
-    }
-    fn action_ok(&mut self, action: ActionId, ok: bool) -> bool {
-        match self.current {
-            Some(c) if c.fail.contains(&action) => false,
-            Some(c) if c.succeed.contains(&action) => true,
-            _ => ok,
-        }
-    }
 }
 
 /// The work of one turn.

@@ -190,28 +190,21 @@ pub fn valid_utterances(agent: &Agent, slot: SlotId, harvest: &[&str]) -> Vec<St
     if s.extractor.shape == Shape::Pattern {
         values.extend(generated_values(s.extractor.source()));
     }
-    let mut out = Vec::new();
-    for v in values {
-        for u in [format!("it's {v}"), v.clone(), format!("my {name} is {v}")] {
-            // Only the slot's own value: another slot filled by the same
-            // words would make the event stand for two.
-            let only_this = agent
-                .slots
-                .iter()
-                .enumerate()
-                .all(|(i, o)| (i == slot as usize) == o.extractor.find(&u).is_some());
-            if only_this && !out.contains(&u) {
-                out.push(u);
-            }
-        }
-    }
-    for u in lines {
-        let only_this = agent
+    // Only the slot's own value: another slot filled by the same words
+    // would make the event stand for two.
+    let only_this = |u: &String| {
+        agent
             .slots
             .iter()
             .enumerate()
-            .all(|(i, o)| (i == slot as usize) == o.extractor.find(&u).is_some());
-        if only_this && !out.contains(&u) {
+            .all(|(i, o)| (i == slot as usize) == o.extractor.find(u).is_some())
+    };
+    let mut out: Vec<String> = Vec::new();
+    let wrapped = values
+        .iter()
+        .flat_map(|v| [format!("it's {v}"), v.clone(), format!("my {name} is {v}")]);
+    for u in wrapped.chain(lines) {
+        if only_this(&u) && !out.contains(&u) {
             out.push(u);
         }
     }

@@ -6,6 +6,7 @@ pub mod agent;
 mod build;
 pub mod property;
 pub mod raw;
+mod refs;
 pub mod suite;
 pub mod yaml;
 
