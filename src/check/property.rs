@@ -83,6 +83,12 @@ impl Ledger {
         }
     }
 
+    /// Back to the start of a conversation, keeping the buffers.
+    pub fn reset(&mut self) {
+        self.done.iter_mut().for_each(|d| *d = None);
+        self.filled.iter_mut().for_each(|f| *f = false);
+    }
+
     /// Takes in what a turn did.
     pub fn apply(&mut self, trace: &Trace<'_>, turn: &Turn) {
         for f in trace.fills(turn) {

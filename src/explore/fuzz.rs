@@ -103,7 +103,7 @@ impl<'a> Player<'a> {
     pub fn play(&mut self, script: &[Step]) -> bool {
         let props = &self.suite.properties;
         self.trace.clear();
-        self.ledger = Ledger::new(&self.suite.agent);
+        self.ledger.reset();
         self.broken.iter_mut().for_each(|b| *b = false);
         self.bits.clear();
         self.bits.extend(script.iter().map(|s| s.3 as u32));
