@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::diag::Diagnostics;
 use crate::explore::{Mode, SearchOptions, SearchProgress, SearchReport, SuiteSearch, search_all};
-use crate::model::{Agent, load_suites};
+use crate::files::Confinement;
+use crate::model::{Agent, load_suites_with};
 use crate::report::{console::Console, json, junit, search as search_report};
 use crate::runner::{self, CaseResult, Progress, RunOptions};
 
@@ -65,6 +66,30 @@ pub struct RunArgs {
     /// Print only failures and the summary.
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub root: RootArgs,
+}
+
+/// Where the paths a suite names may lead (see the README's "Running baton
+/// on untrusted suites").
+#[derive(Debug, Args)]
+pub struct RootArgs {
+    /// Project root that every path a suite names must stay inside (default: the nearest folder above the suite holding .git or sfdx-project.json, else the folder given on the command line).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Let suites name paths anywhere (agents kept outside the project); only for trusted suites.
+    #[arg(long, conflicts_with = "root")]
+    pub allow_outside_root: bool,
+}
+
+impl RootArgs {
+    fn confinement(&self) -> Confinement {
+        match (&self.root, self.allow_outside_root) {
+            (_, true) => Confinement::Off,
+            (Some(dir), false) => Confinement::Root(dir.clone()),
+            (None, false) => Confinement::Auto,
+        }
+    }
 }
 
 /// What `fuzz` and `verify` share.
@@ -85,6 +110,8 @@ pub struct SearchArgs {
     /// Print only violations and the summary.
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub root: RootArgs,
 }
 
 #[derive(Debug, Args)]
@@ -195,9 +222,9 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2]) -> 
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let suites = match load_suites(&args.paths) {
+    let suites = match load(&args.paths, &args.root) {
         Ok(s) => s,
-        Err(d) => return load_errors(&d),
+        Err(code) => return code,
     };
     let opts = SearchOptions {
         mode,
@@ -259,9 +286,9 @@ fn run(args: RunArgs) -> ExitCode {
     if let Err(code) = check_report_paths(&[("--junit", &args.junit), ("--json", &args.json)]) {
         return code;
     }
-    let suites = match load_suites(&args.paths) {
+    let suites = match load(&args.paths, &args.root) {
         Ok(s) => s,
-        Err(d) => return load_errors(&d),
+        Err(code) => return code,
     };
     if let Some(unmatched) = runner::unmatched_selector(&suites, &args.filters, &args.tags) {
         eprintln!("error: {unmatched}; check the spelling");
@@ -300,6 +327,15 @@ fn run(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Loads the suites, saying what the folder walks passed over.
+fn load(paths: &[PathBuf], root: &RootArgs) -> Result<Vec<crate::model::Suite>, ExitCode> {
+    let loaded = load_suites_with(paths, &root.confinement()).map_err(|d| load_errors(&d))?;
+    for why in &loaded.skipped {
+        eprintln!("warning: skipped {why}");
+    }
+    Ok(loaded.suites)
 }
 
 fn load_errors(d: &Diagnostics) -> ExitCode {

@@ -37,6 +37,9 @@ pub struct Diagnostic {
     pub message: String,
     /// A hint shown under the snippet ("did you mean ...").
     pub help: Option<String>,
+    /// Whether the file's lines may be shown: not for a file that is not
+    /// a baton file, which may hold anything (a secret in a CI log).
+    pub quote: bool,
 }
 
 impl Diagnostic {
@@ -46,7 +49,14 @@ impl Diagnostic {
             pos,
             message: message.into(),
             help: None,
+            quote: true,
         }
+    }
+
+    /// The same diagnostic, with no snippet of the file.
+    pub fn unquoted(mut self) -> Diagnostic {
+        self.quote = false;
+        self
     }
 
     pub fn with_help(mut self, help: Option<String>) -> Diagnostic {
@@ -59,10 +69,10 @@ impl Diagnostic {
     /// memory for them is not worth it).
     pub fn render_snippet(&self, color: bool) -> Option<String> {
         use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic};
-        if self.pos.line == 0 {
+        if self.pos.line == 0 || !self.quote {
             return None;
         }
-        let bytes = std::fs::read(&self.path).ok()?;
+        let bytes = crate::files::read_regular(&self.path, crate::files::MAX_FILE_BYTES).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let offset = byte_offset(&text, self.pos)?;
         let mut diag = MietteDiagnostic::new(self.message.clone()).with_label(LabeledSpan::at(offset..offset, "here"));

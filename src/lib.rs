@@ -5,6 +5,7 @@
 //! where a handoff happens before the required pre-work.
 //!
 //! Layout:
+//! - [`files`]: safe reads and the project root a suite must stay inside;
 //! - [`model`]: the YAML formats and their validation (file:line:col errors);
 //! - [`policy`]: the instruction compiler (natural language to rules);
 //! - [`nlu`]: tokenizer, topic classifier, request recogniser, slot extractors;
@@ -22,6 +23,7 @@ pub mod diag;
 pub mod engine;
 pub mod explain;
 pub mod explore;
+pub mod files;
 pub mod model;
 pub mod nlu;
 pub mod policy;

@@ -433,11 +433,24 @@ fn property_mismatches<'s>(suite: &Suite, engine: &Engine<'_>, state: &State<'s>
 }
 
 fn golden(path: &Path, text: &str, passed: bool, bless: bool) -> Golden {
-    let current = match std::fs::read(path) {
+    use crate::files::read::ReadError;
+    let current = match crate::files::read_regular(path, crate::files::MAX_FILE_BYTES) {
         Ok(bytes) => Some(String::from_utf8_lossy(&bytes).replace("\r\n", "\n")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Golden::Unreadable(e.to_string()),
     };
+    // A suite may name any file of its project as its golden: one that
+    // baton did not write is neither shown in a diff (it may hold a
+    // secret) nor overwritten.
+    if current
+        .as_deref()
+        .is_some_and(|c| !c.is_empty() && !c.starts_with(crate::transcript::HEADER))
+    {
+        return Golden::Unreadable(format!(
+            "it is not a baton transcript (it does not begin with `{}`): its contents are not shown, and --bless does not overwrite it",
+            crate::transcript::HEADER.trim_end()
+        ));
+    }
     if current.as_deref() == Some(text) {
         return Golden::Matches;
     }

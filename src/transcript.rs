@@ -13,11 +13,14 @@ use crate::model::raw::{Channel, NoInputThen};
 use crate::nlu::Request;
 use crate::policy::{Rule, TopicId};
 
+/// How every transcript begins; a golden file that does not is not ours.
+pub const HEADER: &str = "conversation: ";
+
 /// Renders a whole conversation.
 pub fn render(engine: &Engine<'_>, conversation: &str, events: &[Event], trace: &Trace<'_>) -> String {
     let agent = engine.agent;
     let mut out = String::with_capacity(256 * events.len().max(1));
-    let _ = writeln!(out, "conversation: {}", one_line(conversation));
+    let _ = writeln!(out, "{HEADER}{}", one_line(conversation));
     let _ = writeln!(out, "agent: {}", one_line(&agent.name));
     let mut slots: Vec<Option<&str>> = vec![None; agent.slots.len()];
     for (i, (ev, turn)) in events.iter().zip(&trace.turns).enumerate() {

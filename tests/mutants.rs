@@ -5,7 +5,6 @@
 
 mod common;
 
-use baton::model::load_suites;
 use baton::runner::{self, RunOptions};
 
 #[test]
@@ -13,7 +12,7 @@ fn every_mutant_is_caught() {
     let files = common::mutant_suite_files();
     assert!(files.len() >= 5, "expected at least five mutants, found {files:?}");
     for file in files {
-        let suites = load_suites(std::slice::from_ref(&file)).unwrap_or_else(|e| panic!("{e}"));
+        let suites = common::load_anywhere(std::slice::from_ref(&file)).unwrap_or_else(|e| panic!("{e}"));
         let r = runner::run(&suites, &RunOptions::default(), &()).unwrap();
         let counts = r.counts();
         assert!(counts.failed > 0, "mutant {} was not caught: {counts}", file.display());
@@ -26,7 +25,7 @@ fn mutant_suites_pass_on_the_clean_agents() {
         let dir = tempfile::tempdir().unwrap();
         let copy = common::clean_copy(&file, dir.path());
         let clean = copy.display().to_string();
-        let suites = load_suites(&[copy]).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let suites = common::load_anywhere(&[copy]).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let r = runner::run(&suites, &RunOptions::default(), &()).unwrap();
         let failed: Vec<String> = r.suites[0]
             .cases

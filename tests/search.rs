@@ -10,18 +10,18 @@ use std::process::Command;
 use baton::explore::fuzz::{FuzzOptions, fuzz_suite};
 use baton::explore::verify::{VerifyOptions, verify_suite};
 use baton::explore::{Mode, Outcome, SearchOptions, SuiteSearch, search_all};
-use baton::model::{Suite, load_suites};
+use baton::model::Suite;
 use baton::runner::{self, RunOptions};
 
 mod common;
-use common::{clean_copy, mutant_suite_files};
+use common::{clean_copy, load_anywhere, mutant_suite_files};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn load(file: &Path) -> Suite {
-    load_suites(&[file.to_path_buf()])
+    load_anywhere(&[file.to_path_buf()])
         .unwrap_or_else(|e| panic!("{e}"))
         .remove(0)
 }
@@ -82,7 +82,7 @@ fn clean_agents_pass_fuzz_and_verify() {
     let dir = tempfile::tempdir().unwrap();
     let mut files: Vec<PathBuf> = mutant_suite_files().iter().map(|f| clean_copy(f, dir.path())).collect();
     files.push(root().join("suites"));
-    let suites = load_suites(&files).unwrap_or_else(|e| panic!("{e}"));
+    let suites = load_anywhere(&files).unwrap_or_else(|e| panic!("{e}"));
     for suite in &suites {
         if suite.properties.is_empty() {
             continue;
@@ -104,7 +104,7 @@ fn clean_agents_pass_fuzz_and_verify() {
 
 #[test]
 fn verify_proves_the_clean_agents_for_paths_of_any_length() {
-    let suites = load_suites(&[root().join("suites")]).unwrap();
+    let suites = load_anywhere(&[root().join("suites")]).unwrap();
     let contoso = suites.iter().find(|s| s.agent.name == "Contoso_Voice").unwrap();
     let v = verify_suite(contoso, &VerifyOptions::default());
     assert!(v.stats.closed, "{:?}", v.stats);
@@ -147,7 +147,7 @@ fn fuzz_gives_the_same_results_on_any_number_of_threads() {
 #[test]
 fn a_counterexample_replays_as_a_failing_regression_suite() {
     let dir = tempfile::tempdir().unwrap();
-    let suites = load_suites(&[root().join("fixtures/mutants/escalates_on_failed_case.suite.yaml")]).unwrap();
+    let suites = load_anywhere(&[root().join("fixtures/mutants/escalates_on_failed_case.suite.yaml")]).unwrap();
     let opts = SearchOptions {
         mode: Mode::Verify {
             depth: 12,
@@ -168,7 +168,7 @@ fn a_counterexample_replays_as_a_failing_regression_suite() {
         let text = std::fs::read_to_string(file).unwrap();
         // The failure that opens the way is an engine choice, pinned.
         assert!(text.contains("choose: { fail: [\"createcase\"] }"), "{text}");
-        let replay = load_suites(std::slice::from_ref(file)).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let replay = load_anywhere(std::slice::from_ref(file)).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let r = runner::run(&replay, &RunOptions::default(), &()).unwrap();
         assert_eq!(r.counts().failed, 1, "{text}");
         let case = &r.suites[0].cases[0];
@@ -182,7 +182,7 @@ fn a_counterexample_replays_as_a_failing_regression_suite() {
         let agent_line = text.lines().find(|l| l.starts_with("agent:")).unwrap();
         let fixed = dir.path().join("fixed.yaml");
         std::fs::write(&fixed, text.replace(agent_line, &format!("agent: {}", clean.display()))).unwrap();
-        let r = runner::run(&load_suites(&[fixed]).unwrap(), &RunOptions::default(), &()).unwrap();
+        let r = runner::run(&load_anywhere(&[fixed]).unwrap(), &RunOptions::default(), &()).unwrap();
         assert_eq!(r.counts().failed, 0, "{text}");
     }
 }
@@ -298,7 +298,7 @@ fn property_errors_point_at_the_line() {
             format!("suite: s\nagent: {}\n\nproperties:\n{props}", agent.display()),
         )
         .unwrap();
-        let err = load_suites(&[file]).unwrap_err().to_string();
+        let err = load_anywhere(&[file]).unwrap_err().to_string();
         assert!(err.contains(message), "{err}");
         assert!(err.contains(at), "expected position {at} in {err}");
     }
@@ -307,7 +307,7 @@ fn property_errors_point_at_the_line() {
 #[test]
 fn every_mutant_counterexample_fails_baton_run() {
     let dir = tempfile::tempdir().unwrap();
-    let suites = load_suites(&mutant_suite_files()).unwrap();
+    let suites = load_anywhere(&mutant_suite_files()).unwrap();
     for mode in [
         Mode::Verify {
             depth: 12,
@@ -326,7 +326,7 @@ fn every_mutant_counterexample_fails_baton_run() {
             regressions: Some(regs.clone()),
         };
         let report = search_all(&suites, &opts, &()).unwrap();
-        let replay = load_suites(&[regs]).unwrap_or_else(|e| panic!("{e}"));
+        let replay = load_anywhere(&[regs]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(replay.len(), report.violations());
         let r = runner::run(&replay, &RunOptions::default(), &()).unwrap();
         for s in &r.suites {
@@ -366,7 +366,7 @@ fn a_problem_and_a_request_in_one_breath_cannot_bypass_the_guard() {
         ),
     )
     .unwrap();
-    let r = runner::run(&load_suites(&[file]).unwrap(), &RunOptions::default(), &()).unwrap();
+    let r = runner::run(&load_anywhere(&[file]).unwrap(), &RunOptions::default(), &()).unwrap();
     let case = &r.suites[0].cases[0];
     assert_eq!(case.status, runner::Status::Failed);
     assert!(
@@ -413,7 +413,7 @@ topics:
 #[test]
 fn a_regression_for_an_implied_property_survives_the_guard_being_unbound() {
     let dir = tempfile::tempdir().unwrap();
-    let suites = load_suites(&[root().join("fixtures/mutants/policy_without_can_escalate.suite.yaml")]).unwrap();
+    let suites = load_anywhere(&[root().join("fixtures/mutants/policy_without_can_escalate.suite.yaml")]).unwrap();
     let opts = SearchOptions {
         mode: Mode::Verify {
             depth: 12,
@@ -437,7 +437,7 @@ fn a_regression_for_an_implied_property_survives_the_guard_being_unbound() {
     let agent_line = text.lines().find(|l| l.starts_with("agent:")).unwrap();
     let replay = dir.path().join("replay.yaml");
     std::fs::write(&replay, text.replace(agent_line, "agent: worse.agent.yaml")).unwrap();
-    let r = runner::run(&load_suites(&[replay]).unwrap(), &RunOptions::default(), &()).unwrap();
+    let r = runner::run(&load_anywhere(&[replay]).unwrap(), &RunOptions::default(), &()).unwrap();
     assert_eq!(r.counts().failed, 1);
 }
 

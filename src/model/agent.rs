@@ -140,6 +140,17 @@ impl Agent {
     /// Loads, validates and compiles an agent file.
     pub fn load(path: &Path) -> Result<Agent, Diagnostics> {
         let text = super::yaml::read_text(path)?;
+        if !looks_like_agent(&text) {
+            // Whatever the file is, its lines are not shown: a suite may
+            // name any file, and its errors reach the CI log.
+            return Err(Diagnostic::new(
+                path,
+                Pos::FILE,
+                "not a baton agent config: expected YAML with a top-level `agent:` key (the file's contents are not shown)",
+            )
+            .unquoted()
+            .into());
+        }
         Agent::from_yaml(path, &text)
     }
 
@@ -148,6 +159,16 @@ impl Agent {
         let file: raw::AgentFile = super::yaml::parse(path, text, "an agent config")?;
         build(path, file)
     }
+}
+
+/// Whether `text` reads as a baton agent config: some line holds the
+/// `agent` key (in block or flow style), so its errors may quote it.
+fn looks_like_agent(text: &str) -> bool {
+    text.lines().any(|l| {
+        let key = l.trim_start().trim_start_matches(['{', ' ', '"', '\'']);
+        key.strip_prefix("agent")
+            .is_some_and(|rest| rest.trim_start_matches(['"', '\'', ' ']).starts_with(':'))
+    })
 }
 
 /// "account_number" -> "account number", for what the agent says.

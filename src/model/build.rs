@@ -17,6 +17,7 @@ use super::raw::{self, Channel};
 use super::refs::{choice, properties};
 use super::suite::{ActionExpect, Check, Conversation, Event, HandoffExpect, Says, Suite};
 use crate::diag::{Diagnostic, Diagnostics, Pos, suggest};
+use crate::files::Root;
 use crate::policy::ActionId;
 
 #[derive(Default)]
@@ -30,12 +31,13 @@ pub(super) struct Loader {
 type Overrides = Vec<(ActionId, Option<bool>, Vec<(usize, String)>)>;
 
 impl Loader {
-    pub(super) fn load(&mut self, path: &Path) -> Result<Suite, Diagnostics> {
+    pub(super) fn load(&mut self, path: &Path, root: &Root) -> Result<Suite, Diagnostics> {
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut b = Builder {
             loader: self,
             path,
             dir: &dir,
+            root,
             errs: Diagnostics::default(),
             agent: None,
             agent_failed: false,
@@ -72,6 +74,7 @@ impl Loader {
         errs.into_result(Suite {
             name: top.suite,
             path: path.to_path_buf(),
+            root: root.clone(),
             description: top.description,
             agent,
             tags: top.tags,
@@ -101,6 +104,8 @@ struct Builder<'l, 'p> {
     loader: &'l mut Loader,
     path: &'p Path,
     dir: &'p Path,
+    /// Every path the suite names must stay inside it.
+    root: &'p Root,
     errs: Diagnostics,
     agent: Option<Arc<Agent>>,
     agent_failed: bool,
@@ -221,6 +226,11 @@ impl<'de> Visitor<'de> for ConversationsSeed<'_, '_, '_> {
 impl Builder<'_, '_> {
     fn resolve_agent(&mut self, a: &Spanned<String>) {
         let agent_path = self.dir.join(&a.value);
+        if let Err(why) = self.named_file(&agent_path, "agent", a) {
+            self.errs.push(why);
+            self.agent_failed = true;
+            return;
+        }
         let key = std::fs::canonicalize(&agent_path).unwrap_or_else(|_| agent_path.clone());
         match self.loader.agents.get(&key) {
             Some(Ok(agent)) => self.agent = Some(agent.clone()),
@@ -248,6 +258,26 @@ impl Builder<'_, '_> {
                     }
                 }
             }
+        }
+    }
+
+    /// A path the suite names (`written` at its place in the file) must stay
+    /// inside the project root and, where it exists, be a regular file: a
+    /// FIFO would hang the run and a device would fill the memory.
+    fn named_file(&self, file: &Path, what: &str, written: &Spanned<String>) -> Result<(), Diagnostic> {
+        let at = |msg: String| Diagnostic::new(self.path, Pos::of(written), msg);
+        self.root.check(file, what, &written.value).map_err(at)?;
+        match std::fs::metadata(file) {
+            Ok(m) => match crate::files::read::kind_of(&m.file_type()) {
+                Some(kind) => Err(at(format!(
+                    "{what} '{}' is {kind}: expected a regular file",
+                    written.value
+                ))),
+                None => Ok(()),
+            },
+            // A missing golden is written by --bless; a missing agent is
+            // reported where it is read.
+            Err(_) => Ok(()),
         }
     }
 
@@ -296,14 +326,17 @@ impl Builder<'_, '_> {
             expects.push(checks);
         }
         let transcript = c.transcript.as_ref().map(|t| {
+            let file = self.dir.join(&t.value);
             if t.value.trim().is_empty() {
                 self.errs.push(Diagnostic::new(
                     path,
                     Pos::of(t),
                     "empty transcript path: expected a file name such as golden/NAME.txt",
                 ));
+            } else if let Err(why) = self.named_file(&file, "transcript", t) {
+                self.errs.push(why);
             }
-            self.dir.join(&t.value)
+            file
         });
         Conversation {
             name: c.name.value.clone(),

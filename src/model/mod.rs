@@ -12,4 +12,4 @@ pub mod yaml;
 
 pub use agent::{Agent, Fixtures};
 pub use property::{Property, PropertyKind};
-pub use suite::{Check, Choice, Conversation, Event, Suite, load_suites};
+pub use suite::{Check, Choice, Conversation, Event, Loaded, Suite, load_suites, load_suites_with};

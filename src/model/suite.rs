@@ -2,6 +2,7 @@
 //! the agent (topics, actions, slots, outputs) resolved, regexes compiled,
 //! fixtures merged.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,12 +13,15 @@ use super::build::Loader;
 use super::property::Property;
 use super::raw::HandoffReason;
 use crate::diag::{Diagnostic, Diagnostics, Pos};
+use crate::files::{Confinement, Root};
 use crate::policy::{ActionId, SlotId, TopicId};
 
 #[derive(Debug)]
 pub struct Suite {
     pub name: String,
     pub path: PathBuf,
+    /// The project root every path the suite names stays inside.
+    pub root: Root,
     pub description: Option<String>,
     pub agent: Arc<Agent>,
     pub tags: Vec<String>,
@@ -133,17 +137,32 @@ pub struct HandoffExpect {
 }
 
 /// Loads the suites at `paths` (files, or folders searched recursively), in
-/// a stable order, reporting every problem found.
+/// a stable order, reporting every problem found. Every path a suite names
+/// must stay inside its project root ([`Confinement::Auto`]).
 pub fn load_suites(paths: &[PathBuf]) -> Result<Vec<Suite>, Diagnostics> {
+    load_suites_with(paths, &Confinement::Auto).map(|l| l.suites)
+}
+
+/// Suites loaded, and what the folder walks passed over.
+#[derive(Debug)]
+pub struct Loaded {
+    pub suites: Vec<Suite>,
+    /// One line per file or link skipped in a folder walk, with why.
+    pub skipped: Vec<String>,
+}
+
+/// [`load_suites`] with the project root chosen by `confinement`.
+pub fn load_suites_with(paths: &[PathBuf], confinement: &Confinement) -> Result<Loaded, Diagnostics> {
     let mut errs = Diagnostics::default();
-    let mut files = Vec::new();
+    let mut walk = Walk::default();
     for p in paths {
-        if let Err(d) = discover(p, true, &mut files) {
+        if let Err(d) = walk.arg(p, confinement) {
             errs.push(d);
         }
     }
+    let Walk { mut files, skipped, .. } = walk;
     files.sort();
-    files.dedup();
+    files.dedup_by(|a, b| a.0 == b.0);
     if files.is_empty() && errs.is_empty() {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         errs.push(Diagnostic::new(
@@ -154,14 +173,25 @@ pub fn load_suites(paths: &[PathBuf]) -> Result<Vec<Suite>, Diagnostics> {
     }
     let mut loader = Loader::default();
     let mut suites = Vec::new();
-    for f in &files {
-        match loader.load(f) {
+    for (f, arg) in &files {
+        let root = match confinement.root_for(f, arg) {
+            Ok(r) => r,
+            Err(e) => {
+                errs.push(Diagnostic::new(
+                    f,
+                    Pos::FILE,
+                    format!("cannot find the project root: {}", super::yaml::io_reason(&e)),
+                ));
+                continue;
+            }
+        };
+        match loader.load(f, &root) {
             Ok(s) => suites.push(s),
             Err(d) => errs.0.extend(d.0),
         }
     }
     check_golden_paths(&suites, &mut errs);
-    errs.into_result(suites)
+    errs.into_result(Loaded { suites, skipped })
 }
 
 /// Two conversations blessing the same golden file would race each other.
@@ -192,14 +222,52 @@ fn check_golden_paths(suites: &[Suite], errs: &mut Diagnostics) {
     }
 }
 
-fn discover(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read: {}", super::yaml::io_reason(&e))))?;
-    if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+/// The suite files found under the command-line paths, each with the path
+/// it was found under (its root's fallback).
+#[derive(Default)]
+struct Walk {
+    files: Vec<(PathBuf, PathBuf)>,
+    skipped: Vec<String>,
+    /// Folders entered, canonical: a link back to one is a cycle.
+    entered: HashSet<PathBuf>,
+}
+
+impl Walk {
+    /// A command-line path: a suite file as it stands, or a folder to search.
+    fn arg(&mut self, path: &Path, confinement: &Confinement) -> Result<(), Diagnostic> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read: {}", super::yaml::io_reason(&e))))?;
+        if meta.is_file() {
+            self.files.push((path.to_path_buf(), path.to_path_buf()));
+            return Ok(());
+        }
+        if let Some(kind) = crate::files::read::kind_of(&meta.file_type()).filter(|_| !meta.is_dir()) {
+            return Err(Diagnostic::new(
+                path,
+                Pos::FILE,
+                format!("cannot read: it is {kind}, not a regular file or a folder"),
+            ));
+        }
+        let root = confinement
+            .root_for(path, path)
+            .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read: {}", super::yaml::io_reason(&e))))?;
+        self.folder(path, path, &root)
+    }
+
+    fn folder(&mut self, dir: &Path, arg: &Path, root: &Root) -> Result<(), Diagnostic> {
+        if let Ok(canonical) = std::fs::canonicalize(dir)
+            && !self.entered.insert(canonical)
+        {
+            self.skipped.push(format!(
+                "{}: a link back to a folder already searched (a cycle)",
+                dir.display()
+            ));
+            return Ok(());
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| {
                 Diagnostic::new(
-                    path,
+                    dir,
                     Pos::FILE,
                     format!("cannot read folder: {}", super::yaml::io_reason(&e)),
                 )
@@ -213,25 +281,54 @@ fn discover(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), D
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with('.'));
             if !hidden {
-                discover(&e, false, out)?;
+                self.entry(&e, arg, root)?;
             }
         }
-    } else if explicit
-        || (matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && is_suite_file(path))
-    {
-        out.push(path.to_path_buf());
+        Ok(())
     }
-    Ok(())
+
+    fn entry(&mut self, path: &Path, arg: &Path, root: &Root) -> Result<(), Diagnostic> {
+        let Ok(link) = std::fs::symlink_metadata(path) else {
+            return Ok(());
+        };
+        if link.file_type().is_symlink() && !root.contains(path) {
+            self.skipped.push(format!(
+                "{}: a symbolic link that leads out of the project root",
+                path.display()
+            ));
+            return Ok(());
+        }
+        let Ok(meta) = std::fs::metadata(path) else {
+            self.skipped
+                .push(format!("{}: a symbolic link that leads nowhere", path.display()));
+            return Ok(());
+        };
+        if meta.is_dir() {
+            return self.folder(path, arg, root);
+        }
+        if let Some(kind) = crate::files::read::kind_of(&meta.file_type()) {
+            self.skipped
+                .push(format!("{}: {kind}, not a regular file", path.display()));
+            return Ok(());
+        }
+        if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && is_suite_file(path) {
+            self.files.push((path.to_path_buf(), arg.to_path_buf()));
+        }
+        Ok(())
+    }
 }
 
 /// A YAML file in a searched folder is a suite when it has a top-level
 /// `suite:` or `conversations:` key; agent configs and other YAML beside
 /// suites are left alone.
 fn is_suite_file(path: &Path) -> bool {
-    use std::io::{BufRead, BufReader};
-    let Ok(f) = std::fs::File::open(path) else { return true };
+    use std::io::{BufRead, BufReader, Read};
+    let Ok(f) = crate::files::open_regular(path) else {
+        return true;
+    };
     let mut agent_like = false;
-    for line in BufReader::new(f).split(b'\n').map_while(Result::ok) {
+    let capped = BufReader::new(f.take(crate::files::MAX_FILE_BYTES));
+    for line in capped.split(b'\n').map_while(Result::ok) {
         if line.starts_with(b"suite:") || line.starts_with(b"conversations:") {
             return true;
         }

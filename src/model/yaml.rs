@@ -9,25 +9,13 @@ use serde::de::{DeserializeOwned, DeserializeSeed};
 
 use crate::diag::{Diagnostic, Pos};
 
-/// Larger files are refused before they are read.
-pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+pub use crate::files::MAX_FILE_BYTES;
+pub(crate) use crate::files::read::io_reason;
 
-/// Reads a whole file as UTF-8 text.
+/// Reads a whole regular file as UTF-8 text.
 pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read file: {}", io_reason(&e))))?;
-    if meta.is_dir() {
-        return Err(Diagnostic::new(path, Pos::FILE, "expected a file, found a directory"));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Diagnostic::new(
-            path,
-            Pos::FILE,
-            format!("file is {} bytes; the limit is {MAX_FILE_BYTES}", meta.len()),
-        ));
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read file: {}", io_reason(&e))))?;
+    let bytes = crate::files::read_regular(path, MAX_FILE_BYTES)
+        .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read file: {e}")))?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -119,12 +107,4 @@ fn yaml_error(path: &Path, err: &serde_saphyr::Error, what: &str) -> Diagnostic 
         message
     };
     Diagnostic::new(path, pos, message)
-}
-
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
 }

@@ -33,3 +33,9 @@ pub fn clean_copy(file: &Path, dir: &Path) -> PathBuf {
     .unwrap();
     copy
 }
+
+/// Loads suites with confinement off: the tests write suites into
+/// temporary folders that name the project's example agents.
+pub fn load_anywhere(paths: &[PathBuf]) -> Result<Vec<baton::model::Suite>, baton::diag::Diagnostics> {
+    baton::model::load_suites_with(paths, &baton::files::Confinement::Off).map(|l| l.suites)
+}
