@@ -52,7 +52,8 @@ pub fn explain(agent: &Agent) -> String {
             let _ = writeln!(out, "  actions: {}", names.join(", "));
         }
         for (i, ins) in topic.instructions.iter().enumerate() {
-            let _ = writeln!(out, "  {}. {:?} (line {})", i + 1, ins.text, ins.pos.line);
+            let at = where_written(agent, &ins.src);
+            let _ = writeln!(out, "  {}. {:?} ({at})", i + 1, ins.text);
             for r in ins.compiled.rules() {
                 let mut line = describe_rule(agent, r);
                 if let Rule::RunAction { action } = r {
@@ -77,10 +78,9 @@ pub fn explain(agent: &Agent) -> String {
             if let Some(why) = ins.compiled.unbound() {
                 let _ = writeln!(out, "     -> binds nothing: {why}");
                 warnings.push(format!(
-                    "topic {} instruction {} (line {}) binds nothing: {why}",
+                    "topic {} instruction {} ({at}) binds nothing: {why}",
                     topic.name,
                     i + 1,
-                    ins.pos.line
                 ));
             }
             match &ins.compiled {
@@ -206,4 +206,14 @@ pub fn explain(agent: &Agent) -> String {
         }
     }
     out
+}
+
+/// "line 12" in the agent's own file; "path:12" in another of its files
+/// (metadata spreads an agent over several).
+fn where_written(agent: &Agent, src: &crate::agent::spec::Src) -> String {
+    if *src.file == *agent.path {
+        format!("line {}", src.pos.line)
+    } else {
+        format!("{}:{}", src.file.display(), src.pos.line)
+    }
 }

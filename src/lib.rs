@@ -5,6 +5,8 @@
 //! where a handoff happens before the required pre-work.
 //!
 //! Layout:
+//! - [`agent`]: the agent model, its front ends (one per format) and the
+//!   shared phases that compile it for the engine;
 //! - [`files`]: safe reads and the project root a suite must stay inside;
 //! - [`model`]: the YAML formats and their validation (file:line:col errors);
 //! - [`policy`]: the instruction compiler (natural language to rules);
@@ -17,6 +19,7 @@
 //! - [`explain`]: what an agent compiled to;
 //! - [`cli`]: the `baton` command line.
 
+pub mod agent;
 pub mod check;
 pub mod cli;
 pub mod diag;

@@ -589,7 +589,10 @@ fn resolve_overrides(
             outputs: vec![None; action.outputs.len()],
         };
         if let Some(result) = &def.result {
-            apply_result(path, errs, &action.name, &action.outputs, result, &mut fx);
+            let items = result
+                .iter()
+                .map(|(k, v)| (path, Pos::of(k), k.value.as_str(), v.as_str()));
+            apply_result(errs, &action.name, &action.outputs, items, &mut fx);
         }
         let values = fx
             .outputs

@@ -2,7 +2,8 @@
 //! YAML as written (with source positions); [`agent`] and [`suite`] hold the
 //! validated, resolved forms the engine and runner use.
 
-pub mod agent;
+/// The compiled agent, where the suite formats expect it.
+pub use crate::agent::compiled as agent;
 mod build;
 pub mod property;
 pub mod raw;

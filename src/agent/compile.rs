@@ -1,0 +1,213 @@
+//! Compilation, the last shared phase: the resolved model into the
+//! [`Agent`] the engine runs. Slot patterns become extractors, instructions
+//! become rules (through [`policy`]), utterances and descriptions become
+//! the classifier's vocabulary, and unset settings take their defaults.
+
+use crate::agent::compiled::{Action, Agent, Escalation, Instruction, NoInput, Slot, Topic, humanize};
+use crate::agent::resolve::Refs;
+use crate::agent::spec::{AgentSpec, SlotShape, Src, TopicSpec};
+use crate::diag::{Diagnostics, suggest};
+use crate::model::raw::NoInputThen;
+use crate::nlu::{Extractor, TopicModel, Vocab};
+use crate::policy::{self, Compiled, Names, Rule};
+
+const DEFAULT_THRESHOLD: f32 = 0.3;
+const DEFAULT_MARGIN: f32 = 0.05;
+const DEFAULT_MESSAGE: &str = "Connecting you to a representative.";
+const DEFAULT_REPROMPT: &str = "Are you still there?";
+
+pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
+    let slots = spec
+        .slots
+        .iter()
+        .filter_map(|s| {
+            Some(Slot {
+                name: s.name.value.clone(),
+                ask: s
+                    .ask
+                    .clone()
+                    .unwrap_or_else(|| format!("Could you give me your {}?", humanize(&s.name.value))),
+                extractor: extractor(&s.name.value, &s.shape, errs)?,
+            })
+        })
+        .collect();
+    let actions: Vec<Action> = spec
+        .actions
+        .iter()
+        .zip(refs.inputs)
+        .map(|(a, inputs)| Action {
+            name: a.name.value.clone(),
+            description: a.description.clone(),
+            inputs,
+            outputs: a.outputs.iter().map(|o| o.value.clone()).collect(),
+            say: a.say.clone(),
+        })
+        .collect();
+    let names = NameLists {
+        slots: spec.slots.iter().map(|s| s.name.value.clone()).collect(),
+        actions: actions.iter().map(|a| a.name.clone()).collect(),
+        topics: spec.topics.iter().map(|t| t.name.value.clone()).collect(),
+    };
+    let mut vocab = Vocab::new();
+    let topics: Vec<Topic> = spec
+        .topics
+        .iter()
+        .zip(refs.topic_actions)
+        .map(|(t, topic_actions)| topic(t, topic_actions, &names, &mut vocab, errs))
+        .collect();
+    check_guard_topics(&topics, &actions, errs);
+    let no_input = match spec.no_input {
+        Some(n) => NoInput {
+            reprompts: n.reprompts,
+            then: n.then,
+            prompt: n.prompt.unwrap_or_else(|| DEFAULT_REPROMPT.to_string()),
+        },
+        None => NoInput {
+            reprompts: 2,
+            then: NoInputThen::Hangup,
+            prompt: DEFAULT_REPROMPT.to_string(),
+        },
+    };
+    Agent {
+        name: spec.name.value,
+        path: spec.file.to_path_buf(),
+        description: spec.description,
+        channel: spec.channel,
+        escalation: Escalation {
+            flow: spec.escalation.flow.value,
+            message: spec.escalation.message.unwrap_or_else(|| DEFAULT_MESSAGE.to_string()),
+            default_topic: spec.escalation.default_topic,
+        },
+        no_input,
+        dtmf: spec.dtmf.into_iter().map(|(k, a)| (k.value, a)).collect(),
+        threshold: spec.threshold.map_or(DEFAULT_THRESHOLD, |t| t.value),
+        margin: spec.margin.map_or(DEFAULT_MARGIN, |m| m.value),
+        slots,
+        actions,
+        topics,
+        fixtures: refs.fixtures,
+        vocab,
+    }
+}
+
+struct NameLists {
+    slots: Vec<String>,
+    actions: Vec<String>,
+    topics: Vec<String>,
+}
+
+fn extractor(slot: &str, shape: &SlotShape, errs: &mut Diagnostics) -> Option<Extractor> {
+    Some(match shape {
+        SlotShape::Email => Extractor::email(),
+        SlotShape::Phone => Extractor::phone(),
+        SlotShape::Digits => Extractor::digits(),
+        SlotShape::Pattern(p) => match crate::nlu::small_regex(&p.value) {
+            Ok(re) => Extractor::pattern(re),
+            Err(e) => {
+                errs.push(p.src.error(format!(
+                    "invalid regex in slot '{slot}': {}",
+                    crate::nlu::regex_error_detail(&e)
+                )));
+                return None;
+            }
+        },
+    })
+}
+
+fn topic(
+    t: &TopicSpec,
+    actions: Vec<crate::policy::ActionId>,
+    names: &NameLists,
+    vocab: &mut Vocab,
+    errs: &mut Diagnostics,
+) -> Topic {
+    let lists = Names {
+        slots: &names.slots,
+        actions: &names.actions,
+        topics: &names.topics,
+    };
+    let mut instructions = Vec::new();
+    let mut rules = Vec::new();
+    let mut rule_origins = Vec::new();
+    for ins in &t.instructions {
+        let compiled = match policy::compile(&ins.value, &lists) {
+            Ok(c) => c,
+            Err(u) => {
+                errs.push(
+                    ins.src
+                        .error(format!("instruction names unknown {} '{}'", u.kind, u.name))
+                        .with_help(suggest(&u.name, u.candidates.iter().map(String::as_str))),
+                );
+                Compiled::Text
+            }
+        };
+        let rs = compiled.rules();
+        for r in rs {
+            if let Rule::RunAction { action } = r
+                && !actions.contains(action)
+            {
+                errs.push(
+                    ins.src
+                        .error(format!(
+                            "instruction runs '{}', which is not in the actions of topic '{}'",
+                            names.actions[*action as usize], t.name.value
+                        ))
+                        .with_help(Some(format!("add it to `actions` of '{}'", t.name.value))),
+                );
+            }
+        }
+        rules.extend(rs.iter().cloned());
+        rule_origins.extend(std::iter::repeat_n(instructions.len() as u16 + 1, rs.len()));
+        instructions.push(Instruction {
+            text: ins.value.clone(),
+            src: ins.src.clone(),
+            compiled,
+        });
+    }
+    let examples = t.utterances.iter().map(|u| vocab.learn(u)).collect();
+    let description = vocab.learn(&t.description);
+    let catch_all = t
+        .catch_all
+        .unwrap_or_else(|| policy::reads_as_catch_all(&t.description));
+    Topic {
+        name: t.name.value.clone(),
+        description: t.description.clone(),
+        utterances: t.utterances.clone(),
+        can_escalate: t.can_escalate,
+        actions,
+        instructions,
+        rules,
+        rule_origins,
+        reply: t.reply.clone(),
+        model: TopicModel {
+            examples,
+            description,
+            catch_all,
+        },
+    }
+}
+
+/// A guard that names a topic where the action cannot run can never hold.
+fn check_guard_topics(topics: &[Topic], actions: &[Action], errs: &mut Diagnostics) {
+    for t in topics {
+        for (rule, origin) in t.rules.iter().zip(&t.rule_origins) {
+            if let Rule::RequireAction {
+                action,
+                topic: Some(at),
+            } = rule
+            {
+                let at = &topics[*at as usize];
+                if !at.actions.contains(action) {
+                    let src: &Src = &t.instructions[*origin as usize - 1].src;
+                    errs.push(
+                        src.error(format!(
+                            "instruction requires '{}' in topic '{}', which does not list that action",
+                            actions[*action as usize].name, at.name
+                        ))
+                        .with_help(Some(format!("add it to `actions` of '{}'", at.name))),
+                    );
+                }
+            }
+        }
+    }
+}

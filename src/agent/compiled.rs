@@ -1,0 +1,180 @@
+//! The compiled agent: every name resolved to an index, instructions
+//! compiled to rules, matchers and the classifier built. The engine runs on
+//! this; it does not know which format the agent was written in.
+
+use std::path::{Path, PathBuf};
+
+use crate::agent::spec::Src;
+use crate::diag::{Diagnostic, Diagnostics, Pos, suggest};
+use crate::model::raw::{Channel, DtmfAction, NoInputThen};
+use crate::nlu::{Extractor, TopicModel, Vocab};
+use crate::policy::{ActionId, Compiled, Rule, SlotId, TopicId};
+
+/// The name of the built-in Escalation topic of the default path.
+pub const BUILTIN_ESCALATION: &str = "Escalation";
+
+/// What a `topic` expectation names for a turn that no topic took.
+pub const NO_TOPIC: &str = "none";
+
+#[derive(Debug)]
+pub struct Agent {
+    pub name: String,
+    pub path: PathBuf,
+    pub description: Option<String>,
+    pub channel: Channel,
+    pub escalation: Escalation,
+    pub no_input: NoInput,
+    pub dtmf: Vec<(String, DtmfAction)>,
+    pub threshold: f32,
+    pub margin: f32,
+    pub slots: Vec<Slot>,
+    pub actions: Vec<Action>,
+    pub topics: Vec<Topic>,
+    /// The default fixture results, from the actions' `result`/`fails`.
+    pub fixtures: Fixtures,
+    pub vocab: Vocab,
+}
+
+#[derive(Debug)]
+pub struct Escalation {
+    pub flow: String,
+    pub message: String,
+    pub default_topic: bool,
+}
+
+#[derive(Debug)]
+pub struct NoInput {
+    pub reprompts: u32,
+    pub then: NoInputThen,
+    pub prompt: String,
+}
+
+#[derive(Debug)]
+pub struct Slot {
+    pub name: String,
+    pub ask: String,
+    pub extractor: Extractor,
+}
+
+#[derive(Debug)]
+pub struct Action {
+    pub name: String,
+    pub description: Option<String>,
+    pub inputs: Vec<SlotId>,
+    pub outputs: Vec<String>,
+    pub say: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Topic {
+    pub name: String,
+    pub description: String,
+    /// Example caller utterances (the classifier learns from them).
+    pub utterances: Vec<String>,
+    pub can_escalate: bool,
+    pub actions: Vec<ActionId>,
+    pub instructions: Vec<Instruction>,
+    /// All rules of all instructions, in order.
+    pub rules: Vec<Rule>,
+    /// For each rule, the 1-based number of the instruction it came from.
+    pub rule_origins: Vec<u16>,
+    pub reply: Option<String>,
+    pub model: TopicModel,
+}
+
+impl Topic {
+    pub fn guards(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(|r| r.is_guard())
+    }
+
+    pub fn escalates_always(&self) -> bool {
+        self.rules.contains(&Rule::EscalateAlways)
+    }
+}
+
+#[derive(Debug)]
+pub struct Instruction {
+    pub text: String,
+    pub src: Src,
+    pub compiled: Compiled,
+}
+
+/// What each action returns in a run: the agent's defaults, overridden by a
+/// suite or conversation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fixtures {
+    pub actions: Vec<ActionFixture>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActionFixture {
+    pub fails: bool,
+    /// Values by output index; outputs without a value are absent.
+    pub outputs: Vec<Option<String>>,
+}
+
+impl Agent {
+    pub fn topic_id(&self, name: &str) -> Option<TopicId> {
+        self.topics.iter().position(|t| t.name == name).map(|i| i as TopicId)
+    }
+
+    pub fn action_id(&self, name: &str) -> Option<ActionId> {
+        self.actions.iter().position(|a| a.name == name).map(|i| i as ActionId)
+    }
+
+    pub fn slot_id(&self, name: &str) -> Option<SlotId> {
+        self.slots.iter().position(|s| s.name == name).map(|i| i as SlotId)
+    }
+
+    /// Whether `name` is a topic a suite may expect: a configured one, the
+    /// built-in Escalation topic (keypad and silence escalations use it even
+    /// when requests do not), or `none` for a turn no topic took.
+    pub fn knows_topic(&self, name: &str) -> bool {
+        self.topic_id(name).is_some() || name == BUILTIN_ESCALATION || name == NO_TOPIC
+    }
+
+    pub fn dtmf_action(&self, digits: &str) -> Option<DtmfAction> {
+        self.dtmf.iter().find(|(d, _)| d == digits).map(|(_, a)| *a)
+    }
+
+    /// Loads an agent file, whatever its format, through the shared phases.
+    pub fn load(path: &Path) -> Result<Agent, Diagnostics> {
+        crate::agent::load(path)
+    }
+
+    /// Validates and compiles agent YAML already in memory; `path` names it in errors.
+    pub fn from_yaml(path: &Path, text: &str) -> Result<Agent, Diagnostics> {
+        crate::agent::build(crate::agent::front::yaml::from_text(path, text)?)
+    }
+}
+
+/// "account_number" -> "account number", for what the agent says.
+pub(crate) fn humanize(name: &str) -> String {
+    name.replace(['_', '-'], " ")
+}
+
+/// Keypad sequences: digits, `*` and `#`.
+pub(crate) fn is_keypad_sequence(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+}
+
+/// Applies a default or overriding result onto a fixture: each item is an
+/// output name with where it was written and the value, and an unknown
+/// output is a located error.
+pub(crate) fn apply_result<'a>(
+    errs: &mut Diagnostics,
+    action: &str,
+    outputs: &[String],
+    result: impl IntoIterator<Item = (&'a Path, Pos, &'a str, &'a str)>,
+    fx: &mut ActionFixture,
+) {
+    for (file, pos, out, value) in result {
+        match outputs.iter().position(|o| o == out) {
+            Some(i) => fx.outputs[i] = Some(value.to_string()),
+            None => errs.push(
+                Diagnostic::new(file, pos, format!("action '{action}' has no output '{out}'"))
+                    .with_help(suggest(out, outputs.iter().map(String::as_str))),
+            ),
+        }
+    }
+}
