@@ -1,0 +1,153 @@
+//! Reading Salesforce metadata XML: a parsed document that knows its file,
+//! the position of every element, and which child elements the front end
+//! read, so that the rest can be listed as not modelled rather than dropped
+//! silently (metadata grows with every release).
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::Arc;
+
+use roxmltree::{Document, Node, ParsingOptions};
+
+use crate::agent::spec::Src;
+use crate::diag::{Diagnostic, Pos};
+
+/// A parsed metadata file.
+pub struct Xml<'t> {
+    pub file: Arc<Path>,
+    pub doc: Document<'t>,
+    /// Element paths seen but not read, e.g. `GenAiPlannerBundle/voiceDefinition`.
+    unread: RefCell<Vec<(String, Src)>>,
+}
+
+/// The largest document read: metadata files are kilobytes; this bounds a
+/// hostile one.
+const MAX_NODES: u32 = 2_000_000;
+
+impl<'t> Xml<'t> {
+    /// Parses `text`; DTDs are refused (no entity expansion).
+    pub fn parse(file: &Arc<Path>, text: &'t str) -> Result<Xml<'t>, Diagnostic> {
+        let options = ParsingOptions {
+            allow_dtd: false,
+            nodes_limit: MAX_NODES,
+        };
+        let doc = Document::parse_with_options(text, options).map_err(|e| {
+            let p = e.pos();
+            Diagnostic::new(
+                file,
+                Pos::new(p.row.into(), p.col.into()),
+                format!("malformed XML: {}", strip_position(&e.to_string())),
+            )
+        })?;
+        Ok(Xml {
+            file: file.clone(),
+            doc,
+            unread: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// The root element, checked to be `expected`.
+    pub fn root(&self, expected: &str) -> Result<Node<'_, 't>, Diagnostic> {
+        let root = self.doc.root_element();
+        if root.tag_name().name() != expected {
+            return Err(self.src(root).error(format!(
+                "expected a <{expected}> document, found <{}>",
+                root.tag_name().name()
+            )));
+        }
+        Ok(root)
+    }
+
+    /// Where `node` starts.
+    pub fn src(&self, node: Node<'_, '_>) -> Src {
+        let p = self.doc.text_pos_at(node.range().start);
+        Src::new(&self.file, Pos::new(p.row.into(), p.col.into()))
+    }
+
+    /// Records the children of `node` that are not among `read`, by their
+    /// element path, for `explain`'s list of what was not modelled.
+    pub fn note_unread(&self, node: Node<'_, '_>, path: &str, read: &[&str]) {
+        let mut unread = self.unread.borrow_mut();
+        for c in node.children().filter(Node::is_element) {
+            let name = c.tag_name().name();
+            if !read.contains(&name) {
+                let p = format!("{path}/{name}");
+                if !unread.iter().any(|(q, _)| *q == p) {
+                    unread.push((p, self.src(c)));
+                }
+            }
+        }
+    }
+
+    /// The element paths not read, each with its first place.
+    pub fn into_unread(self) -> Vec<(String, Src)> {
+        self.unread.into_inner()
+    }
+}
+
+/// The child elements of `node` named `name`.
+pub fn children<'a, 't>(node: Node<'a, 't>, name: &'a str) -> impl Iterator<Item = Node<'a, 't>> + 'a {
+    node.children()
+        .filter(move |c| c.is_element() && c.tag_name().name() == name)
+}
+
+/// The first child element named `name`.
+pub fn child<'a, 't>(node: Node<'a, 't>, name: &str) -> Option<Node<'a, 't>> {
+    node.children()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+/// The trimmed text of the first child named `name`, if not empty or nil.
+pub fn text<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
+    let c = child(node, name)?;
+    let t = c.text()?.trim();
+    (!t.is_empty()).then_some(t)
+}
+
+/// A boolean child: `true`/`false`; absent means `default`.
+pub fn flag(node: Node<'_, '_>, name: &str, default: bool) -> bool {
+    match text(node, name) {
+        Some(t) => t.eq_ignore_ascii_case("true"),
+        None => default,
+    }
+}
+
+/// roxmltree's messages end with " at ROW:COL", which the diagnostic says.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at ") {
+        Some(i) if message[i + 4..].chars().all(|c| c.is_ascii_digit() || c == ':') => message[..i].to_string(),
+        _ => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_and_unread_children() {
+        let file: Arc<Path> = Arc::from(Path::new("a.xml"));
+        let text = "<?xml version=\"1.0\"?>\n<GenAiPlugin>\n    <canEscalate>true</canEscalate>\n    <newThing>x</newThing>\n</GenAiPlugin>\n";
+        let xml = Xml::parse(&file, text).unwrap();
+        let root = xml.root("GenAiPlugin").unwrap();
+        assert!(flag(root, "canEscalate", false));
+        assert_eq!(xml.src(child(root, "canEscalate").unwrap()).pos, Pos::new(3, 5));
+        xml.note_unread(root, "GenAiPlugin", &["canEscalate"]);
+        let unread = xml.into_unread();
+        assert_eq!(unread.len(), 1);
+        assert_eq!(unread[0].0, "GenAiPlugin/newThing");
+        assert_eq!(unread[0].1.pos, Pos::new(4, 5));
+    }
+
+    #[test]
+    fn malformed_xml_is_located_and_dtds_are_refused() {
+        let file: Arc<Path> = Arc::from(Path::new("a.xml"));
+        let e = Xml::parse(&file, "<a>\n  <b></a>").err().unwrap();
+        assert_eq!(e.pos.line, 2, "{e}");
+        assert!(e.message.starts_with("malformed XML: "), "{e}");
+        let bomb = "<!DOCTYPE a [<!ENTITY x \"xx\">]><a>&x;</a>";
+        assert!(Xml::parse(&file, bomb).is_err());
+        let e = Xml::parse(&file, "<a/>").unwrap().root("GenAiPlugin").err().unwrap();
+        assert_eq!(e.message, "expected a <GenAiPlugin> document, found <a>");
+    }
+}
