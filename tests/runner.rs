@@ -8,6 +8,8 @@ use std::process::Command;
 use baton::model::load_suites;
 use baton::runner::{self, Golden, RunOptions, Status};
 
+mod common;
+
 fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
 }
@@ -344,4 +346,44 @@ fn json_report_reads_back_in_run_order() {
     );
     assert!(convs[0]["transcript"].as_str().unwrap().contains("handoff: Queue"));
     assert_eq!(convs[2]["skip_reason"], "waiting on the new flow");
+}
+
+#[test]
+fn junit_holds_only_xml_characters_whatever_the_caller_said() {
+    // U+FFFF, U+FFFE and BEL are legal in a caller line and in a file name,
+    // and none of them may appear in XML 1.0.
+    let conv = "  - name: odd caller
+    turns:
+      - caller: \"hello \\uFFFF \\uFFFE \\x07 there\"
+        expect: { escalated: true }
+";
+    let dir = workspace(conv);
+    let odd = "odd \u{FFFF}\u{7}.yaml";
+    std::fs::rename(dir.path().join("suite.yaml"), dir.path().join(odd)).unwrap();
+    let (code, out, err) = baton(&["run", odd, "--junit", "out.xml"], dir.path());
+    assert_eq!(code, 1, "{out}{err}");
+    let xml = std::fs::read_to_string(dir.path().join("out.xml")).unwrap();
+    let doc = common::strict_xml(&xml);
+    let case = doc.descendants().find(|n| n.has_tag_name("testcase")).unwrap();
+    let failure = case.children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap()
+            .contains("escalated: expected true, got false"),
+        "{xml}"
+    );
+    let system_out = case.children().find(|n| n.has_tag_name("system-out")).unwrap();
+    assert!(
+        system_out
+            .text()
+            .unwrap()
+            .contains("caller: hello \\u{FFFF} \\u{FFFE} \\x07 there"),
+        "{xml}"
+    );
+    let file = doc
+        .descendants()
+        .find(|n| n.has_tag_name("property") && n.attribute("name") == Some("file"))
+        .and_then(|n| n.attribute("value"));
+    assert_eq!(file, Some("odd \\u{FFFF}\\x07.yaml"));
 }

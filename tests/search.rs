@@ -460,3 +460,46 @@ fn a_cooperative_caller_finds_the_topic_that_can_escalate() {
     let l = lengths(&v);
     assert_eq!(l[0], ("reach".to_string(), None), "{l:?}");
 }
+
+#[test]
+fn fuzz_and_verify_junit_hold_only_xml_characters() {
+    // A suite file's name may hold U+FFFF and BEL; XML 1.0 may not. (Caller
+    // lines reach these reports only when a counterexample happens to use
+    // them; the unit tests of report::xml cover every field.)
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("fixtures/mutants/silence_escalates.suite.yaml"))
+        .unwrap()
+        .replace(
+            "agent: silence_escalates.agent.yaml",
+            &format!(
+                "agent: {}",
+                root().join("fixtures/mutants/silence_escalates.agent.yaml").display()
+            ),
+        );
+    let odd = dir.path().join("odd \u{FFFF}\u{7}.suite.yaml");
+    std::fs::write(&odd, text).unwrap();
+    for (command, extra) in [("fuzz", ["--cases", "500"]), ("verify", ["--depth", "6"])] {
+        let junit = dir.path().join(format!("{command}.xml"));
+        let out = baton(&[
+            command,
+            odd.to_str().unwrap(),
+            extra[0],
+            extra[1],
+            "--no-regressions",
+            &format!("--junit={}", junit.display()),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        let doc = common::strict_xml(&xml);
+        let file = doc
+            .descendants()
+            .find(|n| n.has_tag_name("property") && n.attribute("name") == Some("file"))
+            .and_then(|n| n.attribute("value"))
+            .unwrap();
+        assert!(file.ends_with("odd \\u{FFFF}\\x07.suite.yaml"), "{command}: {file}");
+        assert!(
+            doc.descendants().any(|n| n.has_tag_name("failure")),
+            "{command}: the mutant is still caught: {xml}"
+        );
+    }
+}

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod json;
 pub mod junit;
 pub mod search;
+pub mod xml;
 
 use std::io::Write;
 use std::path::Path;

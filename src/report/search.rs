@@ -1,14 +1,17 @@
 //! Reports of `fuzz` and `verify` runs ([`SearchReport`]s): the console
 //! view, JUnit (one `<testcase>` per property per suite, the search figures
-//! as `<properties>`) and JSON for archives.
+//! as `<properties>`) and JSON for archives. JUnit text goes through
+//! [`xml::text`] and the document through [`xml::junit_document`], so that no
+//! character XML 1.0 forbids reaches the file.
 
 use std::io::Write;
 use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use serde_json::json;
 
+use super::xml::{self, text};
 use crate::explore::{Counterexample, Mode, Outcome, SearchReport, SuiteSearch};
 
 fn style(c: AnsiColor) -> Style {
@@ -155,10 +158,10 @@ pub fn junit(report: &SearchReport) -> Report {
     });
     r.set_timestamp(report.timestamp).set_time(report.duration);
     for s in &report.suites {
-        let mut ts = TestSuite::new(s.name.as_str());
+        let mut ts = TestSuite::new(text(&s.name));
         ts.set_timestamp(report.timestamp).set_time(s.duration);
-        ts.add_property(("file", s.path.display().to_string().as_str()));
-        ts.add_property(("agent", s.agent.as_str()));
+        ts.add_property(Property::new("file", text(&s.path.display().to_string())));
+        ts.add_property(Property::new("agent", text(&s.agent)));
         let st = &s.stats;
         match report.mode {
             Mode::Fuzz { seed, max_turns, .. } => {
@@ -179,22 +182,22 @@ pub fn junit(report: &SearchReport) -> Report {
         }
         ts.add_property(("elapsed_s", format!("{:.3}", s.duration.as_secs_f64()).as_str()));
         for w in &s.warnings {
-            ts.add_property(("warning", w.as_str()));
+            ts.add_property(Property::new("warning", text(w)));
         }
         if let Some(e) = &s.error {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status.set_message(e.lines().next().unwrap_or(""));
+            status.set_message(text(e.lines().next().unwrap_or("")));
             status.set_type("panic");
-            status.set_description(e.as_str());
+            status.set_description(text(e));
             let mut tc = TestCase::new("(search)", status);
-            tc.set_classname(s.name.as_str());
+            tc.set_classname(text(&s.name));
             ts.add_test_case(tc);
         }
         if let Some(why) = &s.skipped {
             let mut status = TestCaseStatus::skipped();
-            status.set_message(why.as_str());
+            status.set_message(text(why));
             let mut tc = TestCase::new("(no properties)", status);
-            tc.set_classname(s.name.as_str());
+            tc.set_classname(text(&s.name));
             ts.add_test_case(tc);
         }
         for p in &s.properties {
@@ -202,24 +205,24 @@ pub fn junit(report: &SearchReport) -> Report {
                 Outcome::Held => TestCaseStatus::success(),
                 Outcome::Violated(ce) => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    status.set_message(format!(
+                    status.set_message(text(&format!(
                         "violated {} in a {}-turn counterexample: {}",
                         at(ce),
                         ce.turns,
                         ce.missing.join("; ")
-                    ));
+                    )));
                     status.set_type("property");
-                    status.set_description(ce.trace.as_str());
+                    status.set_description(text(&ce.trace));
                     status
                 }
             };
-            let mut tc = TestCase::new(p.name.as_str(), status);
-            tc.set_classname(s.name.as_str());
-            tc.add_property(("origin", p.origin.as_str()));
+            let mut tc = TestCase::new(text(&p.name), status);
+            tc.set_classname(text(&s.name));
+            tc.add_property(Property::new("origin", text(&p.origin)));
             if let Outcome::Violated(ce) = &p.outcome {
-                tc.set_system_out(ce.yaml.as_str());
+                tc.set_system_out(text(&ce.yaml));
                 if let Some(w) = &ce.written {
-                    tc.add_property(("regression", w.display().to_string().as_str()));
+                    tc.add_property(Property::new("regression", text(&w.display().to_string())));
                 }
             }
             ts.add_test_case(tc);
@@ -230,8 +233,8 @@ pub fn junit(report: &SearchReport) -> Report {
 }
 
 pub fn write_junit(report: &SearchReport, path: &Path) -> std::io::Result<()> {
-    let xml = junit(report).to_string().map_err(std::io::Error::other)?;
-    super::atomic_write(path, xml.as_bytes())
+    let doc = xml::junit_document(&junit(report))?;
+    super::atomic_write(path, doc.as_bytes())
 }
 
 /// The JSON document of a search.
