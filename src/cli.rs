@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing (clap) and the mapping of
-//! outcomes to exit codes: 0 all passed, 1 failures, 2 usage or load errors.
+//! outcomes to exit codes: 0 all passed, 1 failures (for verify, also a
+//! property left inconclusive, unless accepted), 2 usage or load errors.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -121,9 +122,14 @@ pub struct VerifyArgs {
     /// Longest path explored, in turns.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub depth: u32,
-    /// Stop a suite's search at this many distinct states (the result is then inconclusive beyond the depth reached).
+    /// Store at most this many distinct states per suite; a search stopped by it leaves every property it did not
+    /// refute INCONCLUSIVE beyond the depth fully checked, which fails the run unless --accept-inconclusive.
     #[arg(long, default_value_t = 500_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_states: u64,
+    /// Exit 0 when properties are inconclusive (the state limit was reached before the depth) and none is violated;
+    /// their JUnit testcases are then <skipped> instead of <error>.
+    #[arg(long)]
+    pub accept_inconclusive: bool,
 }
 
 /// Exit code for a run with failures.
@@ -143,6 +149,7 @@ pub fn main(cli: Cli) -> ExitCode {
             },
             args.common,
             [args.junit, args.json],
+            false,
         ),
         Command::Verify(args) => search(
             Mode::Verify {
@@ -151,6 +158,7 @@ pub fn main(cli: Cli) -> ExitCode {
             },
             args.common,
             [args.junit, args.json],
+            args.accept_inconclusive,
         ),
         Command::Explain { agent } => match Agent::load(&agent) {
             Ok(a) => {
@@ -184,7 +192,7 @@ fn check_report_paths(paths: &[(&str, &Option<PathBuf>)]) -> Result<(), ExitCode
     Ok(())
 }
 
-fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2]) -> ExitCode {
+fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2], accept_inconclusive: bool) -> ExitCode {
     if let Err(code) = check_report_paths(&[("--junit", &junit), ("--json", &json)]) {
         return code;
     }
@@ -211,7 +219,7 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2]) -> 
             Mode::Verify { .. } => "suites",
         },
     };
-    let report = match search_all(&suites, &opts, &bar) {
+    let mut report = match search_all(&suites, &opts, &bar) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start {} worker threads: {e}", args.jobs);
@@ -219,6 +227,7 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2]) -> 
         }
     };
     bar.bar.clear();
+    report.accept_inconclusive = accept_inconclusive;
     let mut out = anstream::stdout().lock();
     let _ = search_report::console(&report, args.quiet, &mut out);
     let _ = out.flush();
@@ -242,7 +251,7 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2]) -> 
     if unwritten {
         return ExitCode::from(EXIT_USAGE);
     }
-    if report.violations() > 0 || report.errors() > 0 {
+    if report.failed() {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS

@@ -59,23 +59,40 @@ pub fn figures(mode: &Mode, s: &SuiteSearch) -> String {
     }
 }
 
+/// The verdict of a property left inconclusive, for every report.
+fn inconclusive(mode: &Mode, depth: u32) -> String {
+    match mode {
+        Mode::Verify { max_states, .. } => {
+            format!("INCONCLUSIVE beyond depth {depth}: the state limit {max_states} was reached")
+        }
+        // Fuzz has no state limit; kept total so that no report can panic.
+        Mode::Fuzz { .. } => format!("INCONCLUSIVE beyond depth {depth}"),
+    }
+}
+
 /// Writes the console report.
 pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::io::Result<()> {
     let (green, red, yellow) = (style(AnsiColor::Green), style(AnsiColor::Red), style(AnsiColor::Yellow));
+    // Unaccepted, an inconclusive property fails the run like a violation.
+    let unproven = if report.accept_inconclusive { yellow } else { red };
     writeln!(out, "{}", mode_line(&report.mode))?;
-    let (mut held, mut broken, mut skipped) = (0, 0, 0);
+    let (mut held, mut broken, mut unsure, mut skipped) = (0, 0, 0, 0);
     for s in &report.suites {
-        let failing = s.error.is_some() || s.properties.iter().any(|p| matches!(p.outcome, Outcome::Violated(_)));
+        skipped += usize::from(s.skipped.is_some());
+        for p in &s.properties {
+            match p.outcome {
+                Outcome::Held => held += 1,
+                Outcome::Violated(_) => broken += 1,
+                Outcome::Inconclusive { .. } => unsure += 1,
+            }
+        }
+        let failing = s.error.is_some() || s.properties.iter().any(|p| !matches!(p.outcome, Outcome::Held));
         if quiet && !failing {
-            // Still counted in the summary.
-            skipped += usize::from(s.skipped.is_some());
-            held += s.properties.len();
             continue;
         }
         writeln!(out)?;
         writeln!(out, "  {} ({}), agent {}", s.name, s.path.display(), s.agent)?;
         if let Some(why) = &s.skipped {
-            skipped += 1;
             writeln!(out, "    {yellow}SKIP{yellow:#} {why}")?;
             continue;
         }
@@ -89,27 +106,45 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
         for p in &s.properties {
             match &p.outcome {
                 Outcome::Held => {
-                    held += 1;
                     if !quiet {
                         writeln!(out, "    {green}HOLDS{green:#}    {} ({})", p.name, p.origin)?;
                     }
                 }
                 Outcome::Violated(ce) => {
-                    broken += 1;
                     writeln!(out, "    {red}VIOLATED{red:#} {} ({})", p.name, p.origin)?;
                     counterexample(ce, out)?;
+                }
+                Outcome::Inconclusive { depth } => {
+                    writeln!(
+                        out,
+                        "    {unproven}INCONCLUSIVE{unproven:#} beyond depth {depth}: {} ({})",
+                        p.name, p.origin
+                    )?;
                 }
             }
         }
     }
     writeln!(out)?;
-    let st = if broken > 0 || report.errors() > 0 { red } else { green };
+    let st = if report.failed() {
+        red
+    } else if unsure > 0 {
+        yellow
+    } else {
+        green
+    };
     write!(
         out,
-        "{st}Summary{st:#} [{:.3}s] {held} held, {broken} violated in {} suites",
+        "{st}Summary{st:#} [{:.3}s] {held} held, {broken} violated",
         report.duration.as_secs_f64(),
-        report.suites.len() - skipped
     )?;
+    // Only verify has a state limit, so only its summary counts these.
+    if matches!(report.mode, Mode::Verify { .. }) {
+        write!(out, ", {unsure} inconclusive")?;
+        if unsure > 0 && report.accept_inconclusive {
+            write!(out, " (accepted)")?;
+        }
+    }
+    write!(out, " in {} suites", report.suites.len() - skipped)?;
     if skipped > 0 {
         write!(out, ", {skipped} skipped")?;
     }
@@ -203,6 +238,21 @@ pub fn junit(report: &SearchReport) -> Report {
         for p in &s.properties {
             let status = match &p.outcome {
                 Outcome::Held => TestCaseStatus::success(),
+                Outcome::Inconclusive { depth } => {
+                    let message = inconclusive(&report.mode, *depth);
+                    let mut status = if report.accept_inconclusive {
+                        TestCaseStatus::skipped()
+                    } else {
+                        // An error, not a failure: nothing was found broken,
+                        // but nothing was proven either.
+                        TestCaseStatus::non_success(NonSuccessKind::Error)
+                    };
+                    status.set_type("inconclusive").set_message(message);
+                    status.set_description(format!(
+                        "only paths of up to {depth} turns were checked; raise --max-states to check deeper"
+                    ));
+                    status
+                }
                 Outcome::Violated(ce) => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     status.set_message(text(&format!(
@@ -243,7 +293,12 @@ pub fn json(report: &SearchReport) -> String {
         Mode::Fuzz { seed, cases, max_turns } => {
             json!({ "kind": "fuzz", "seed": seed, "cases": cases, "max_turns": max_turns })
         }
-        Mode::Verify { depth, max_states } => json!({ "kind": "verify", "depth": depth, "max_states": max_states }),
+        Mode::Verify { depth, max_states } => json!({
+            "kind": "verify",
+            "depth": depth,
+            "max_states": max_states,
+            "accept_inconclusive": report.accept_inconclusive,
+        }),
     };
     let suites: Vec<_> = report
         .suites
@@ -265,6 +320,13 @@ pub fn json(report: &SearchReport) -> String {
                 },
                 "properties": s.properties.iter().map(|p| match &p.outcome {
                     Outcome::Held => json!({ "name": p.name, "origin": p.origin, "status": "held" }),
+                    Outcome::Inconclusive { depth } => json!({
+                        "name": p.name,
+                        "origin": p.origin,
+                        "status": "inconclusive",
+                        "depth": depth,
+                        "message": inconclusive(&report.mode, *depth),
+                    }),
                     Outcome::Violated(ce) => json!({
                         "name": p.name,
                         "origin": p.origin,
@@ -287,6 +349,7 @@ pub fn json(report: &SearchReport) -> String {
         "duration_ms": report.duration.as_secs_f64() * 1000.0,
         "mode": mode,
         "violations": report.violations(),
+        "inconclusive": report.inconclusive(),
         "suites": suites,
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
