@@ -3,13 +3,13 @@
 //! property left inconclusive, unless accepted), 2 usage or load errors.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::diag::Diagnostics;
-use crate::explore::{Mode, SearchOptions, SearchProgress, SearchReport, SuiteSearch, search_all};
+use crate::explore::{Mode, SearchOptions, SearchProgress, SuiteSearch, search_all};
 use crate::model::{Agent, load_suites};
 use crate::report::{console::Console, json, junit, search as search_report};
 use crate::runner::{self, CaseResult, Progress, RunOptions};
@@ -171,9 +171,27 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
-/// A report file: its flag, its name in messages, and its writer.
-type Report<'a> = (&'static str, &'static str, &'a Option<PathBuf>, Writer);
-type Writer = fn(&runner::RunResult, &std::path::Path) -> std::io::Result<()>;
+/// A report file: its name in messages, its path if asked for, and its writer.
+type ReportFile<'a, R> = (&'static str, &'a Option<PathBuf>, fn(&R, &Path) -> std::io::Result<()>);
+
+/// Writes every report asked for and tells whether all were written. A
+/// report that cannot be written does not stop the others: CI keeps what
+/// can be kept, and the caller still exits 2, as CI cannot trust a run
+/// whose report is missing.
+fn write_reports<R>(result: &R, reports: &[ReportFile<'_, R>]) -> bool {
+    let mut all = true;
+    for (what, path, write) in reports {
+        let Some(path) = path else { continue };
+        match write(result, path) {
+            Ok(()) => eprintln!("{what} report: {}", path.display()),
+            Err(e) => {
+                eprintln!("error: cannot write {what} report {}: {e}", path.display());
+                all = false;
+            }
+        }
+    }
+    all
+}
 
 /// `--junit suites/` would take the suite folder for the report file.
 fn check_report_paths(paths: &[(&str, &Option<PathBuf>)]) -> Result<(), ExitCode> {
@@ -231,24 +249,14 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2], acc
     let mut out = anstream::stdout().lock();
     let _ = search_report::console(&report, args.quiet, &mut out);
     let _ = out.flush();
-    let writers: [(&str, &Option<PathBuf>, SearchWriter); 2] = [
-        ("JUnit", &junit, search_report::write_junit),
-        ("JSON", &json, search_report::write_json),
-    ];
-    // Every report is tried; a failure to write one is still exit 2, as CI
-    // cannot trust a run whose report is missing.
-    let mut unwritten = false;
-    for (what, path, write) in writers {
-        let Some(path) = path else { continue };
-        match write(&report, path) {
-            Ok(()) => eprintln!("{what} report: {}", path.display()),
-            Err(e) => {
-                eprintln!("error: cannot write {what} report {}: {e}", path.display());
-                unwritten = true;
-            }
-        }
-    }
-    if unwritten {
+    let written = write_reports(
+        &report,
+        &[
+            ("JUnit", &junit, search_report::write_junit),
+            ("JSON", &json, search_report::write_json),
+        ],
+    );
+    if !written {
         return ExitCode::from(EXIT_USAGE);
     }
     if report.failed() {
@@ -258,13 +266,7 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2], acc
     }
 }
 
-type SearchWriter = fn(&SearchReport, &std::path::Path) -> std::io::Result<()>;
-
 fn run(args: RunArgs) -> ExitCode {
-    let reports: [Report<'_>; 2] = [
-        ("--junit", "JUnit", &args.junit, junit::write),
-        ("--json", "JSON", &args.json, json::write),
-    ];
     if let Err(code) = check_report_paths(&[("--junit", &args.junit), ("--json", &args.json)]) {
         return code;
     }
@@ -281,7 +283,7 @@ fn run(args: RunArgs) -> ExitCode {
         filters: args.filters,
         tags: args.tags,
         bless: args.bless,
-        keep_transcripts: reports.iter().any(|r| r.2.is_some()),
+        keep_transcripts: args.junit.is_some() || args.json.is_some(),
     };
     let bar = Bar::new();
     let result = match runner::run(&suites, &opts, &bar) {
@@ -296,13 +298,12 @@ fn run(args: RunArgs) -> ExitCode {
     let mut out = anstream::stdout().lock();
     let _ = Console { quiet: args.quiet }.report(&result, &mut out);
     let _ = out.flush();
-    for (_, what, path, write) in reports {
-        let Some(path) = path else { continue };
-        if let Err(e) = write(&result, path) {
-            eprintln!("error: cannot write {what} report {}: {e}", path.display());
-            return ExitCode::from(EXIT_USAGE);
-        }
-        eprintln!("{what} report: {}", path.display());
+    let written = write_reports(
+        &result,
+        &[("JUnit", &args.junit, junit::write), ("JSON", &args.json, json::write)],
+    );
+    if !written {
+        return ExitCode::from(EXIT_USAGE);
     }
     if counts.failed > 0 {
         ExitCode::from(EXIT_FAILED)

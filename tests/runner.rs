@@ -387,3 +387,30 @@ fn junit_holds_only_xml_characters_whatever_the_caller_said() {
         .and_then(|n| n.attribute("value"));
     assert_eq!(file, Some("odd \\u{FFFF}\\x07.yaml"));
 }
+
+#[test]
+fn every_report_is_tried_when_one_cannot_be_written() {
+    let dir = workspace(PASSING);
+    // A regular file where the folder should be: unwritable even as root.
+    std::fs::write(dir.path().join("blocker"), "").unwrap();
+    let (code, _, err) = baton(
+        &[
+            "run",
+            "suite.yaml",
+            "--junit",
+            "blocker/junit.xml",
+            "--json",
+            "out/run.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("error: cannot write JUnit report blocker/junit.xml"),
+        "{err}"
+    );
+    assert!(err.contains("JSON report: out/run.json"), "{err}");
+    let text = std::fs::read_to_string(dir.path().join("out/run.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["passed"], 1);
+}
