@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::diag::Diagnostics;
 use crate::explore::{Mode, SearchOptions, SearchProgress, SuiteSearch, search_all};
 use crate::model::{Agent, load_suites};
-use crate::report::{console::Console, json, junit, search as search_report};
+use crate::report::{self, console::Console, json, junit, search as search_report};
 use crate::runner::{self, CaseResult, Progress, RunOptions};
 
 #[derive(Debug, Parser)]
@@ -139,6 +139,9 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn main(cli: Cli) -> ExitCode {
+    // Without the handler an interrupted write leaves its temporary file
+    // until the next run in that folder; nothing else depends on it.
+    let _ = report::file::remove_temporaries_on_signal();
     match cli.command {
         Command::Run(args) => run(args),
         Command::Fuzz(args) => search(
@@ -182,10 +185,19 @@ fn write_reports<R>(result: &R, reports: &[ReportFile<'_, R>]) -> bool {
     let mut all = true;
     for (what, path, write) in reports {
         let Some(path) = path else { continue };
+        // The usual way to ask for no file; replacing the device would break
+        // the machine (as root) or fail (otherwise).
+        if path == Path::new("/dev/null") {
+            eprintln!("{what} report: not written (/dev/null)");
+            continue;
+        }
         match write(result, path) {
             Ok(()) => eprintln!("{what} report: {}", path.display()),
             Err(e) => {
-                eprintln!("error: cannot write {what} report {}: {e}", path.display());
+                match report::refusal(&e) {
+                    Some(r) => eprintln!("error: refusing to write the {what} report to {}: {r}", path.display()),
+                    None => eprintln!("error: cannot write {what} report {}: {e}", path.display()),
+                }
                 all = false;
             }
         }

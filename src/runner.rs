@@ -449,7 +449,10 @@ fn golden(path: &Path, text: &str, passed: bool, bless: bool) -> Golden {
             Ok(()) => Golden::Blessed {
                 created: current.is_none(),
             },
-            Err(e) => Golden::Unreadable(format!("cannot write: {e}")),
+            Err(e) => Golden::Unreadable(match crate::report::refusal(&e) {
+                Some(r) => format!("refusing to write it: {r}"),
+                None => format!("cannot write: {e}"),
+            }),
         };
     }
     match current {

@@ -414,3 +414,160 @@ fn every_report_is_tried_when_one_cannot_be_written() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["passed"], 1);
 }
+
+/// The names in a folder, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[cfg(unix)]
+#[test]
+fn a_report_never_replaces_a_symbolic_link() {
+    let dir = workspace(PASSING);
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    std::fs::write(reports.join("real.xml"), "keep").unwrap();
+    std::os::unix::fs::symlink("real.xml", reports.join("x.xml")).unwrap();
+    let (code, _, err) = baton(
+        &[
+            "run",
+            "suite.yaml",
+            "--junit",
+            "reports/x.xml",
+            "--json",
+            "reports/run.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "error: refusing to write the JUnit report to reports/x.xml: it is a symbolic link; expected a regular file or a new path"
+        ),
+        "{err}"
+    );
+    assert!(std::fs::symlink_metadata(reports.join("x.xml")).unwrap().is_symlink());
+    assert_eq!(std::fs::read_to_string(reports.join("real.xml")).unwrap(), "keep");
+    // The JSON report was still written, and nothing else: no temporary file.
+    assert_eq!(names(&reports), ["real.xml", "run.json", "x.xml"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_report_never_replaces_a_fifo() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = workspace(PASSING);
+    let made = Command::new("mkfifo").arg(dir.path().join("out.xml")).status().unwrap();
+    assert!(made.success());
+    let (code, _, err) = baton(&["run", "suite.yaml", "--junit", "out.xml"], dir.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("refusing to write the JUnit report to out.xml: it is a FIFO (named pipe)"),
+        "{err}"
+    );
+    let meta = std::fs::symlink_metadata(dir.path().join("out.xml")).unwrap();
+    assert!(meta.file_type().is_fifo());
+    assert_eq!(names(dir.path()), ["agent.yaml", "out.xml", "suite.yaml"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn dev_null_means_no_report() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = workspace(PASSING);
+    let (code, _, err) = baton(
+        &["run", "suite.yaml", "--junit", "/dev/null", "--json=/dev/null"],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("JUnit report: not written (/dev/null)"), "{err}");
+    assert!(err.contains("JSON report: not written (/dev/null)"), "{err}");
+    let meta = std::fs::symlink_metadata("/dev/null").unwrap();
+    assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
+}
+
+#[cfg(unix)]
+#[test]
+fn bless_never_replaces_a_symbolic_link() {
+    let dir = workspace(&PASSING.replacen("    turns:\n", "    transcript: g.txt\n    turns:\n", 1));
+    std::fs::write(dir.path().join("elsewhere.txt"), "old").unwrap();
+    std::os::unix::fs::symlink("elsewhere.txt", dir.path().join("g.txt")).unwrap();
+    let (code, out, _) = baton(&["run", "suite.yaml", "--bless"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("g.txt: refusing to write it: it is a symbolic link; expected a regular file or a new path"),
+        "{out}"
+    );
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("g.txt"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("elsewhere.txt")).unwrap(),
+        "old"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn temporary_files_of_dead_runs_are_removed() {
+    let dir = workspace(PASSING);
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    // No process can have pid 999999999 (Linux caps pids at 2^22); this
+    // test's own process is alive; the last one is another target's.
+    let dead = ".junit.xml.baton-tmp-999999999-abc";
+    let alive = format!(".junit.xml.baton-tmp-{}-abc", std::process::id());
+    let other = ".other.xml.baton-tmp-999999999-abc";
+    for name in [dead, &alive, other] {
+        std::fs::write(reports.join(name), "half a report").unwrap();
+    }
+    let (code, _, err) = baton(&["run", "suite.yaml", "--junit", "reports/junit.xml"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    let mut expected = vec![alive, other.to_string(), "junit.xml".to_string()];
+    expected.sort();
+    assert_eq!(names(&reports), expected);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["fuzz", "--cases", "100000000", "--no-regressions", "--junit"])
+        .arg(dir.path().join("fuzz.xml"))
+        .arg(repo("suites/contoso_voice.yaml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("baton did not stop on SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        names(dir.path()),
+        Vec::<String>::new(),
+        "nothing written or left behind"
+    );
+}
