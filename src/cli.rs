@@ -177,11 +177,12 @@ pub fn main(cli: Cli) -> ExitCode {
 /// A report file: its name in messages, its path if asked for, and its writer.
 type ReportFile<'a, R> = (&'static str, &'a Option<PathBuf>, fn(&R, &Path) -> std::io::Result<()>);
 
-/// Writes every report asked for and tells whether all were written. A
+/// Writes every report asked for, naming the run they belong to, and tells
+/// whether all were written. A
 /// report that cannot be written does not stop the others: CI keeps what
 /// can be kept, and the caller still exits 2, as CI cannot trust a run
 /// whose report is missing.
-fn write_reports<R>(result: &R, reports: &[ReportFile<'_, R>]) -> bool {
+fn write_reports<R>(result: &R, run_id: &str, reports: &[ReportFile<'_, R>]) -> bool {
     let mut all = true;
     for (what, path, write) in reports {
         let Some(path) = path else { continue };
@@ -192,7 +193,7 @@ fn write_reports<R>(result: &R, reports: &[ReportFile<'_, R>]) -> bool {
             continue;
         }
         match write(result, path) {
-            Ok(()) => eprintln!("{what} report: {}", path.display()),
+            Ok(()) => eprintln!("{what} report: {} (run {run_id})", path.display()),
             Err(e) => {
                 match report::refusal(&e) {
                     Some(r) => eprintln!("error: refusing to write the {what} report to {}: {r}", path.display()),
@@ -263,6 +264,7 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2], acc
     let _ = out.flush();
     let written = write_reports(
         &report,
+        &report.run_id,
         &[
             ("JUnit", &junit, search_report::write_junit),
             ("JSON", &json, search_report::write_json),
@@ -312,6 +314,7 @@ fn run(args: RunArgs) -> ExitCode {
     let _ = out.flush();
     let written = write_reports(
         &result,
+        &result.run_id,
         &[("JUnit", &args.junit, junit::write), ("JSON", &args.json, json::write)],
     );
     if !written {

@@ -571,3 +571,33 @@ fn sigterm_exits_130() {
         "nothing written or left behind"
     );
 }
+
+#[test]
+fn the_reports_of_one_run_carry_its_id() {
+    let dir = workspace(&format!("{PASSING}{FAILING}"));
+    let run = || {
+        let (code, _, err) = baton(
+            &["run", "suite.yaml", "--junit", "r/junit.xml", "--json", "r/run.json"],
+            dir.path(),
+        );
+        assert_eq!(code, 1, "{err}");
+        let xml = std::fs::read_to_string(dir.path().join("r/junit.xml")).unwrap();
+        let doc = common::strict_xml(&xml);
+        let in_junit: Vec<String> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("property") && n.attribute("name") == Some("run_id"))
+            .map(|n| n.attribute("value").unwrap().to_string())
+            .collect();
+        assert_eq!(in_junit.len(), 1, "one per testsuite: {xml}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("r/run.json")).unwrap()).unwrap();
+        let id = json["run_id"].as_str().unwrap().to_string();
+        assert_eq!(in_junit[0], id);
+        assert!(err.contains(&format!("JUnit report: r/junit.xml (run {id})")), "{err}");
+        assert!(err.contains(&format!("JSON report: r/run.json (run {id})")), "{err}");
+        id
+    };
+    let (first, second) = (run(), run());
+    assert!(!first.is_empty());
+    assert_ne!(first, second, "two runs share an id");
+}

@@ -638,3 +638,35 @@ fn an_inconclusive_verify_fails_unless_accepted() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("0 held, 2 violated, 0 inconclusive"), "{stdout}");
 }
+
+#[test]
+fn the_reports_of_one_search_carry_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (junit, json) = (dir.path().join("v.xml"), dir.path().join("v.json"));
+    let search = || {
+        let out = baton(&[
+            "verify",
+            "suites/contoso_voice.yaml",
+            "--no-regressions",
+            "--depth",
+            "2",
+            &format!("--junit={}", junit.display()),
+            &format!("--json={}", json.display()),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        let doc = common::strict_xml(&xml);
+        let in_junit = doc
+            .descendants()
+            .find(|n| n.has_tag_name("property") && n.attribute("name") == Some("run_id"))
+            .and_then(|n| n.attribute("value"))
+            .unwrap()
+            .to_string();
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(v["run_id"].as_str(), Some(in_junit.as_str()));
+        assert!(err.contains(&format!("(run {in_junit})")), "{err}");
+        in_junit
+    };
+    assert_ne!(search(), search(), "two searches share an id");
+}

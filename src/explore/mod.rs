@@ -256,6 +256,8 @@ pub struct SearchReport {
     pub suites: Vec<SuiteSearch>,
     pub duration: Duration,
     pub timestamp: chrono::DateTime<chrono::FixedOffset>,
+    /// The run's id in every report ([`crate::report::new_run_id`]).
+    pub run_id: String,
     /// The user accepts inconclusive properties (`verify
     /// --accept-inconclusive`): they are then reported as skipped, not as
     /// failures. Set by the caller of [`search_all`]; it changes no result.
@@ -510,6 +512,7 @@ pub fn search_all(
 ) -> Result<SearchReport, rayon::ThreadPoolBuildError> {
     let start = std::time::Instant::now();
     let timestamp = chrono::Local::now().fixed_offset();
+    let run_id = crate::report::new_run_id();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
     let mut names_taken = std::collections::HashSet::new();
     let skip_reason = |suite: &Suite| {
@@ -609,6 +612,7 @@ pub fn search_all(
         suites: out,
         duration: start.elapsed(),
         timestamp,
+        run_id,
         accept_inconclusive: false,
     })
 }

@@ -19,6 +19,8 @@ pub fn build(run: &RunResult) -> Report {
     for suite in &run.suites {
         let mut ts = TestSuite::new(text(&suite.name));
         ts.set_timestamp(run.timestamp).set_time(suite.duration);
+        // quick-junit has no report-level properties: each suite carries it.
+        ts.add_property(Property::new("run_id", text(&run.run_id)));
         ts.add_property(Property::new("file", text(&suite.path.display().to_string())));
         ts.add_property(Property::new("agent", text(&suite.agent)));
         for case in &suite.cases {

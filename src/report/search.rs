@@ -195,6 +195,8 @@ pub fn junit(report: &SearchReport) -> Report {
     for s in &report.suites {
         let mut ts = TestSuite::new(text(&s.name));
         ts.set_timestamp(report.timestamp).set_time(s.duration);
+        // quick-junit has no report-level properties: each suite carries it.
+        ts.add_property(Property::new("run_id", text(&report.run_id)));
         ts.add_property(Property::new("file", text(&s.path.display().to_string())));
         ts.add_property(Property::new("agent", text(&s.agent)));
         let st = &s.stats;
@@ -345,6 +347,7 @@ pub fn json(report: &SearchReport) -> String {
     let doc = json!({
         "tool": "baton",
         "version": env!("CARGO_PKG_VERSION"),
+        "run_id": report.run_id,
         "timestamp": report.timestamp.to_rfc3339(),
         "duration_ms": report.duration.as_secs_f64() * 1000.0,
         "mode": mode,
