@@ -178,10 +178,9 @@ pub fn main(cli: Cli) -> ExitCode {
 type ReportFile<'a, R> = (&'static str, &'a Option<PathBuf>, fn(&R, &Path) -> std::io::Result<()>);
 
 /// Writes every report asked for, naming the run they belong to, and tells
-/// whether all were written. A
-/// report that cannot be written does not stop the others: CI keeps what
-/// can be kept, and the caller still exits 2, as CI cannot trust a run
-/// whose report is missing.
+/// whether all were written. A report that cannot be written does not stop
+/// the others: CI keeps what can be kept, and the caller still exits 2, as
+/// CI cannot trust a run whose report is missing.
 fn write_reports<R>(result: &R, run_id: &str, reports: &[ReportFile<'_, R>]) -> bool {
     let mut all = true;
     for (what, path, write) in reports {
