@@ -1,17 +1,18 @@
 //! Command-line interface: argument parsing (clap) and the mapping of
-//! outcomes to exit codes: 0 all passed, 1 failures, 2 usage or load errors.
+//! outcomes to exit codes: 0 all passed, 1 failures (for verify, also a
+//! property left inconclusive, unless accepted), 2 usage or load errors.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::diag::Diagnostics;
-use crate::explore::{Mode, SearchOptions, SearchProgress, SearchReport, SuiteSearch, search_all};
+use crate::explore::{Mode, SearchOptions, SearchProgress, SuiteSearch, search_all};
 use crate::files::Confinement;
 use crate::model::{Agent, load_suites_with};
-use crate::report::{console::Console, json, junit, search as search_report};
+use crate::report::{self, console::Console, json, junit, search as search_report};
 use crate::runner::{self, CaseResult, Progress, RunOptions};
 
 #[derive(Debug, Parser)]
@@ -148,9 +149,14 @@ pub struct VerifyArgs {
     /// Longest path explored, in turns.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub depth: u32,
-    /// Stop a suite's search at this many distinct states (the result is then inconclusive beyond the depth reached).
+    /// Store at most this many distinct states per suite; a search stopped by it leaves every property it did not
+    /// refute INCONCLUSIVE beyond the depth fully checked, which fails the run unless --accept-inconclusive.
     #[arg(long, default_value_t = 500_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_states: u64,
+    /// Exit 0 when properties are inconclusive (the state limit was reached before the depth) and none is violated;
+    /// their JUnit testcases are then <skipped> instead of <error>.
+    #[arg(long)]
+    pub accept_inconclusive: bool,
 }
 
 /// Exit code for a run with failures.
@@ -160,6 +166,9 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn main(cli: Cli) -> ExitCode {
+    // Without the handler an interrupted write leaves its temporary file
+    // until the next run in that folder; nothing else depends on it.
+    let _ = report::file::remove_temporaries_on_signal();
     match cli.command {
         Command::Run(args) => run(args),
         Command::Fuzz(args) => search(
@@ -170,6 +179,7 @@ pub fn main(cli: Cli) -> ExitCode {
             },
             args.common,
             [args.junit, args.json],
+            false,
         ),
         Command::Verify(args) => search(
             Mode::Verify {
@@ -178,6 +188,7 @@ pub fn main(cli: Cli) -> ExitCode {
             },
             args.common,
             [args.junit, args.json],
+            args.accept_inconclusive,
         ),
         Command::Explain { agent } => match Agent::load(&agent) {
             Ok(a) => {
@@ -190,9 +201,36 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
-/// A report file: its flag, its name in messages, and its writer.
-type Report<'a> = (&'static str, &'static str, &'a Option<PathBuf>, Writer);
-type Writer = fn(&runner::RunResult, &std::path::Path) -> std::io::Result<()>;
+/// A report file: its name in messages, its path if asked for, and its writer.
+type ReportFile<'a, R> = (&'static str, &'a Option<PathBuf>, fn(&R, &Path) -> std::io::Result<()>);
+
+/// Writes every report asked for, naming the run they belong to, and tells
+/// whether all were written. A report that cannot be written does not stop
+/// the others: CI keeps what can be kept, and the caller still exits 2, as
+/// CI cannot trust a run whose report is missing.
+fn write_reports<R>(result: &R, run_id: &str, reports: &[ReportFile<'_, R>]) -> bool {
+    let mut all = true;
+    for (what, path, write) in reports {
+        let Some(path) = path else { continue };
+        // The usual way to ask for no file; replacing the device would break
+        // the machine (as root) or fail (otherwise).
+        if path == Path::new("/dev/null") {
+            eprintln!("{what} report: not written (/dev/null)");
+            continue;
+        }
+        match write(result, path) {
+            Ok(()) => eprintln!("{what} report: {} (run {run_id})", path.display()),
+            Err(e) => {
+                match report::refusal(&e) {
+                    Some(r) => eprintln!("error: refusing to write the {what} report to {}: {r}", path.display()),
+                    None => eprintln!("error: cannot write {what} report {}: {e}", path.display()),
+                }
+                all = false;
+            }
+        }
+    }
+    all
+}
 
 /// `--junit suites/` would take the suite folder for the report file.
 fn check_report_paths(paths: &[(&str, &Option<PathBuf>)]) -> Result<(), ExitCode> {
@@ -211,7 +249,7 @@ fn check_report_paths(paths: &[(&str, &Option<PathBuf>)]) -> Result<(), ExitCode
     Ok(())
 }
 
-fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2]) -> ExitCode {
+fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2], accept_inconclusive: bool) -> ExitCode {
     if let Err(code) = check_report_paths(&[("--junit", &junit), ("--json", &json)]) {
         return code;
     }
@@ -238,7 +276,7 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2]) -> 
             Mode::Verify { .. } => "suites",
         },
     };
-    let report = match search_all(&suites, &opts, &bar) {
+    let mut report = match search_all(&suites, &opts, &bar) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start {} worker threads: {e}", args.jobs);
@@ -246,43 +284,29 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2]) -> 
         }
     };
     bar.bar.clear();
+    report.accept_inconclusive = accept_inconclusive;
     let mut out = anstream::stdout().lock();
     let _ = search_report::console(&report, args.quiet, &mut out);
     let _ = out.flush();
-    let writers: [(&str, &Option<PathBuf>, SearchWriter); 2] = [
-        ("JUnit", &junit, search_report::write_junit),
-        ("JSON", &json, search_report::write_json),
-    ];
-    // Every report is tried; a failure to write one is still exit 2, as CI
-    // cannot trust a run whose report is missing.
-    let mut unwritten = false;
-    for (what, path, write) in writers {
-        let Some(path) = path else { continue };
-        match write(&report, path) {
-            Ok(()) => eprintln!("{what} report: {}", path.display()),
-            Err(e) => {
-                eprintln!("error: cannot write {what} report {}: {e}", path.display());
-                unwritten = true;
-            }
-        }
-    }
-    if unwritten {
+    let written = write_reports(
+        &report,
+        &report.run_id,
+        &[
+            ("JUnit", &junit, search_report::write_junit),
+            ("JSON", &json, search_report::write_json),
+        ],
+    );
+    if !written {
         return ExitCode::from(EXIT_USAGE);
     }
-    if report.violations() > 0 || report.errors() > 0 {
+    if report.failed() {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-type SearchWriter = fn(&SearchReport, &std::path::Path) -> std::io::Result<()>;
-
 fn run(args: RunArgs) -> ExitCode {
-    let reports: [Report<'_>; 2] = [
-        ("--junit", "JUnit", &args.junit, junit::write),
-        ("--json", "JSON", &args.json, json::write),
-    ];
     if let Err(code) = check_report_paths(&[("--junit", &args.junit), ("--json", &args.json)]) {
         return code;
     }
@@ -299,7 +323,7 @@ fn run(args: RunArgs) -> ExitCode {
         filters: args.filters,
         tags: args.tags,
         bless: args.bless,
-        keep_transcripts: reports.iter().any(|r| r.2.is_some()),
+        keep_transcripts: args.junit.is_some() || args.json.is_some(),
     };
     let bar = Bar::new();
     let result = match runner::run(&suites, &opts, &bar) {
@@ -314,13 +338,13 @@ fn run(args: RunArgs) -> ExitCode {
     let mut out = anstream::stdout().lock();
     let _ = Console { quiet: args.quiet }.report(&result, &mut out);
     let _ = out.flush();
-    for (_, what, path, write) in reports {
-        let Some(path) = path else { continue };
-        if let Err(e) = write(&result, path) {
-            eprintln!("error: cannot write {what} report {}: {e}", path.display());
-            return ExitCode::from(EXIT_USAGE);
-        }
-        eprintln!("{what} report: {}", path.display());
+    let written = write_reports(
+        &result,
+        &result.run_id,
+        &[("JUnit", &args.junit, junit::write), ("JSON", &args.json, json::write)],
+    );
+    if !written {
+        return ExitCode::from(EXIT_USAGE);
     }
     if counts.failed > 0 {
         ExitCode::from(EXIT_FAILED)

@@ -15,7 +15,7 @@
 //! - [`transcript`]: the canonical text form of a trace;
 //! - [`check`]: expectations against traces;
 //! - [`runner`]: parallel, order-stable runs with golden transcripts;
-//! - [`report`]: console, diff and JUnit reporters;
+//! - [`report`]: console, diff, JUnit and JSON reporters, and how their files are written;
 //! - [`explain`]: what an agent compiled to;
 //! - [`cli`]: the `baton` command line.
 

@@ -110,6 +110,8 @@ pub struct RunResult {
     pub suites: Vec<SuiteResult>,
     pub duration: Duration,
     pub timestamp: chrono::DateTime<chrono::FixedOffset>,
+    /// The run's id in every report ([`crate::report::new_run_id`]).
+    pub run_id: String,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -169,6 +171,7 @@ pub fn run_with(
 ) -> Result<RunResult, rayon::ThreadPoolBuildError> {
     let started = Instant::now();
     let timestamp = chrono::Local::now().fixed_offset();
+    let run_id = crate::report::new_run_id();
     let plan: Vec<(usize, usize)> = suites
         .iter()
         .enumerate()
@@ -215,6 +218,7 @@ pub fn run_with(
         suites,
         duration: started.elapsed(),
         timestamp,
+        run_id,
     })
 }
 
@@ -462,7 +466,10 @@ fn golden(path: &Path, text: &str, passed: bool, bless: bool) -> Golden {
             Ok(()) => Golden::Blessed {
                 created: current.is_none(),
             },
-            Err(e) => Golden::Unreadable(format!("cannot write: {e}")),
+            Err(e) => Golden::Unreadable(match crate::report::refusal(&e) {
+                Some(r) => format!("refusing to write it: {r}"),
+                None => format!("cannot write: {e}"),
+            }),
         };
     }
     match current {

@@ -8,6 +8,8 @@ use std::process::Command;
 use baton::model::load_suites;
 use baton::runner::{self, Golden, RunOptions, Status};
 
+mod common;
+
 fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
 }
@@ -344,4 +346,259 @@ fn json_report_reads_back_in_run_order() {
     );
     assert!(convs[0]["transcript"].as_str().unwrap().contains("handoff: Queue"));
     assert_eq!(convs[2]["skip_reason"], "waiting on the new flow");
+}
+
+#[test]
+fn junit_holds_only_xml_characters_whatever_the_caller_said() {
+    // U+FFFF, U+FFFE and BEL are legal in a caller line and in a file name,
+    // and none of them may appear in XML 1.0.
+    let conv = "  - name: odd caller
+    turns:
+      - caller: \"hello \\uFFFF \\uFFFE \\x07 there\"
+        expect: { escalated: true }
+";
+    let dir = workspace(conv);
+    let odd = "odd \u{FFFF}\u{7}.yaml";
+    std::fs::rename(dir.path().join("suite.yaml"), dir.path().join(odd)).unwrap();
+    let (code, out, err) = baton(&["run", odd, "--junit", "out.xml"], dir.path());
+    assert_eq!(code, 1, "{out}{err}");
+    let xml = std::fs::read_to_string(dir.path().join("out.xml")).unwrap();
+    let doc = common::strict_xml(&xml);
+    let case = doc.descendants().find(|n| n.has_tag_name("testcase")).unwrap();
+    let failure = case.children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap()
+            .contains("escalated: expected true, got false"),
+        "{xml}"
+    );
+    let system_out = case.children().find(|n| n.has_tag_name("system-out")).unwrap();
+    assert!(
+        system_out
+            .text()
+            .unwrap()
+            .contains("caller: hello \\u{FFFF} \\u{FFFE} \\x07 there"),
+        "{xml}"
+    );
+    let file = doc
+        .descendants()
+        .find(|n| n.has_tag_name("property") && n.attribute("name") == Some("file"))
+        .and_then(|n| n.attribute("value"));
+    assert_eq!(file, Some("odd \\u{FFFF}\\x07.yaml"));
+}
+
+#[test]
+fn every_report_is_tried_when_one_cannot_be_written() {
+    let dir = workspace(PASSING);
+    // A regular file where the folder should be: unwritable even as root.
+    std::fs::write(dir.path().join("blocker"), "").unwrap();
+    let (code, _, err) = baton(
+        &[
+            "run",
+            "suite.yaml",
+            "--junit",
+            "blocker/junit.xml",
+            "--json",
+            "out/run.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("error: cannot write JUnit report blocker/junit.xml"),
+        "{err}"
+    );
+    assert!(err.contains("JSON report: out/run.json"), "{err}");
+    let text = std::fs::read_to_string(dir.path().join("out/run.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["passed"], 1);
+}
+
+/// The names in a folder, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[cfg(unix)]
+#[test]
+fn a_report_never_replaces_a_symbolic_link() {
+    let dir = workspace(PASSING);
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    std::fs::write(reports.join("real.xml"), "keep").unwrap();
+    std::os::unix::fs::symlink("real.xml", reports.join("x.xml")).unwrap();
+    let (code, _, err) = baton(
+        &[
+            "run",
+            "suite.yaml",
+            "--junit",
+            "reports/x.xml",
+            "--json",
+            "reports/run.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "error: refusing to write the JUnit report to reports/x.xml: it is a symbolic link; expected a regular file or a new path"
+        ),
+        "{err}"
+    );
+    assert!(std::fs::symlink_metadata(reports.join("x.xml")).unwrap().is_symlink());
+    assert_eq!(std::fs::read_to_string(reports.join("real.xml")).unwrap(), "keep");
+    // The JSON report was still written, and nothing else: no temporary file.
+    assert_eq!(names(&reports), ["real.xml", "run.json", "x.xml"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_report_never_replaces_a_fifo() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = workspace(PASSING);
+    let made = Command::new("mkfifo").arg(dir.path().join("out.xml")).status().unwrap();
+    assert!(made.success());
+    let (code, _, err) = baton(&["run", "suite.yaml", "--junit", "out.xml"], dir.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("refusing to write the JUnit report to out.xml: it is a FIFO (named pipe)"),
+        "{err}"
+    );
+    let meta = std::fs::symlink_metadata(dir.path().join("out.xml")).unwrap();
+    assert!(meta.file_type().is_fifo());
+    assert_eq!(names(dir.path()), ["agent.yaml", "out.xml", "suite.yaml"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn dev_null_means_no_report() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = workspace(PASSING);
+    let (code, _, err) = baton(
+        &["run", "suite.yaml", "--junit", "/dev/null", "--json=/dev/null"],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("JUnit report: not written (/dev/null)"), "{err}");
+    assert!(err.contains("JSON report: not written (/dev/null)"), "{err}");
+    let meta = std::fs::symlink_metadata("/dev/null").unwrap();
+    assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
+}
+
+#[cfg(unix)]
+#[test]
+fn bless_never_replaces_a_symbolic_link() {
+    let dir = workspace(&PASSING.replacen("    turns:\n", "    transcript: g.txt\n    turns:\n", 1));
+    // A baton transcript behind the link, so the refusal is the link's.
+    std::fs::write(dir.path().join("elsewhere.txt"), "conversation: old\n").unwrap();
+    std::os::unix::fs::symlink("elsewhere.txt", dir.path().join("g.txt")).unwrap();
+    let (code, out, _) = baton(&["run", "suite.yaml", "--bless"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("g.txt: refusing to write it: it is a symbolic link; expected a regular file or a new path"),
+        "{out}"
+    );
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("g.txt"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("elsewhere.txt")).unwrap(),
+        "conversation: old\n"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn temporary_files_of_dead_runs_are_removed() {
+    let dir = workspace(PASSING);
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    // No process can have pid 999999999 (Linux caps pids at 2^22); this
+    // test's own process is alive; the last one is another target's.
+    let dead = ".junit.xml.baton-tmp-999999999-abc";
+    let alive = format!(".junit.xml.baton-tmp-{}-abc", std::process::id());
+    let other = ".other.xml.baton-tmp-999999999-abc";
+    for name in [dead, &alive, other] {
+        std::fs::write(reports.join(name), "half a report").unwrap();
+    }
+    let (code, _, err) = baton(&["run", "suite.yaml", "--junit", "reports/junit.xml"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    let mut expected = vec![alive, other.to_string(), "junit.xml".to_string()];
+    expected.sort();
+    assert_eq!(names(&reports), expected);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["fuzz", "--cases", "100000000", "--no-regressions", "--junit"])
+        .arg(dir.path().join("fuzz.xml"))
+        .arg(repo("suites/contoso_voice.yaml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("baton did not stop on SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        names(dir.path()),
+        Vec::<String>::new(),
+        "nothing written or left behind"
+    );
+}
+
+#[test]
+fn the_reports_of_one_run_carry_its_id() {
+    let dir = workspace(&format!("{PASSING}{FAILING}"));
+    let run = || {
+        let (code, _, err) = baton(
+            &["run", "suite.yaml", "--junit", "r/junit.xml", "--json", "r/run.json"],
+            dir.path(),
+        );
+        assert_eq!(code, 1, "{err}");
+        let xml = std::fs::read_to_string(dir.path().join("r/junit.xml")).unwrap();
+        let doc = common::strict_xml(&xml);
+        let in_junit: Vec<String> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("property") && n.attribute("name") == Some("run_id"))
+            .map(|n| n.attribute("value").unwrap().to_string())
+            .collect();
+        assert_eq!(in_junit.len(), 1, "one per testsuite: {xml}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("r/run.json")).unwrap()).unwrap();
+        let id = json["run_id"].as_str().unwrap().to_string();
+        assert_eq!(in_junit[0], id);
+        assert!(err.contains(&format!("JUnit report: r/junit.xml (run {id})")), "{err}");
+        assert!(err.contains(&format!("JSON report: r/run.json (run {id})")), "{err}");
+        id
+    };
+    let (first, second) = (run(), run());
+    assert!(!first.is_empty());
+    assert_ne!(first, second, "two runs share an id");
 }

@@ -32,7 +32,7 @@ fn lengths(s: &SuiteSearch) -> Vec<(String, Option<usize>)> {
         .iter()
         .map(|p| {
             let n = match &p.outcome {
-                Outcome::Held => None,
+                Outcome::Held | Outcome::Inconclusive { .. } => None,
                 Outcome::Violated(ce) => Some(ce.turns),
             };
             (p.name.clone(), n)
@@ -133,7 +133,7 @@ fn fuzz_gives_the_same_results_on_any_number_of_threads() {
         s.properties
             .iter()
             .map(|p| match &p.outcome {
-                Outcome::Held => String::new(),
+                Outcome::Held | Outcome::Inconclusive { .. } => String::new(),
                 Outcome::Violated(ce) => ce.yaml.clone(),
             })
             .collect()
@@ -459,4 +459,215 @@ fn a_cooperative_caller_finds_the_topic_that_can_escalate() {
     let v = verify_suite(&load(&file), &VerifyOptions::default());
     let l = lengths(&v);
     assert_eq!(l[0], ("reach".to_string(), None), "{l:?}");
+}
+
+#[test]
+fn fuzz_and_verify_junit_hold_only_xml_characters() {
+    // A suite file's name may hold U+FFFF and BEL; XML 1.0 may not. (Caller
+    // lines reach these reports only when a counterexample happens to use
+    // them; the unit tests of report::xml cover every field.)
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("fixtures/mutants/silence_escalates.suite.yaml"))
+        .unwrap()
+        .replace(
+            "agent: silence_escalates.agent.yaml",
+            &format!(
+                "agent: {}",
+                root().join("fixtures/mutants/silence_escalates.agent.yaml").display()
+            ),
+        );
+    let odd = dir.path().join("odd \u{FFFF}\u{7}.suite.yaml");
+    std::fs::write(&odd, text).unwrap();
+    for (command, extra) in [("fuzz", ["--cases", "500"]), ("verify", ["--depth", "6"])] {
+        let junit = dir.path().join(format!("{command}.xml"));
+        let out = baton(&[
+            command,
+            odd.to_str().unwrap(),
+            extra[0],
+            extra[1],
+            "--no-regressions",
+            "--allow-outside-root",
+            &format!("--junit={}", junit.display()),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        let doc = common::strict_xml(&xml);
+        let file = doc
+            .descendants()
+            .find(|n| n.has_tag_name("property") && n.attribute("name") == Some("file"))
+            .and_then(|n| n.attribute("value"))
+            .unwrap();
+        assert!(file.ends_with("odd \\u{FFFF}\\x07.suite.yaml"), "{command}: {file}");
+        assert!(
+            doc.descendants().any(|n| n.has_tag_name("failure")),
+            "{command}: the mutant is still caught: {xml}"
+        );
+    }
+}
+
+#[test]
+fn the_state_limit_is_a_hard_bound_and_never_reads_as_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    for limit in [1u64, 10, 50] {
+        let json = dir.path().join(format!("verify-{limit}.json"));
+        let out = baton(&[
+            "verify",
+            "fixtures/mutants",
+            "--no-regressions",
+            "--max-states",
+            &limit.to_string(),
+            &format!("--json={}", json.display()),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "--max-states {limit}: {stdout}");
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let suites = doc["suites"].as_array().unwrap();
+        assert!(suites.len() >= 8, "{doc}");
+        let mut limited = 0;
+        for suite in suites {
+            let stats = &suite["stats"];
+            assert!(
+                stats["states"].as_u64().unwrap() <= limit,
+                "--max-states {limit}: {stats}"
+            );
+            let statuses: Vec<&str> = suite["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["status"].as_str().unwrap())
+                .collect();
+            if stats["state_limit_reached"] == true {
+                limited += 1;
+                assert!(
+                    statuses.iter().all(|s| ["violated", "inconclusive"].contains(s)),
+                    "--max-states {limit}, {}: {statuses:?}",
+                    suite["name"]
+                );
+            } else {
+                // A search that fitted under the limit is complete: its
+                // verdicts stand, and the planted bug is among them.
+                assert!(statuses.contains(&"violated"), "{}: {statuses:?}", suite["name"]);
+            }
+        }
+        if limit < 50 {
+            assert_eq!(limited, suites.len(), "every mutant needs more than {limit} states");
+        } else {
+            assert!(
+                limited > 0,
+                "no mutant needs more than {limit} states: the test checks nothing"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_inconclusive_verify_fails_unless_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("verify.xml");
+    let json = dir.path().join("verify.json");
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "verify".to_string(),
+            "fixtures/mutants/escalates_on_failed_case.suite.yaml".to_string(),
+            "--no-regressions".to_string(),
+            "--max-states".to_string(),
+            "1".to_string(),
+            format!("--junit={}", junit.display()),
+            format!("--json={}", json.display()),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        baton(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let message = "INCONCLUSIVE beyond depth 0: the state limit 1 was reached";
+
+    let out = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(!stdout.contains("HOLDS"), "{stdout}");
+    assert!(
+        stdout.contains("INCONCLUSIVE beyond depth 0: no handoff without a case"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("0 held, 0 violated, 2 inconclusive in 1 suites"),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = common::strict_xml(&xml);
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    assert_eq!(cases.len(), 2, "{xml}");
+    for case in &cases {
+        let error = case.children().find(|n| n.has_tag_name("error")).expect(&xml);
+        assert_eq!(error.attribute("type"), Some("inconclusive"));
+        assert_eq!(error.attribute("message"), Some(message));
+    }
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["inconclusive"], 2);
+    assert_eq!(v["mode"]["accept_inconclusive"], false);
+    let p = &v["suites"][0]["properties"][0];
+    assert_eq!(
+        (p["status"].as_str(), p["depth"].as_u64()),
+        (Some("inconclusive"), Some(0))
+    );
+
+    let out = run(&["--accept-inconclusive"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("2 inconclusive (accepted)"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = common::strict_xml(&xml);
+    assert!(!doc.descendants().any(|n| n.has_tag_name("error")), "{xml}");
+    let skipped: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("skipped")).collect();
+    assert_eq!(skipped.len(), 2, "{xml}");
+    assert!(skipped.iter().all(|n| n.attribute("message") == Some(message)), "{xml}");
+
+    // A violation found before the limit stays a violation: accepting
+    // inconclusive properties does not accept it.
+    let out = baton(&[
+        "verify",
+        "fixtures/mutants/escalates_on_failed_case.suite.yaml",
+        "--no-regressions",
+        "--max-states",
+        "10",
+        "--accept-inconclusive",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("0 held, 2 violated, 0 inconclusive"), "{stdout}");
+}
+
+#[test]
+fn the_reports_of_one_search_carry_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (junit, json) = (dir.path().join("v.xml"), dir.path().join("v.json"));
+    let search = || {
+        let out = baton(&[
+            "verify",
+            "suites/contoso_voice.yaml",
+            "--no-regressions",
+            "--depth",
+            "2",
+            &format!("--junit={}", junit.display()),
+            &format!("--json={}", json.display()),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        let doc = common::strict_xml(&xml);
+        let in_junit = doc
+            .descendants()
+            .find(|n| n.has_tag_name("property") && n.attribute("name") == Some("run_id"))
+            .and_then(|n| n.attribute("value"))
+            .unwrap()
+            .to_string();
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(v["run_id"].as_str(), Some(in_junit.as_str()));
+        assert!(err.contains(&format!("(run {in_junit})")), "{err}");
+        in_junit
+    };
+    assert_ne!(search(), search(), "two searches share an id");
 }

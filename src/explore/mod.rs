@@ -125,9 +125,14 @@ impl Chooser for Branching<'_> {
 /// A property's outcome in a search.
 #[derive(Clone, Debug)]
 pub enum Outcome {
-    /// No path found that breaks it.
+    /// No path found that breaks it, and the search went as far as it was
+    /// asked to (fuzz: every case; verify: every path up to the depth).
     Held,
+    /// A counterexample: real whether or not the search finished.
     Violated(Box<Counterexample>),
+    /// verify stopped at its state limit without a counterexample: every
+    /// path of up to `depth` turns was checked, and nothing is known beyond.
+    Inconclusive { depth: u32 },
 }
 
 #[derive(Clone, Debug)]
@@ -206,7 +211,8 @@ impl SuiteSearch {
         }
     }
 
-    /// A finished search: each property with its counterexample, if any.
+    /// A finished search: each property with its counterexample, if any;
+    /// without one, held, or inconclusive if the search hit its state limit.
     pub fn finished(
         suite: &Suite,
         stats: Stats,
@@ -221,8 +227,9 @@ impl SuiteSearch {
                 name: p.name.clone(),
                 origin: p.origin_text(&suite.agent),
                 outcome: match counterexample(i) {
-                    None => Outcome::Held,
                     Some(ce) => Outcome::Violated(Box::new(ce)),
+                    None if stats.limited => Outcome::Inconclusive { depth: stats.depth },
+                    None => Outcome::Held,
                 },
             })
             .collect();
@@ -249,15 +256,36 @@ pub struct SearchReport {
     pub suites: Vec<SuiteSearch>,
     pub duration: Duration,
     pub timestamp: chrono::DateTime<chrono::FixedOffset>,
+    /// The run's id in every report ([`crate::report::new_run_id`]).
+    pub run_id: String,
+    /// The user accepts inconclusive properties (`verify
+    /// --accept-inconclusive`): they are then reported as skipped, not as
+    /// failures. Set by the caller of [`search_all`]; it changes no result.
+    pub accept_inconclusive: bool,
 }
 
 impl SearchReport {
     pub fn violations(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Violated(_)))
+    }
+
+    /// Properties left unproven by a search that hit its state limit.
+    pub fn inconclusive(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Inconclusive { .. }))
+    }
+
+    fn count(&self, which: impl Fn(&Outcome) -> bool) -> usize {
         self.suites
             .iter()
             .flat_map(|s| &s.properties)
-            .filter(|p| matches!(p.outcome, Outcome::Violated(_)))
+            .filter(|p| which(&p.outcome))
             .count()
+    }
+
+    /// Whether CI should fail on this search: a violation, a search that
+    /// broke down, or a property nothing was proven about (unless accepted).
+    pub fn failed(&self) -> bool {
+        self.violations() > 0 || self.errors() > 0 || (self.inconclusive() > 0 && !self.accept_inconclusive)
     }
 
     /// Suites whose search broke down.
@@ -484,6 +512,7 @@ pub fn search_all(
 ) -> Result<SearchReport, rayon::ThreadPoolBuildError> {
     let start = std::time::Instant::now();
     let timestamp = chrono::Local::now().fixed_offset();
+    let run_id = crate::report::new_run_id();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
     let mut names_taken = std::collections::HashSet::new();
     let skip_reason = |suite: &Suite| {
@@ -583,5 +612,7 @@ pub fn search_all(
         suites: out,
         duration: start.elapsed(),
         timestamp,
+        run_id,
+        accept_inconclusive: false,
     })
 }

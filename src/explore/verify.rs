@@ -20,8 +20,9 @@ use crate::nlu::Scratch;
 #[derive(Clone, Debug)]
 pub struct VerifyOptions {
     pub depth: u32,
-    /// Stop when this many distinct states are reached: the result then
-    /// holds only for the depths fully explored.
+    /// Never store more than this many distinct states: the search stops at
+    /// the first new state past it, and the result then holds only for the
+    /// depths fully explored.
     pub max_states: u64,
 }
 
@@ -49,7 +50,8 @@ pub struct Found {
     pub paths: Vec<Option<(Vec<usize>, Vec<u32>)>>,
 }
 
-/// Explores `suite`'s agent to `depth`, checking every property.
+/// Explores `suite`'s agent to `depth`, checking every property, storing at
+/// most `max_states` states (the start counts as one).
 pub fn search(suite: &Suite, alphabet: &Alphabet, depth: u32, max_states: u64) -> Found {
     let engine = Engine::new(&suite.agent, &suite.fixtures);
     let props = &suite.properties;
@@ -85,18 +87,12 @@ pub fn search(suite: &Suite, alphabet: &Alphabet, depth: u32, max_states: u64) -
     };
     check_live(0, &nodes, &mut paths);
     stats.closed = true;
-    for d in 1..=depth {
+    'layers: for d in 1..=depth {
         if paths.iter().all(Option::is_some) {
             stats.closed = false;
             break;
         }
         let mut next = Vec::new();
-        if nodes.len() as u64 >= max_states {
-            // Paths of up to d - 1 turns were all checked.
-            stats.limited = true;
-            stats.closed = false;
-            break;
-        }
         for &n in &frontier {
             if nodes[n as usize].state.end.is_some() {
                 continue;
@@ -123,6 +119,15 @@ pub fn search(suite: &Suite, alphabet: &Alphabet, depth: u32, max_states: u64) -
                     // The turn counter would make every state new.
                     st.turn = 0;
                     if !seen.contains(&st) {
+                        if nodes.len() as u64 >= max_states {
+                            // Storing this state would pass the limit, so the
+                            // search stops here, part-way through layer d:
+                            // paths of up to d - 1 turns were all checked.
+                            // What was found on layer d is still real.
+                            stats.limited = true;
+                            stats.closed = false;
+                            break 'layers;
+                        }
                         seen.insert(st.clone());
                         nodes.push(Node {
                             state: st,

@@ -12,6 +12,7 @@ use crate::runner::{CaseResult, Golden, RunResult, Status};
 struct Report<'a> {
     tool: &'static str,
     version: &'static str,
+    run_id: &'a str,
     timestamp: String,
     duration_ms: f64,
     passed: usize,
@@ -116,6 +117,7 @@ pub fn build(run: &RunResult) -> String {
     let report = Report {
         tool: "baton",
         version: env!("CARGO_PKG_VERSION"),
+        run_id: &run.run_id,
         timestamp: run.timestamp.to_rfc3339(),
         duration_ms: run.duration.as_secs_f64() * 1e3,
         passed: counts.passed,

@@ -1,12 +1,15 @@
 //! JUnit XML for CI test views: one `<testsuite>` per suite file, one
 //! `<testcase>` per conversation (classname = suite, name = conversation),
 //! `<failure>` with the message and diff, `<system-out>` with the
-//! transcript. quick-junit strips characters XML cannot hold.
+//! transcript. Every string goes through [`xml::text`] and the document
+//! through [`xml::junit_document`], so that no character XML 1.0 forbids
+//! reaches the file.
 
 use std::path::Path;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::xml::{self, text};
 use crate::runner::{Golden, RunResult, Status};
 
 /// Builds the JUnit document for a run.
@@ -14,16 +17,18 @@ pub fn build(run: &RunResult) -> Report {
     let mut report = Report::new("baton");
     report.set_timestamp(run.timestamp).set_time(run.duration);
     for suite in &run.suites {
-        let mut ts = TestSuite::new(suite.name.as_str());
+        let mut ts = TestSuite::new(text(&suite.name));
         ts.set_timestamp(run.timestamp).set_time(suite.duration);
-        ts.add_property(("file", suite.path.display().to_string().as_str()));
-        ts.add_property(("agent", suite.agent.as_str()));
+        // quick-junit has no report-level properties: each suite carries it.
+        ts.add_property(Property::new("run_id", text(&run.run_id)));
+        ts.add_property(Property::new("file", text(&suite.path.display().to_string())));
+        ts.add_property(Property::new("agent", text(&suite.agent)));
         for case in &suite.cases {
             let status = match &case.status {
                 Status::Passed => TestCaseStatus::success(),
                 Status::Skipped(why) => {
                     let mut s = TestCaseStatus::skipped();
-                    s.set_message(why.as_str());
+                    s.set_message(text(why));
                     s
                 }
                 Status::Failed => {
@@ -32,7 +37,7 @@ pub fn build(run: &RunResult) -> Report {
                     } else {
                         NonSuccessKind::Failure
                     });
-                    s.set_message(case.failure_summary());
+                    s.set_message(text(&case.failure_summary()));
                     s.set_type(if case.panic.is_some() { "panic" } else { "expectation" });
                     let mut body = String::new();
                     if let Some(d) = &case.diff {
@@ -42,15 +47,15 @@ pub fn build(run: &RunResult) -> Report {
                         body.push_str(d);
                     }
                     if !body.is_empty() {
-                        s.set_description(body);
+                        s.set_description(text(&body));
                     }
                     s
                 }
             };
-            let mut tc = TestCase::new(case.name.as_str(), status);
-            tc.set_classname(suite.name.as_str()).set_time(case.duration);
+            let mut tc = TestCase::new(text(&case.name), status);
+            tc.set_classname(text(&suite.name)).set_time(case.duration);
             if let Some(t) = &case.transcript {
-                tc.set_system_out(t.as_str());
+                tc.set_system_out(text(t));
             }
             ts.add_test_case(tc);
         }
@@ -61,6 +66,6 @@ pub fn build(run: &RunResult) -> Report {
 
 /// Writes the JUnit file atomically.
 pub fn write(run: &RunResult, path: &Path) -> std::io::Result<()> {
-    let xml = build(run).to_string().map_err(std::io::Error::other)?;
-    super::atomic_write(path, xml.as_bytes())
+    let doc = xml::junit_document(&build(run))?;
+    super::atomic_write(path, doc.as_bytes())
 }

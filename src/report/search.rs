@@ -1,14 +1,17 @@
 //! Reports of `fuzz` and `verify` runs ([`SearchReport`]s): the console
 //! view, JUnit (one `<testcase>` per property per suite, the search figures
-//! as `<properties>`) and JSON for archives.
+//! as `<properties>`) and JSON for archives. JUnit text goes through
+//! [`xml::text`] and the document through [`xml::junit_document`], so that no
+//! character XML 1.0 forbids reaches the file.
 
 use std::io::Write;
 use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use serde_json::json;
 
+use super::xml::{self, text};
 use crate::explore::{Counterexample, Mode, Outcome, SearchReport, SuiteSearch};
 
 fn style(c: AnsiColor) -> Style {
@@ -56,23 +59,40 @@ pub fn figures(mode: &Mode, s: &SuiteSearch) -> String {
     }
 }
 
+/// The verdict of a property left inconclusive, for every report.
+fn inconclusive(mode: &Mode, depth: u32) -> String {
+    match mode {
+        Mode::Verify { max_states, .. } => {
+            format!("INCONCLUSIVE beyond depth {depth}: the state limit {max_states} was reached")
+        }
+        // Fuzz has no state limit; kept total so that no report can panic.
+        Mode::Fuzz { .. } => format!("INCONCLUSIVE beyond depth {depth}"),
+    }
+}
+
 /// Writes the console report.
 pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::io::Result<()> {
     let (green, red, yellow) = (style(AnsiColor::Green), style(AnsiColor::Red), style(AnsiColor::Yellow));
+    // Unaccepted, an inconclusive property fails the run like a violation.
+    let unproven = if report.accept_inconclusive { yellow } else { red };
     writeln!(out, "{}", mode_line(&report.mode))?;
-    let (mut held, mut broken, mut skipped) = (0, 0, 0);
+    let (mut held, mut broken, mut unsure, mut skipped) = (0, 0, 0, 0);
     for s in &report.suites {
-        let failing = s.error.is_some() || s.properties.iter().any(|p| matches!(p.outcome, Outcome::Violated(_)));
+        skipped += usize::from(s.skipped.is_some());
+        for p in &s.properties {
+            match p.outcome {
+                Outcome::Held => held += 1,
+                Outcome::Violated(_) => broken += 1,
+                Outcome::Inconclusive { .. } => unsure += 1,
+            }
+        }
+        let failing = s.error.is_some() || s.properties.iter().any(|p| !matches!(p.outcome, Outcome::Held));
         if quiet && !failing {
-            // Still counted in the summary.
-            skipped += usize::from(s.skipped.is_some());
-            held += s.properties.len();
             continue;
         }
         writeln!(out)?;
         writeln!(out, "  {} ({}), agent {}", s.name, s.path.display(), s.agent)?;
         if let Some(why) = &s.skipped {
-            skipped += 1;
             writeln!(out, "    {yellow}SKIP{yellow:#} {why}")?;
             continue;
         }
@@ -86,27 +106,45 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
         for p in &s.properties {
             match &p.outcome {
                 Outcome::Held => {
-                    held += 1;
                     if !quiet {
                         writeln!(out, "    {green}HOLDS{green:#}    {} ({})", p.name, p.origin)?;
                     }
                 }
                 Outcome::Violated(ce) => {
-                    broken += 1;
                     writeln!(out, "    {red}VIOLATED{red:#} {} ({})", p.name, p.origin)?;
                     counterexample(ce, out)?;
+                }
+                Outcome::Inconclusive { depth } => {
+                    writeln!(
+                        out,
+                        "    {unproven}INCONCLUSIVE{unproven:#} beyond depth {depth}: {} ({})",
+                        p.name, p.origin
+                    )?;
                 }
             }
         }
     }
     writeln!(out)?;
-    let st = if broken > 0 || report.errors() > 0 { red } else { green };
+    let st = if report.failed() {
+        red
+    } else if unsure > 0 {
+        yellow
+    } else {
+        green
+    };
     write!(
         out,
-        "{st}Summary{st:#} [{:.3}s] {held} held, {broken} violated in {} suites",
+        "{st}Summary{st:#} [{:.3}s] {held} held, {broken} violated",
         report.duration.as_secs_f64(),
-        report.suites.len() - skipped
     )?;
+    // Only verify has a state limit, so only its summary counts these.
+    if matches!(report.mode, Mode::Verify { .. }) {
+        write!(out, ", {unsure} inconclusive")?;
+        if unsure > 0 && report.accept_inconclusive {
+            write!(out, " (accepted)")?;
+        }
+    }
+    write!(out, " in {} suites", report.suites.len() - skipped)?;
     if skipped > 0 {
         write!(out, ", {skipped} skipped")?;
     }
@@ -155,10 +193,12 @@ pub fn junit(report: &SearchReport) -> Report {
     });
     r.set_timestamp(report.timestamp).set_time(report.duration);
     for s in &report.suites {
-        let mut ts = TestSuite::new(s.name.as_str());
+        let mut ts = TestSuite::new(text(&s.name));
         ts.set_timestamp(report.timestamp).set_time(s.duration);
-        ts.add_property(("file", s.path.display().to_string().as_str()));
-        ts.add_property(("agent", s.agent.as_str()));
+        // quick-junit has no report-level properties: each suite carries it.
+        ts.add_property(Property::new("run_id", text(&report.run_id)));
+        ts.add_property(Property::new("file", text(&s.path.display().to_string())));
+        ts.add_property(Property::new("agent", text(&s.agent)));
         let st = &s.stats;
         match report.mode {
             Mode::Fuzz { seed, max_turns, .. } => {
@@ -179,47 +219,62 @@ pub fn junit(report: &SearchReport) -> Report {
         }
         ts.add_property(("elapsed_s", format!("{:.3}", s.duration.as_secs_f64()).as_str()));
         for w in &s.warnings {
-            ts.add_property(("warning", w.as_str()));
+            ts.add_property(Property::new("warning", text(w)));
         }
         if let Some(e) = &s.error {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status.set_message(e.lines().next().unwrap_or(""));
+            status.set_message(text(e.lines().next().unwrap_or("")));
             status.set_type("panic");
-            status.set_description(e.as_str());
+            status.set_description(text(e));
             let mut tc = TestCase::new("(search)", status);
-            tc.set_classname(s.name.as_str());
+            tc.set_classname(text(&s.name));
             ts.add_test_case(tc);
         }
         if let Some(why) = &s.skipped {
             let mut status = TestCaseStatus::skipped();
-            status.set_message(why.as_str());
+            status.set_message(text(why));
             let mut tc = TestCase::new("(no properties)", status);
-            tc.set_classname(s.name.as_str());
+            tc.set_classname(text(&s.name));
             ts.add_test_case(tc);
         }
         for p in &s.properties {
             let status = match &p.outcome {
                 Outcome::Held => TestCaseStatus::success(),
+                Outcome::Inconclusive { depth } => {
+                    let message = inconclusive(&report.mode, *depth);
+                    let mut status = if report.accept_inconclusive {
+                        TestCaseStatus::skipped()
+                    } else {
+                        // An error, not a failure: nothing was found broken,
+                        // but nothing was proven either.
+                        TestCaseStatus::non_success(NonSuccessKind::Error)
+                    };
+                    status.set_type("inconclusive").set_message(message);
+                    status.set_description(format!(
+                        "only paths of up to {depth} turns were checked; raise --max-states to check deeper"
+                    ));
+                    status
+                }
                 Outcome::Violated(ce) => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    status.set_message(format!(
+                    status.set_message(text(&format!(
                         "violated {} in a {}-turn counterexample: {}",
                         at(ce),
                         ce.turns,
                         ce.missing.join("; ")
-                    ));
+                    )));
                     status.set_type("property");
-                    status.set_description(ce.trace.as_str());
+                    status.set_description(text(&ce.trace));
                     status
                 }
             };
-            let mut tc = TestCase::new(p.name.as_str(), status);
-            tc.set_classname(s.name.as_str());
-            tc.add_property(("origin", p.origin.as_str()));
+            let mut tc = TestCase::new(text(&p.name), status);
+            tc.set_classname(text(&s.name));
+            tc.add_property(Property::new("origin", text(&p.origin)));
             if let Outcome::Violated(ce) = &p.outcome {
-                tc.set_system_out(ce.yaml.as_str());
+                tc.set_system_out(text(&ce.yaml));
                 if let Some(w) = &ce.written {
-                    tc.add_property(("regression", w.display().to_string().as_str()));
+                    tc.add_property(Property::new("regression", text(&w.display().to_string())));
                 }
             }
             ts.add_test_case(tc);
@@ -230,8 +285,8 @@ pub fn junit(report: &SearchReport) -> Report {
 }
 
 pub fn write_junit(report: &SearchReport, path: &Path) -> std::io::Result<()> {
-    let xml = junit(report).to_string().map_err(std::io::Error::other)?;
-    super::atomic_write(path, xml.as_bytes())
+    let doc = xml::junit_document(&junit(report))?;
+    super::atomic_write(path, doc.as_bytes())
 }
 
 /// The JSON document of a search.
@@ -240,7 +295,12 @@ pub fn json(report: &SearchReport) -> String {
         Mode::Fuzz { seed, cases, max_turns } => {
             json!({ "kind": "fuzz", "seed": seed, "cases": cases, "max_turns": max_turns })
         }
-        Mode::Verify { depth, max_states } => json!({ "kind": "verify", "depth": depth, "max_states": max_states }),
+        Mode::Verify { depth, max_states } => json!({
+            "kind": "verify",
+            "depth": depth,
+            "max_states": max_states,
+            "accept_inconclusive": report.accept_inconclusive,
+        }),
     };
     let suites: Vec<_> = report
         .suites
@@ -262,6 +322,13 @@ pub fn json(report: &SearchReport) -> String {
                 },
                 "properties": s.properties.iter().map(|p| match &p.outcome {
                     Outcome::Held => json!({ "name": p.name, "origin": p.origin, "status": "held" }),
+                    Outcome::Inconclusive { depth } => json!({
+                        "name": p.name,
+                        "origin": p.origin,
+                        "status": "inconclusive",
+                        "depth": depth,
+                        "message": inconclusive(&report.mode, *depth),
+                    }),
                     Outcome::Violated(ce) => json!({
                         "name": p.name,
                         "origin": p.origin,
@@ -280,10 +347,12 @@ pub fn json(report: &SearchReport) -> String {
     let doc = json!({
         "tool": "baton",
         "version": env!("CARGO_PKG_VERSION"),
+        "run_id": report.run_id,
         "timestamp": report.timestamp.to_rfc3339(),
         "duration_ms": report.duration.as_secs_f64() * 1000.0,
         "mode": mode,
         "violations": report.violations(),
+        "inconclusive": report.inconclusive(),
         "suites": suites,
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()

@@ -1,4 +1,8 @@
-//! Helpers shared by the tests that use fixtures/mutants/.
+//! Helpers shared by the integration tests: the fixtures/mutants/ suites and
+//! a strict XML 1.0 reader for reports.
+
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -38,4 +42,16 @@ pub fn clean_copy(file: &Path, dir: &Path) -> PathBuf {
 /// temporary folders that name the project's example agents.
 pub fn load_anywhere(paths: &[PathBuf]) -> Result<Vec<baton::model::Suite>, baton::diag::Diagnostics> {
     baton::model::load_suites_with(paths, &baton::files::Confinement::Off).map(|l| l.suites)
+}
+
+/// Parses a report as XML 1.0, strictly: besides roxmltree's own checks
+/// (which reject U+FFFE, U+FFFF and C0 controls), every character must match
+/// the `Char` production, checked here independently of baton's code.
+pub fn strict_xml(xml: &str) -> roxmltree::Document<'_> {
+    let char_ok =
+        |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    if let Some(bad) = xml.chars().find(|&c| !char_ok(c)) {
+        panic!("{bad:?} is not an XML 1.0 character:\n{xml}");
+    }
+    roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("not XML: {e}\n{xml}"))
 }
