@@ -238,6 +238,35 @@ fn note_line(engine: &Engine<'_>, n: Note, slots: &[Option<&str>]) -> String {
             topic(t),
             agent.actions[action as usize].name
         ),
+        Note::Unavailable { topic: Some(t) } => {
+            let why = agent.topics[t as usize]
+                .available
+                .as_ref()
+                .map_or(String::new(), |c| format!(": {} is false", c.describe(agent)));
+            format!("classifier: {} not available{why}", topic(t))
+        }
+        Note::Unavailable { topic: None } => {
+            let why = agent
+                .escalation
+                .available
+                .as_ref()
+                .map_or(String::new(), |c| format!(": {} is false", c.describe(agent)));
+            format!("route: the Escalation topic is not available{why}")
+        }
+        Note::Set { action, var } => {
+            let def = &agent.actions[action as usize];
+            let output = def.sets.iter().find(|s| s.1 == var).map_or(0, |s| s.0);
+            let value = engine.fixtures.actions[action as usize].outputs[output as usize]
+                .as_deref()
+                .unwrap_or("");
+            format!(
+                "variable: {} = {} (from {}.{})",
+                one_line(&agent.variables[var as usize].name),
+                one_line(value),
+                def.name,
+                def.outputs[output as usize]
+            )
+        }
         Note::NoPath => {
             "route: no escalation path (the topic lacks can_escalate and the default topic is off)".to_string()
         }

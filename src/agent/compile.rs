@@ -3,9 +3,9 @@
 //! become rules (through [`policy`]), utterances and descriptions become
 //! the classifier's vocabulary, and unset settings take their defaults.
 
-use crate::agent::compiled::{Action, Agent, Escalation, Instruction, NoInput, Slot, Topic, humanize};
+use crate::agent::compiled::{Action, Agent, Escalation, Instruction, NoInput, Slot, Topic, Variable, humanize};
 use crate::agent::resolve::Refs;
-use crate::agent::spec::{AgentSpec, SlotShape, Src, TopicSpec};
+use crate::agent::spec::{AgentSpec, At, SlotShape, Src, TopicSpec};
 use crate::diag::{Diagnostics, suggest};
 use crate::model::raw::NoInputThen;
 use crate::nlu::{Extractor, TopicModel, Vocab};
@@ -16,7 +16,35 @@ const DEFAULT_MARGIN: f32 = 0.05;
 const DEFAULT_MESSAGE: &str = "Connecting you to a representative.";
 const DEFAULT_REPROMPT: &str = "Are you still there?";
 
+/// Where a reference an instruction makes but the agent cannot honour is
+/// reported: a load error, or a lint kept on the agent.
+struct Problems<'e> {
+    errs: &'e mut Diagnostics,
+    lints: Vec<At<String>>,
+    strict: bool,
+}
+
+impl Problems<'_> {
+    fn report(&mut self, src: &Src, message: String, help: Option<String>) {
+        if self.strict {
+            self.errs.push(src.error(message).with_help(help));
+        } else {
+            let message = match help {
+                Some(h) => format!("{message} ({h})"),
+                None => message,
+            };
+            self.lints.push(At::new(message, src.clone()));
+        }
+    }
+}
+
 pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
+    let mut problems = Problems {
+        errs,
+        lints: Vec::new(),
+        strict: spec.strict_references,
+    };
+    let errs = &mut *problems.errs;
     let slots = spec
         .slots
         .iter()
@@ -35,17 +63,24 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
         .actions
         .iter()
         .zip(refs.inputs)
-        .map(|(a, inputs)| Action {
+        .zip(refs.sets)
+        .map(|((a, inputs), sets)| Action {
             name: a.name.value.clone(),
             description: a.description.clone(),
             inputs,
             outputs: a.outputs.iter().map(|o| o.value.clone()).collect(),
             say: a.say.clone(),
+            sets,
         })
         .collect();
     let names = NameLists {
         slots: spec.slots.iter().map(|s| s.name.value.clone()).collect(),
         actions: actions.iter().map(|a| a.name.clone()).collect(),
+        action_labels: spec
+            .actions
+            .iter()
+            .map(|a| a.label.clone().unwrap_or_default())
+            .collect(),
         topics: spec.topics.iter().map(|t| t.name.value.clone()).collect(),
     };
     let mut vocab = Vocab::new();
@@ -53,9 +88,14 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
         .topics
         .iter()
         .zip(refs.topic_actions)
-        .map(|(t, topic_actions)| topic(t, topic_actions, &names, &mut vocab, errs))
+        .zip(refs.topic_available)
+        .map(|((t, topic_actions), available)| {
+            let mut topic = topic(t, topic_actions, &names, &mut vocab, &mut problems);
+            topic.available = available;
+            topic
+        })
         .collect();
-    check_guard_topics(&topics, &actions, errs);
+    check_guard_topics(&topics, &actions, &mut problems);
     let no_input = match spec.no_input {
         Some(n) => NoInput {
             reprompts: n.reprompts,
@@ -77,6 +117,7 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
             flow: spec.escalation.flow.value,
             message: spec.escalation.message.unwrap_or_else(|| DEFAULT_MESSAGE.to_string()),
             default_topic: spec.escalation.default_topic,
+            available: refs.escalation_available,
         },
         no_input,
         dtmf: spec.dtmf.into_iter().map(|(k, a)| (k.value, a)).collect(),
@@ -87,12 +128,23 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
         topics,
         fixtures: refs.fixtures,
         vocab,
+        variables: spec
+            .variables
+            .into_iter()
+            .map(|v| Variable {
+                name: v.name.value,
+                default: v.default,
+            })
+            .collect(),
+        notes: spec.notes,
+        lints: problems.lints,
     }
 }
 
 struct NameLists {
     slots: Vec<String>,
     actions: Vec<String>,
+    action_labels: Vec<String>,
     topics: Vec<String>,
 }
 
@@ -101,6 +153,7 @@ fn extractor(slot: &str, shape: &SlotShape, errs: &mut Diagnostics) -> Option<Ex
         SlotShape::Email => Extractor::email(),
         SlotShape::Phone => Extractor::phone(),
         SlotShape::Digits => Extractor::digits(),
+        SlotShape::Answer => Extractor::answer(),
         SlotShape::Pattern(p) => match crate::nlu::small_regex(&p.value) {
             Ok(re) => Extractor::pattern(re),
             Err(e) => {
@@ -119,11 +172,12 @@ fn topic(
     actions: Vec<crate::policy::ActionId>,
     names: &NameLists,
     vocab: &mut Vocab,
-    errs: &mut Diagnostics,
+    problems: &mut Problems<'_>,
 ) -> Topic {
     let lists = Names {
         slots: &names.slots,
         actions: &names.actions,
+        action_labels: &names.action_labels,
         topics: &names.topics,
     };
     let mut instructions = Vec::new();
@@ -133,12 +187,10 @@ fn topic(
         let compiled = match policy::compile(&ins.value, &lists) {
             Ok(c) => c,
             Err(u) => {
-                errs.push(
-                    ins.src
-                        .error(format!("instruction names unknown {} '{}'", u.kind, u.name))
-                        .with_help(suggest(&u.name, u.candidates.iter().map(String::as_str))),
-                );
-                Compiled::Text
+                let message = format!("instruction names unknown {} '{}'", u.kind, u.name);
+                let help = suggest(&u.name, u.candidates.iter().map(String::as_str));
+                problems.report(&ins.src, message.clone(), help);
+                Compiled::Unbound(message)
             }
         };
         let rs = compiled.rules();
@@ -146,13 +198,13 @@ fn topic(
             if let Rule::RunAction { action } = r
                 && !actions.contains(action)
             {
-                errs.push(
-                    ins.src
-                        .error(format!(
-                            "instruction runs '{}', which is not in the actions of topic '{}'",
-                            names.actions[*action as usize], t.name.value
-                        ))
-                        .with_help(Some(format!("add it to `actions` of '{}'", t.name.value))),
+                problems.report(
+                    &ins.src,
+                    format!(
+                        "instruction runs '{}', which is not in the actions of topic '{}'",
+                        names.actions[*action as usize], t.name.value
+                    ),
+                    Some(format!("add it to `actions` of '{}'", t.name.value)),
                 );
             }
         }
@@ -184,11 +236,12 @@ fn topic(
             description,
             catch_all,
         },
+        available: None,
     }
 }
 
 /// A guard that names a topic where the action cannot run can never hold.
-fn check_guard_topics(topics: &[Topic], actions: &[Action], errs: &mut Diagnostics) {
+fn check_guard_topics(topics: &[Topic], actions: &[Action], problems: &mut Problems<'_>) {
     for t in topics {
         for (rule, origin) in t.rules.iter().zip(&t.rule_origins) {
             if let Rule::RequireAction {
@@ -199,12 +252,13 @@ fn check_guard_topics(topics: &[Topic], actions: &[Action], errs: &mut Diagnosti
                 let at = &topics[*at as usize];
                 if !at.actions.contains(action) {
                     let src: &Src = &t.instructions[*origin as usize - 1].src;
-                    errs.push(
-                        src.error(format!(
+                    problems.report(
+                        src,
+                        format!(
                             "instruction requires '{}' in topic '{}', which does not list that action",
                             actions[*action as usize].name, at.name
-                        ))
-                        .with_help(Some(format!("add it to `actions` of '{}'", at.name))),
+                        ),
+                        Some(format!("add it to `actions` of '{}'", at.name)),
                     );
                 }
             }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::agent::spec::Src;
+use crate::agent::spec::{At, CmpOp, Src};
 use crate::diag::{Diagnostic, Diagnostics, Pos, suggest};
 use crate::model::raw::{Channel, DtmfAction, NoInputThen};
 use crate::nlu::{Extractor, TopicModel, Vocab};
@@ -33,6 +33,54 @@ pub struct Agent {
     /// The default fixture results, from the actions' `result`/`fails`.
     pub fixtures: Fixtures,
     pub vocab: Vocab,
+    /// Conversation variables: actions set them, conditions read them.
+    pub variables: Vec<Variable>,
+    /// What the front end did not model and the defaults it chose.
+    pub notes: Vec<At<String>>,
+    /// Instructions that name what the agent does not have (when such names
+    /// are not load errors): where, and what.
+    pub lints: Vec<At<String>>,
+}
+
+pub type VarId = u16;
+
+#[derive(Debug)]
+pub struct Variable {
+    pub name: String,
+    pub default: Option<String>,
+}
+
+/// A deterministic condition on variables (a rule expression): every
+/// comparison must hold.
+#[derive(Debug)]
+pub struct Condition {
+    pub name: String,
+    pub all: Vec<Comparison>,
+}
+
+#[derive(Debug)]
+pub struct Comparison {
+    pub var: VarId,
+    pub op: CmpOp,
+    pub value: Option<String>,
+}
+
+impl Condition {
+    /// "isVerified == true" (and ...), for transcripts and `explain`.
+    pub fn describe(&self, agent: &Agent) -> String {
+        let parts: Vec<String> = self
+            .all
+            .iter()
+            .map(|c| {
+                let var = &agent.variables[c.var as usize].name;
+                match &c.value {
+                    Some(v) => format!("{var} {} {v}", c.op.symbol()),
+                    None => format!("{var} {}", c.op.symbol()),
+                }
+            })
+            .collect();
+        format!("{} ({})", self.name, parts.join(" and "))
+    }
 }
 
 #[derive(Debug)]
@@ -40,6 +88,8 @@ pub struct Escalation {
     pub flow: String,
     pub message: String,
     pub default_topic: bool,
+    /// When the built-in Escalation topic may take a request at all.
+    pub available: Option<Condition>,
 }
 
 #[derive(Debug)]
@@ -63,6 +113,8 @@ pub struct Action {
     pub inputs: Vec<SlotId>,
     pub outputs: Vec<String>,
     pub say: Option<String>,
+    /// Variables set from its outputs when it succeeds: (output, variable).
+    pub sets: Vec<(u16, VarId)>,
 }
 
 #[derive(Debug)]
@@ -80,6 +132,8 @@ pub struct Topic {
     pub rule_origins: Vec<u16>,
     pub reply: Option<String>,
     pub model: TopicModel,
+    /// When the classifier may pick it at all.
+    pub available: Option<Condition>,
 }
 
 impl Topic {

@@ -3,8 +3,8 @@
 //! result's outputs) becomes an index, or a located error with a
 //! did-you-mean.
 
-use crate::agent::compiled::{ActionFixture, Fixtures, apply_result};
-use crate::agent::spec::{AgentSpec, Name};
+use crate::agent::compiled::{ActionFixture, Comparison, Condition, Fixtures, VarId, apply_result};
+use crate::agent::spec::{AgentSpec, ConditionSpec, Name};
 use crate::diag::{Diagnostics, suggest};
 use crate::policy::{ActionId, SlotId};
 
@@ -16,6 +16,12 @@ pub struct Refs {
     pub topic_actions: Vec<Vec<ActionId>>,
     /// The default result of each action.
     pub fixtures: Fixtures,
+    /// Per action, the variables its outputs set: (output, variable).
+    pub sets: Vec<Vec<(u16, VarId)>>,
+    /// Per topic, when it is available.
+    pub topic_available: Vec<Option<Condition>>,
+    /// When the built-in Escalation topic is available.
+    pub escalation_available: Option<Condition>,
 }
 
 pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
@@ -54,10 +60,48 @@ pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
         apply_result(errs, &a.name.value, &outputs, result, &mut fx);
         fixtures.actions.push(fx);
     }
+    let variables: Vec<&str> = spec.variables.iter().map(|v| v.name.value.as_str()).collect();
+    let sets = spec
+        .actions
+        .iter()
+        .map(|a| {
+            let outputs: Vec<&str> = a.outputs.iter().map(|o| o.value.as_str()).collect();
+            let out_what = format!("action '{}' has no output", a.name.value);
+            a.sets
+                .iter()
+                .filter_map(|(out, var)| {
+                    let o = lookup(out, &outputs, &out_what, errs);
+                    let v = lookup(var, &variables, "unknown variable", errs);
+                    Some((o?, v?))
+                })
+                .collect()
+        })
+        .collect();
+    let condition = |c: &Option<ConditionSpec>, errs: &mut Diagnostics| {
+        c.as_ref().map(|c| Condition {
+            name: c.name.value.clone(),
+            all: c
+                .all
+                .iter()
+                .filter_map(|cmp| {
+                    Some(Comparison {
+                        var: lookup(&cmp.variable, &variables, "condition names unknown variable", errs)?,
+                        op: cmp.op,
+                        value: cmp.value.clone(),
+                    })
+                })
+                .collect(),
+        })
+    };
+    let topic_available = spec.topics.iter().map(|t| condition(&t.available_when, errs)).collect();
+    let escalation_available = condition(&spec.escalation.available_when, errs);
     Refs {
         inputs,
         topic_actions,
         fixtures,
+        sets,
+        topic_available,
+        escalation_available,
     }
 }
 

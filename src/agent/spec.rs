@@ -66,6 +66,67 @@ pub struct AgentSpec {
     pub topics: Vec<TopicSpec>,
     /// Where the topics are listed, for errors about the list as a whole.
     pub topics_src: Src,
+    /// Conversation variables that actions set and conditions read.
+    pub variables: Vec<VariableSpec>,
+    /// Whether an instruction that names an action, slot or topic the agent
+    /// does not have is a load error (a typo in a file written for baton)
+    /// or a warning (a deployed agent loads whatever its prose says).
+    pub strict_references: bool,
+    /// What the front end read but does not model, and the defaults it
+    /// chose where the format is silent: `explain` lists them.
+    pub notes: Vec<At<String>>,
+}
+
+/// A conversation variable.
+#[derive(Debug)]
+pub struct VariableSpec {
+    pub name: Name,
+    /// Its value before any action sets it; none means empty.
+    pub default: Option<String>,
+}
+
+/// A deterministic condition on variables: every comparison must hold.
+#[derive(Clone, Debug)]
+pub struct ConditionSpec {
+    /// The rule's name, for transcripts and `explain`.
+    pub name: Name,
+    pub all: Vec<ComparisonSpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ComparisonSpec {
+    pub variable: Name,
+    pub op: CmpOp,
+    /// The right-hand side; none for `IsEmpty` and `IsNotEmpty`.
+    pub value: Option<String>,
+}
+
+/// Comparison operators, as rule expressions name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    IsEmpty,
+    IsNotEmpty,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::IsEmpty => "is empty",
+            CmpOp::IsNotEmpty => "is not empty",
+        }
+    }
 }
 
 /// Where an escalation goes: the Omni-Channel flow and what the agent says.
@@ -76,6 +137,8 @@ pub struct RouteSpec {
     /// Whether the built-in Escalation topic takes requests no topic with
     /// `can_escalate` handles (the seed's default escalation).
     pub default_topic: bool,
+    /// When the built-in Escalation topic may take a request at all.
+    pub available_when: Option<ConditionSpec>,
 }
 
 #[derive(Debug)]
@@ -100,6 +163,8 @@ pub enum SlotShape {
     Digits,
     /// A regex; its capture (or whole match) is the value.
     Pattern(At<String>),
+    /// Whatever the caller answers when asked for it.
+    Answer,
 }
 
 #[derive(Debug)]
@@ -114,6 +179,11 @@ pub struct ActionSpec {
     pub result: Vec<(Name, String)>,
     /// What the agent says after it succeeds; `{output}` is replaced.
     pub say: Option<String>,
+    /// Another name instructions may use for it (a label such as "Get
+    /// Sessions" for `Get_Sessions_179...`).
+    pub label: Option<String>,
+    /// Variables its outputs set when it succeeds: (output, variable).
+    pub sets: Vec<(Name, Name)>,
 }
 
 #[derive(Debug)]
@@ -130,4 +200,6 @@ pub struct TopicSpec {
     pub instructions: Vec<At<String>>,
     /// What the agent says when the topic is picked and nothing else is due.
     pub reply: Option<String>,
+    /// When the classifier may pick it at all.
+    pub available_when: Option<ConditionSpec>,
 }

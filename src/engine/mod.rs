@@ -17,9 +17,11 @@
 mod chooser;
 pub mod trace;
 
+use crate::agent::compiled::{Condition, VarId};
+use crate::agent::spec::CmpOp;
 use crate::model::raw::{DtmfAction, HandoffReason, NoInputThen};
 use crate::model::{Agent, Event, Fixtures};
-use crate::nlu::{Request, Scratch};
+use crate::nlu::{Request, Scratch, Shape};
 use crate::policy::{ActionId, Rule, SlotId, TopicId};
 pub use chooser::{Chooser, Nominal, Scripted};
 pub use trace::*;
@@ -40,6 +42,8 @@ pub struct State<'s> {
     pub pending_escalation: bool,
     pub silences: u32,
     pub end: Option<End>,
+    /// Per variable: where its value comes from (see [`Engine::var`]).
+    pub vars: Vec<u32>,
 }
 
 /// An agent with the fixtures of one run.
@@ -65,7 +69,36 @@ impl<'a> Engine<'a> {
             pending_escalation: false,
             silences: 0,
             end: None,
+            vars: vec![DEFAULT_VALUE; self.agent.variables.len()],
         }
+    }
+
+    /// A variable's current value. The state keeps only where it came from
+    /// (its default, or an output of an action that succeeded), so states
+    /// stay small and the value follows the run's fixtures.
+    pub fn var(&self, st: &State<'_>, var: VarId) -> Option<&'a str> {
+        match st.vars[var as usize] {
+            DEFAULT_VALUE => self.agent.variables[var as usize].default.as_deref(),
+            code => {
+                let (action, output) = ((code >> 16) - 1, code & 0xffff);
+                self.fixtures.actions[action as usize].outputs[output as usize].as_deref()
+            }
+        }
+    }
+
+    /// Whether a condition on variables holds in `st`.
+    pub fn holds(&self, st: &State<'_>, cond: &Condition) -> bool {
+        cond.all
+            .iter()
+            .all(|c| compare(self.var(st, c.var), c.op, c.value.as_deref()))
+    }
+
+    /// Whether the classifier may pick topic `t` in `st`.
+    pub fn available(&self, st: &State<'_>, t: TopicId) -> bool {
+        self.agent.topics[t as usize]
+            .available
+            .as_ref()
+            .is_none_or(|c| self.holds(st, c))
     }
 
     /// Runs a whole conversation.
@@ -138,14 +171,63 @@ impl<'a> Engine<'a> {
     }
 }
 
+/// A variable's value source in [`State::vars`]: its default.
+const DEFAULT_VALUE: u32 = 0;
+
+/// Compares a variable's value with a rule's operand: as numbers when both
+/// read as numbers, else as text ignoring case (`True` equals `true`). An
+/// unset value is empty, equal to nothing and ordered after nothing.
+fn compare(value: Option<&str>, op: CmpOp, operand: Option<&str>) -> bool {
+    let value = value.map(str::trim).filter(|v| !v.is_empty());
+    let operand = operand.map(str::trim).unwrap_or("");
+    match op {
+        CmpOp::IsEmpty => value.is_none(),
+        CmpOp::IsNotEmpty => value.is_some(),
+        CmpOp::Eq | CmpOp::Ne => {
+            let eq = value.is_some_and(|v| match (v.parse::<f64>(), operand.parse::<f64>()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => v.eq_ignore_ascii_case(operand),
+            });
+            eq == (op == CmpOp::Eq)
+        }
+        CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {
+            let Some(v) = value else { return false };
+            let ord = match (v.parse::<f64>(), operand.parse::<f64>()) {
+                (Ok(a), Ok(b)) => a.partial_cmp(&b),
+                _ => Some(v.to_lowercase().cmp(&operand.to_lowercase())),
+            };
+            let Some(ord) = ord else { return false };
+            match op {
+                CmpOp::Lt => ord.is_lt(),
+                CmpOp::Le => ord.is_le(),
+                CmpOp::Gt => ord.is_gt(),
+                _ => ord.is_ge(),
+            }
+        }
+    }
+}
+
 /// The best topic for the tokenized utterance in `scratch` and the
 /// runner-up, with scores. A catch-all topic scores at least the threshold.
 #[allow(clippy::type_complexity)]
 pub fn classify(agent: &Agent, scratch: &Scratch) -> Option<(TopicId, f32, Option<(TopicId, f32)>)> {
+    classify_among(agent, scratch, |_| true)
+}
+
+/// [`classify`] among the topics `available` accepts.
+#[allow(clippy::type_complexity)]
+pub fn classify_among(
+    agent: &Agent,
+    scratch: &Scratch,
+    available: impl Fn(TopicId) -> bool,
+) -> Option<(TopicId, f32, Option<(TopicId, f32)>)> {
     let threshold = agent.threshold;
     let mut best: Option<(TopicId, f32)> = None;
     let mut second: Option<(TopicId, f32)> = None;
     for (i, t) in agent.topics.iter().enumerate() {
+        if !available(i as TopicId) {
+            continue;
+        }
         let mut s = t.model.score(scratch);
         if t.model.catch_all {
             s = s.max(threshold);
@@ -249,9 +331,6 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 answered |= self.st.awaiting == Some(i as SlotId);
             }
         }
-        if answered {
-            self.st.awaiting = None;
-        }
         let best = if keypad {
             None
         } else {
@@ -259,6 +338,22 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             self.request = scratch.request();
             self.classify(scratch)
         };
+        // A slot that takes whatever the caller answers takes this reply,
+        // unless the reply asks for a human (or refuses one).
+        if let Some(s) = self.st.awaiting
+            && agent.slots[s as usize].extractor.shape == Shape::Answer
+            && self.request == Request::No
+            && !text.trim().is_empty()
+        {
+            let value = text.trim();
+            self.st.slots[s as usize] = Some(value);
+            self.trace.fills.push(Fill { slot: s, value });
+            filled_any = true;
+            answered = true;
+        }
+        if answered {
+            self.st.awaiting = None;
+        }
         if self.request == Request::Negated && self.st.pending_escalation {
             self.st.pending_escalation = false;
             self.trace.notes.push(Note::Withdrawn);
@@ -351,9 +446,22 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         self.topic_work(topic, false);
     }
 
+    /// The classifier over the topics available now. When the best topic
+    /// of all is not available, the trace says so: a caller who cannot get
+    /// there sees why.
     #[allow(clippy::type_complexity)]
-    fn classify(&self, scratch: &Scratch) -> Option<(TopicId, f32, Option<(TopicId, f32)>)> {
-        classify(self.e.agent, scratch)
+    fn classify(&mut self, scratch: &Scratch) -> Option<(TopicId, f32, Option<(TopicId, f32)>)> {
+        let agent = self.e.agent;
+        let all = classify(agent, scratch);
+        let Some((best, score, _)) = all else { return all };
+        if self.e.available(self.st, best) {
+            return all;
+        }
+        if score >= agent.threshold {
+            self.trace.notes.push(Note::Unavailable { topic: Some(best) });
+        }
+        let (e, st) = (self.e, &*self.st);
+        classify_among(agent, scratch, |t| e.available(st, t))
     }
 
     fn enter(&mut self, t: TopicId, pick: TopicPick) {
@@ -507,6 +615,10 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         if ok {
             self.st.succeeded[action as usize] = Some(t);
             self.st.failed[action as usize] = false;
+            for &(output, var) in &def.sets {
+                self.st.vars[var as usize] = ((u32::from(action) + 1) << 16) | u32::from(output);
+                self.trace.notes.push(Note::Set { action, var });
+            }
             self.say(Say::Done(action));
         } else {
             self.st.failed[action as usize] = true;
@@ -542,6 +654,19 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
     /// active): its guards are bypassed as much as the active topic's.
     fn default_handoff(&mut self, reason: HandoffReason, about: Option<TopicId>) {
         self.pick = TopicPick::Builtin;
+        if let Some(cond) = &self.e.agent.escalation.available
+            && !self.e.holds(self.st, cond)
+        {
+            // The Escalation topic is gated (e.g. only after verification):
+            // no handoff, whatever asked for it.
+            self.trace.notes.push(Note::Unavailable { topic: None });
+            if reason == HandoffReason::NoInput {
+                self.hang_up();
+            } else {
+                self.say(Say::CannotTransfer);
+            }
+            return;
+        }
         let from = self.st.topic;
         self.trace.notes.push(Note::DefaultPath { from, about });
         for t in [from, about].into_iter().flatten() {

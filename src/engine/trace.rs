@@ -188,6 +188,16 @@ pub enum Note {
     },
     /// No escalation path: the topic lacks `can_escalate` and the default topic is off.
     NoPath,
+    /// The classifier's best topic is not available now: its condition on
+    /// variables is false (`None`: the built-in Escalation topic).
+    Unavailable {
+        topic: Option<TopicId>,
+    },
+    /// A successful action set a variable from one of its outputs.
+    Set {
+        action: ActionId,
+        var: crate::agent::compiled::VarId,
+    },
     /// An action cannot run until a slot is filled.
     NeedsInput {
         action: ActionId,

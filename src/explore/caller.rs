@@ -173,6 +173,8 @@ pub fn valid_utterances(agent: &Agent, slot: SlotId, harvest: &[&str]) -> Vec<St
         Shape::Email => vec!["jane.doe@example.com".into(), "Sam_Lee+orders@mail.example.org".into()],
         Shape::Phone => vec!["+1 555 010 4477".into(), "(555) 010-9999".into()],
         Shape::Digits => vec!["4417".into(), "90210".into()],
+        // Any answer fills it; a plain one that reads as no request.
+        Shape::Answer => vec!["ABC-1234".into()],
         Shape::Pattern => Vec::new(),
     };
     // A suite line that gives the value is a valid answer as it stands (a

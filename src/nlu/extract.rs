@@ -23,6 +23,9 @@ pub enum Shape {
     Phone,
     Digits,
     Pattern,
+    /// Whatever the caller says when asked for the slot: no text finds it
+    /// by itself, the engine fills it with the answer.
+    Answer,
 }
 
 /// How a slot's value is found in an utterance.
@@ -78,6 +81,18 @@ impl Extractor {
         }
     }
 
+    /// A slot filled by the caller's answer when the agent asks for it.
+    pub fn answer() -> Extractor {
+        Extractor {
+            shape: Shape::Answer,
+            // Never consulted: `find` returns before using it.
+            regex: small_regex(r"[^\s\S]").expect("static regex"),
+            needs_digit: false,
+            needs_at: false,
+            phone: false,
+        }
+    }
+
     /// The regex source of a `pattern` slot.
     pub fn source(&self) -> &str {
         self.regex.as_str()
@@ -86,6 +101,9 @@ impl Extractor {
     /// The byte range of the slot value in `text`, if there is one: the
     /// first capture group when the pattern has one, else the whole match.
     pub fn find(&self, text: &str) -> Option<(usize, usize)> {
+        if self.shape == Shape::Answer {
+            return None;
+        }
         if self.needs_at && !text.as_bytes().contains(&b'@') {
             return None;
         }

@@ -86,7 +86,23 @@ pub enum Compiled {
 pub struct Names<'a> {
     pub slots: &'a [String],
     pub actions: &'a [String],
+    /// Another name per action (a label), or empty: instructions in real
+    /// projects quote labels ("'Get Sessions'") as often as names.
+    pub action_labels: &'a [String],
     pub topics: &'a [String],
+}
+
+/// An action by its name, else by its label.
+fn resolve_action(name: &str, names: &Names<'_>) -> Result<ActionId, Unresolved> {
+    resolve(name, names.actions, "action").or_else(|e| {
+        let k = key(name);
+        names
+            .action_labels
+            .iter()
+            .position(|l| !l.is_empty() && key(l) == k)
+            .map(|i| i as ActionId)
+            .ok_or(e)
+    })
 }
 
 /// A name in an instruction that does not resolve.
@@ -181,7 +197,7 @@ pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
     let mut rules = Vec::new();
     for s in sentences.iter().filter(|s| QUOTED_ESCALATION.is_match(s)) {
         if let Some(c) = ACTION_FAILS.captures(s).filter(|c| &c[1] != "escalation") {
-            let action = resolve(&c[1], names.actions, "action")?;
+            let action = resolve_action(&c[1], names)?;
             push(&mut rules, Rule::EscalateOnFailure { action });
             continue;
         }
@@ -190,7 +206,7 @@ pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
     }
     for c in RUN_ACTION.captures_iter(&n) {
         if &c[1] != "escalation" {
-            let action = resolve(&c[1], names.actions, "action")?;
+            let action = resolve_action(&c[1], names)?;
             if !rules.contains(&Rule::RunAction { action }) {
                 rules.push(Rule::RunAction { action });
             }
@@ -253,7 +269,7 @@ fn guards_of_sentence(
         if name == "escalation" {
             continue;
         }
-        match resolve(name, names.actions, "action") {
+        match resolve_action(name, names) {
             Ok(action) => push(rules, Rule::RequireAction { action, topic }),
             Err(e) => {
                 // A quoted word that is neither called an action nor close to

@@ -17,6 +17,7 @@ fn c(text: &str) -> Result<Compiled, Unresolved> {
         &Names {
             slots: &s,
             actions: &a,
+            action_labels: &[],
             topics: &t,
         },
     )

@@ -90,6 +90,8 @@ fn to_spec(file: Arc<Path>, raw: raw::AgentFile) -> Result<AgentSpec, Diagnostic
             fails: def.fails,
             result: def.result.into_iter().map(|(k, v)| (name(k), v)).collect(),
             say: def.say,
+            label: None,
+            sets: Vec::new(),
         })
         .collect();
     let topics_src = src(Pos::of(&raw.topics));
@@ -106,6 +108,7 @@ fn to_spec(file: Arc<Path>, raw: raw::AgentFile) -> Result<AgentSpec, Diagnostic
             actions: t.actions.into_iter().map(name).collect(),
             instructions: t.instructions.into_iter().map(name).collect(),
             reply: t.reply,
+            available_when: None,
         })
         .collect();
     let number = |v: Option<Spanned<f32>>| v.map(|v| At::new(v.value, Src::new(&file, Pos::of(&v))));
@@ -125,6 +128,7 @@ fn to_spec(file: Arc<Path>, raw: raw::AgentFile) -> Result<AgentSpec, Diagnostic
             flow: At::new(raw.escalation.flow, agent_src),
             message: raw.escalation.message,
             default_topic: raw.escalation.default_topic,
+            available_when: None,
         },
         no_input: raw.no_input.map(|n| NoInputSpec {
             reprompts: n.reprompts,
@@ -138,6 +142,9 @@ fn to_spec(file: Arc<Path>, raw: raw::AgentFile) -> Result<AgentSpec, Diagnostic
         actions,
         topics,
         topics_src,
+        variables: Vec::new(),
+        strict_references: true,
+        notes: Vec::new(),
     };
     errs.into_result(spec)
 }
