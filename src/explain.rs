@@ -24,10 +24,44 @@ pub fn explain(agent: &Agent) -> String {
     let _ = writeln!(
         out,
         "escalation: flow {}, default Escalation topic {}",
-        agent.escalation.flow,
+        agent.flow(),
         if agent.escalation.default_topic { "on" } else { "off" }
     );
     let mut warnings = Vec::new();
+    if let Some(surface) = &agent.escalation.surface {
+        let _ = writeln!(out, "  route from surface: {surface}");
+    }
+    if let Some(c) = &agent.escalation.available {
+        let _ = writeln!(out, "  Escalation topic available only when: {}", c.describe(agent));
+    }
+    if agent.escalation.flow.is_none() && agent.escalation.default_topic
+        || agent.escalation.flow.is_none() && agent.topics.iter().any(|t| t.can_escalate)
+    {
+        warnings.push(
+            "no outbound route: the agent says it escalates, but nothing reaches an Omni-Channel flow".to_string(),
+        );
+    }
+    if !agent.variables.is_empty() {
+        let _ = writeln!(out, "variables:");
+        for (i, v) in agent.variables.iter().enumerate() {
+            let setters: Vec<String> = agent
+                .actions
+                .iter()
+                .flat_map(|a| {
+                    a.sets
+                        .iter()
+                        .filter(move |s| s.1 as usize == i)
+                        .map(move |s| format!("{}.{}", a.name, a.outputs[s.0 as usize]))
+                })
+                .collect();
+            let set = if setters.is_empty() {
+                "set by no action".to_string()
+            } else {
+                format!("set by {}", setters.join(", "))
+            };
+            let _ = writeln!(out, "  {} ({set})", v.name);
+        }
+    }
     for topic in &agent.topics {
         out.push('\n');
         let mut flags = Vec::new();
@@ -43,6 +77,9 @@ pub fn explain(agent: &Agent) -> String {
             format!(" [{}]", flags.join(", "))
         };
         let _ = writeln!(out, "topic {}{flags}", topic.name);
+        if let Some(c) = &topic.available {
+            let _ = writeln!(out, "  available only when: {} (by structure)", c.describe(agent));
+        }
         if !topic.actions.is_empty() {
             let names: Vec<&str> = topic
                 .actions
@@ -118,6 +155,11 @@ pub fn explain(agent: &Agent) -> String {
                 "topic {} has an escalation policy but lacks can_escalate: the policy never binds, requests take the default path",
                 topic.name
             ));
+        } else if !topic.can_escalate && topic.instructions.iter().any(|i| i.compiled.unbound().is_some()) {
+            warnings.push(format!(
+                "topic {} speaks of escalation in its instructions but lacks can_escalate: a request there goes to the default Escalation topic, whatever they say",
+                topic.name
+            ));
         }
     }
 
@@ -137,11 +179,16 @@ pub fn explain(agent: &Agent) -> String {
             .filter(|t| !t.can_escalate)
             .map(|t| t.name.as_str())
             .collect();
+        let gate = agent
+            .escalation
+            .available
+            .as_ref()
+            .map_or(String::new(), |c| format!(", only while {}", c.describe(agent)));
         if !lacking.is_empty() || agent.topics.is_empty() {
             paths += 1;
             let _ = writeln!(
                 out,
-                "  - default Escalation topic: a request from {} or before any topic",
+                "  - default Escalation topic: a request from {} or before any topic{gate}",
                 if lacking.is_empty() {
                     "no topic".to_string()
                 } else {
@@ -152,7 +199,7 @@ pub fn explain(agent: &Agent) -> String {
             paths += 1;
             let _ = writeln!(
                 out,
-                "  - default Escalation topic: a request before any topic is active"
+                "  - default Escalation topic: a request before any topic is active{gate}"
             );
         }
     }
@@ -198,6 +245,16 @@ pub fn explain(agent: &Agent) -> String {
             let _ = writeln!(out, "  - {}: at every Escalation while its topic is in effect", p.name);
         }
     }
+    for lint in &agent.lints {
+        warnings.push(format!("{} ({})", lint.value, where_written(agent, &lint.src)));
+    }
+    if !agent.notes.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "not modelled, and defaults baton chose:");
+        for n in &agent.notes {
+            let _ = writeln!(out, "  - {} ({})", n.value, where_written(agent, &n.src));
+        }
+    }
     if !warnings.is_empty() {
         out.push('\n');
         let _ = writeln!(out, "warnings:");
@@ -211,7 +268,9 @@ pub fn explain(agent: &Agent) -> String {
 /// "line 12" in the agent's own file; "path:12" in another of its files
 /// (metadata spreads an agent over several).
 fn where_written(agent: &Agent, src: &crate::agent::spec::Src) -> String {
-    if *src.file == *agent.path {
+    if src.pos.line == 0 {
+        src.file.display().to_string()
+    } else if *src.file == *agent.path {
         format!("line {}", src.pos.line)
     } else {
         format!("{}:{}", src.file.display(), src.pos.line)

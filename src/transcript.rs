@@ -126,7 +126,7 @@ pub fn handoff_topic(agent: &Agent, h: &Handoff) -> String {
 fn handoff_line(agent: &Agent, h: &Handoff) -> String {
     format!(
         "{} (reason {}, topic {}, turn {})",
-        agent.escalation.flow,
+        agent.flow(),
         h.reason.as_str(),
         handoff_topic(agent, h),
         h.turn
@@ -266,6 +266,9 @@ fn note_line(engine: &Engine<'_>, n: Note, slots: &[Option<&str>]) -> String {
                 def.name,
                 def.outputs[output as usize]
             )
+        }
+        Note::NoRoute => {
+            "route: no outbound route, so the handoff reaches no Omni-Channel flow and no person".to_string()
         }
         Note::NoPath => {
             "route: no escalation path (the topic lacks can_escalate and the default topic is off)".to_string()

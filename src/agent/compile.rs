@@ -114,7 +114,8 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
         description: spec.description,
         channel: spec.channel,
         escalation: Escalation {
-            flow: spec.escalation.flow.value,
+            flow: spec.escalation.flow.map(|f| f.value),
+            surface: spec.escalation.surface,
             message: spec.escalation.message.unwrap_or_else(|| DEFAULT_MESSAGE.to_string()),
             default_topic: spec.escalation.default_topic,
             available: refs.escalation_available,

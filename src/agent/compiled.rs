@@ -85,7 +85,10 @@ impl Condition {
 
 #[derive(Debug)]
 pub struct Escalation {
-    pub flow: String,
+    /// The Omni-Channel flow a handoff goes to; none when no route exists.
+    pub flow: Option<String>,
+    /// Which surface's route was taken, and why (metadata has one per surface).
+    pub surface: Option<String>,
     pub message: String,
     pub default_topic: bool,
     /// When the built-in Escalation topic may take a request at all.
@@ -167,7 +170,15 @@ pub struct ActionFixture {
     pub outputs: Vec<Option<String>>,
 }
 
+/// How a handoff with no route shows its flow.
+pub const NO_ROUTE: &str = "(no route)";
+
 impl Agent {
+    /// The flow a handoff goes to, or [`NO_ROUTE`].
+    pub fn flow(&self) -> &str {
+        self.escalation.flow.as_deref().unwrap_or(NO_ROUTE)
+    }
+
     pub fn topic_id(&self, name: &str) -> Option<TopicId> {
         self.topics.iter().position(|t| t.name == name).map(|i| i as TopicId)
     }

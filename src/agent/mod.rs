@@ -14,12 +14,20 @@ pub mod validate;
 use std::path::Path;
 
 use crate::diag::Diagnostics;
+use crate::files::Root;
 pub use compiled::Agent;
 pub use spec::AgentSpec;
 
-/// Loads the agent at `path` in whichever format it is written.
+/// Loads the agent at `path` in whichever format it is written, reading
+/// files anywhere (for a path the user gave on the command line).
 pub fn load(path: &Path) -> Result<Agent, Diagnostics> {
-    build(front::read(path)?)
+    load_within(path, &Root::anywhere())
+}
+
+/// Loads the agent at `path`, every file it reads inside `root` (for a
+/// path a suite names).
+pub fn load_within(path: &Path, root: &Root) -> Result<Agent, Diagnostics> {
+    build(front::read(path, root)?)
 }
 
 /// The shared phases: a model from any front end into a compiled agent.

@@ -132,7 +132,11 @@ impl CmpOp {
 /// Where an escalation goes: the Omni-Channel flow and what the agent says.
 #[derive(Debug)]
 pub struct RouteSpec {
-    pub flow: Name,
+    /// The flow; none when the agent names no route (it then "escalates"
+    /// into nothing: a lint, and a transcript note).
+    pub flow: Option<Name>,
+    /// Which channel surface the route was taken from, and why.
+    pub surface: Option<String>,
     pub message: Option<String>,
     /// Whether the built-in Escalation topic takes requests no topic with
     /// `can_escalate` handles (the seed's default escalation).

@@ -26,11 +26,11 @@ fn names(spec: &AgentSpec, errs: &mut Diagnostics) {
     if spec.name.value.trim().is_empty() {
         errs.push(spec.name.src.error("empty agent name: expected a name"));
     }
-    if spec.escalation.flow.value.trim().is_empty() {
+    if let Some(flow) = &spec.escalation.flow
+        && flow.value.trim().is_empty()
+    {
         errs.push(
-            spec.escalation
-                .flow
-                .src
+            flow.src
                 .error("empty `escalation.flow`: expected the Omni-Channel flow's name"),
         );
     }

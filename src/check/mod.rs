@@ -180,7 +180,7 @@ fn handoff(engine: &Engine<'_>, trace: &Trace<'_>, n: usize, want: &HandoffExpec
     let want_reason = want.reason.map(|r| r.as_str());
     let want_turn = want.turn.map(|t| t.to_string());
     let fields: [(&str, Option<&str>, &str); 5] = [
-        ("flow", want.flow.as_deref(), &agent.escalation.flow),
+        ("flow", want.flow.as_deref(), agent.flow()),
         ("message", want.message.as_deref(), &agent.escalation.message),
         ("reason", want_reason, reason),
         ("topic", want.topic.as_deref(), &topic),

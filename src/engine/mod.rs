@@ -684,6 +684,14 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
     }
 
     fn handoff(&mut self, reason: HandoffReason, topic: Option<TopicId>) {
+        if self.e.agent.escalation.flow.is_none() {
+            // The agent says it is connecting, and nothing happens: with no
+            // route the caller is never handed to a person.
+            self.trace.notes.push(Note::NoRoute);
+            self.st.pending_escalation = false;
+            self.say(Say::Handoff);
+            return;
+        }
         self.trace.handoff = Some(Handoff {
             reason,
             topic,

@@ -188,6 +188,8 @@ pub enum Note {
     },
     /// No escalation path: the topic lacks `can_escalate` and the default topic is off.
     NoPath,
+    /// A handoff with no outbound route: nothing reaches a flow.
+    NoRoute,
     /// The classifier's best topic is not available now: its condition on
     /// variables is false (`None`: the built-in Escalation topic).
     Unavailable {

@@ -226,7 +226,9 @@ impl<'de> Visitor<'de> for ConversationsSeed<'_, '_, '_> {
 impl Builder<'_, '_> {
     fn resolve_agent(&mut self, a: &Spanned<String>) {
         let agent_path = self.dir.join(&a.value);
-        if let Err(why) = self.named_file(&agent_path, "agent", a) {
+        // `PATH#Name` picks one agent of a Salesforce project.
+        let (agent_file, _) = crate::agent::front::split_selector(&agent_path);
+        if let Err(why) = self.named_file(&agent_file, "agent", a) {
             self.errs.push(why);
             self.agent_failed = true;
             return;
@@ -236,7 +238,7 @@ impl Builder<'_, '_> {
             Some(Ok(agent)) => self.agent = Some(agent.clone()),
             Some(Err(())) => self.agent_failed = true,
             None => {
-                if let Err(e) = std::fs::metadata(&agent_path) {
+                if let Err(e) = std::fs::metadata(&agent_file) {
                     self.errs.push(Diagnostic::new(
                         self.path,
                         Pos::of(a),
@@ -245,7 +247,7 @@ impl Builder<'_, '_> {
                     self.agent_failed = true;
                     return;
                 }
-                match Agent::load(&agent_path) {
+                match crate::agent::load_within(&agent_path, self.root) {
                     Ok(agent) => {
                         let agent = Arc::new(agent);
                         self.loader.agents.insert(key, Ok(agent.clone()));
@@ -268,6 +270,8 @@ impl Builder<'_, '_> {
         let at = |msg: String| Diagnostic::new(self.path, Pos::of(written), msg);
         self.root.check(file, what, &written.value).map_err(at)?;
         match std::fs::metadata(file) {
+            // An agent may be a Salesforce project or bundle folder.
+            Ok(m) if m.is_dir() && what == "agent" => Ok(()),
             Ok(m) => match crate::files::read::kind_of(&m.file_type()) {
                 Some(kind) => Err(at(format!(
                     "{what} '{}' is {kind}: expected a regular file",

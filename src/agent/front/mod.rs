@@ -1,14 +1,35 @@
 //! Front ends: each reads one format into the [`AgentSpec`] model and
 //! checks only what is particular to that format.
 
+pub mod overlay;
+pub mod sfdx;
 pub mod yaml;
 
 use std::path::Path;
 
 use crate::agent::AgentSpec;
 use crate::diag::Diagnostics;
+use crate::files::Root;
 
-/// Reads the agent at `path` with the front end for its format.
-pub fn read(path: &Path) -> Result<AgentSpec, Diagnostics> {
-    yaml::load(path)
+/// Reads the agent at `path` with the front end for its format. A
+/// Salesforce project may hold several agents: `PATH#Name` picks one.
+/// Every file read must lie inside `root` (a suite's project).
+pub fn read(path: &Path, root: &Root) -> Result<AgentSpec, Diagnostics> {
+    let (file, selector) = split_selector(path);
+    if sfdx::is_metadata(&file) {
+        return sfdx::read(&file, selector.as_deref(), root);
+    }
+    yaml::load(path, root)
+}
+
+/// `force-app#Support_Agent` -> (`force-app`, `Support_Agent`); a path
+/// that exists as written is taken whole.
+pub fn split_selector(path: &Path) -> (std::path::PathBuf, Option<String>) {
+    let text = path.to_string_lossy();
+    match text.rsplit_once('#') {
+        Some((file, name)) if !path.exists() && !name.contains('/') => {
+            (std::path::PathBuf::from(file), Some(name.to_string()))
+        }
+        _ => (path.to_path_buf(), None),
+    }
 }

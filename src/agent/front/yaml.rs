@@ -10,18 +10,23 @@ use serde_saphyr::Spanned;
 
 use crate::agent::spec::{ActionSpec, AgentSpec, At, NoInputSpec, RouteSpec, SlotShape, SlotSpec, Src, TopicSpec};
 use crate::diag::{Diagnostic, Diagnostics, Pos};
+use crate::files::Root;
 use crate::model::raw::{self, SlotKind};
 
-/// Reads and parses a baton agent file.
-pub fn load(path: &Path) -> Result<AgentSpec, Diagnostics> {
+/// Reads and parses a baton agent file, or an overlay on a project agent
+/// (whose files must lie inside `root`).
+pub fn load(path: &Path, root: &Root) -> Result<AgentSpec, Diagnostics> {
     let text = crate::model::yaml::read_text(path)?;
+    if super::overlay::is_overlay(&text) {
+        return super::overlay::load(path, &text, root);
+    }
     if !looks_like_agent(&text) {
         // Whatever the file is, its lines are not shown: a suite may name
         // any file, and its errors reach the CI log.
         return Err(Diagnostic::new(
             path,
             Pos::FILE,
-            "not a baton agent config: expected YAML with a top-level `agent:` key (the file's contents are not shown)",
+            "not a baton agent config: expected YAML with a top-level `agent:` (or `extends:`) key (the file's contents are not shown)",
         )
         .unquoted()
         .into());
@@ -125,7 +130,8 @@ fn to_spec(file: Arc<Path>, raw: raw::AgentFile) -> Result<AgentSpec, Diagnostic
         escalation: RouteSpec {
             // The flow has no position of its own in this format; errors
             // about it point at the agent's name.
-            flow: At::new(raw.escalation.flow, agent_src),
+            flow: Some(At::new(raw.escalation.flow, agent_src)),
+            surface: None,
             message: raw.escalation.message,
             default_topic: raw.escalation.default_topic,
             available_when: None,

@@ -30,6 +30,7 @@ impl<'t> Xml<'t> {
         let options = ParsingOptions {
             allow_dtd: false,
             nodes_limit: MAX_NODES,
+            ..ParsingOptions::default()
         };
         let doc = Document::parse_with_options(text, options).map_err(|e| {
             let p = e.pos();
@@ -93,8 +94,7 @@ pub fn children<'a, 't>(node: Node<'a, 't>, name: &'a str) -> impl Iterator<Item
 
 /// The first child element named `name`.
 pub fn child<'a, 't>(node: Node<'a, 't>, name: &str) -> Option<Node<'a, 't>> {
-    node.children()
-        .find(|c| c.is_element() && c.tag_name().name() == name)
+    node.children().find(|c| c.is_element() && c.tag_name().name() == name)
 }
 
 /// The trimmed text of the first child named `name`, if not empty or nil.

@@ -1,0 +1,126 @@
+//! The Salesforce DX metadata front end: an agent as `sf project retrieve`
+//! leaves it (GenAiPlannerBundle or GenAiPlanner, GenAiPlugin,
+//! GenAiFunction with its schemas, Bot and BotVersion), read into the agent
+//! model. A path names a project (with `sfdx-project.json`), a package
+//! folder, a bundle folder or a planner file; `PATH#Name` picks one agent
+//! where there are several.
+
+mod action;
+mod bot;
+mod index;
+mod planner;
+pub mod xml;
+
+use std::path::Path;
+
+use crate::agent::AgentSpec;
+use crate::diag::{Diagnostic, Diagnostics, Pos};
+use crate::files::Root;
+use index::Index;
+
+/// Whether `path` is Salesforce metadata rather than a baton YAML file.
+pub fn is_metadata(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if path.is_file() {
+        return name.ends_with(".genAiPlannerBundle") || name.ends_with(".genAiPlanner-meta.xml");
+    }
+    path.is_dir()
+        && (path.join("sfdx-project.json").is_file()
+            || path
+                .parent()
+                .and_then(|p| p.file_name())
+                .is_some_and(|p| p == "genAiPlannerBundles")
+            || contains_metadata(path, 0))
+}
+
+/// Whether a planner type folder lies within a few levels of `dir` (a
+/// package folder such as `force-app/main/default`).
+fn contains_metadata(dir: &Path, depth: usize) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let p = e.path();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        let n = e.file_name();
+        is_dir && (n == "genAiPlannerBundles" || n == "genAiPlanners" || contains_metadata(&p, depth + 1))
+    })
+}
+
+/// Reads the agent at `path`; `selector` is the `#Name` part.
+pub fn read(path: &Path, selector: Option<&str>, root: &Root) -> Result<AgentSpec, Diagnostics> {
+    let index = Index::for_path(path, root)?;
+    let (name, planner) = choose(path, selector, &index)?;
+    let bot = bot::find(&index, &name)?;
+    planner::read(&planner, &name, &index, bot)
+}
+
+/// The planner to read: the one `path` names, else the only one, else the
+/// one `selector` names (by planner or bot name).
+fn choose(path: &Path, selector: Option<&str>, index: &Index) -> Result<(String, std::path::PathBuf), Diagnostic> {
+    let file_stem = |p: &Path| {
+        let n = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        n.trim_end_matches(".genAiPlannerBundle")
+            .trim_end_matches(".genAiPlanner-meta.xml")
+            .to_string()
+    };
+    // A bundle file, or its folder, names its agent.
+    let named = if path.is_file() {
+        Some(path.to_path_buf())
+    } else {
+        let n = file_stem(path);
+        let f = path.join(format!("{n}.genAiPlannerBundle"));
+        f.is_file().then_some(f)
+    };
+    if let Some(f) = named {
+        return Ok((file_stem(&f), f));
+    }
+    // Bundles (API 64+) take precedence over planners of the same name.
+    let mut agents: Vec<(String, std::path::PathBuf)> =
+        index.bundles.iter().map(|(n, p)| (n.clone(), p.clone())).collect();
+    for (n, p) in &index.planners {
+        if !index.bundles.contains_key(n) {
+            agents.push((n.clone(), p.clone()));
+        }
+    }
+    let bot_of = |planner: &str| -> Option<String> { bot::find(index, planner).ok().flatten().map(|b| b.name) };
+    let names: Vec<String> = agents.iter().map(|a| a.0.clone()).collect();
+    match selector {
+        Some(sel) => agents
+            .into_iter()
+            .find(|(n, _)| n == sel || bot_of(n).as_deref() == Some(sel))
+            .ok_or_else(|| {
+                Diagnostic::new(
+                    path,
+                    Pos::FILE,
+                    format!("no agent named '{sel}' here: expected one of {}", list(&names)),
+                )
+            }),
+        None if agents.len() == 1 => Ok(agents.remove(0)),
+        None if agents.is_empty() => Err(Diagnostic::new(
+            path,
+            Pos::FILE,
+            "no agent here: expected a GenAiPlannerBundle or GenAiPlanner in the project",
+        )),
+        None => Err(Diagnostic::new(
+            path,
+            Pos::FILE,
+            format!(
+                "{} agents here: pick one with PATH#NAME, one of {}",
+                agents.len(),
+                list(&names)
+            ),
+        )),
+    }
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}

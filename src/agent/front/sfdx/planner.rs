@@ -1,0 +1,757 @@
+//! One agent from its planner: a GenAiPlannerBundle (API 64+) or a
+//! GenAiPlanner (60-63) with the topics it references or embeds, their
+//! actions, the variables its attribute mappings and rule expressions use,
+//! the conditions that gate topics, and the escalation route of the chosen
+//! surface. The standard Escalation topic becomes baton's built-in default
+//! Escalation topic, with its conditions.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use roxmltree::Node;
+
+use super::action::{self, ReadAction, strip_id};
+use super::bot::BotInfo;
+use super::index::Index;
+use super::xml::{Xml, child, children, flag, text};
+use crate::agent::spec::{
+    ActionSpec, AgentSpec, At, CmpOp, ComparisonSpec, ConditionSpec, Name, RouteSpec, SlotSpec, Src, TopicSpec,
+    VariableSpec,
+};
+use crate::diag::{Diagnostic, Diagnostics, Pos};
+use crate::files::{MAX_FILE_BYTES, read_regular};
+use crate::model::raw::Channel;
+
+/// The standard topic that escalates to a human.
+const STANDARD_ESCALATION: &str = "SvcCopilotTmpl__Escalation";
+
+const PLANNER_ELEMENTS: &[&str] = &[
+    "description",
+    "masterLabel",
+    "plannerType",
+    "genAiPlugins",
+    "genAiFunctions",
+    "localTopicLinks",
+    "localTopics",
+    "localActionLinks",
+    "plannerActions",
+    "attributeMappings",
+    "ruleExpressions",
+    "ruleExpressionAssignments",
+    "plannerSurfaces",
+    "capabilities",
+];
+
+const TOPIC_ELEMENTS: &[&str] = &[
+    "fullName",
+    "name",
+    "developerName",
+    "localDeveloperName",
+    "masterLabel",
+    "canEscalate",
+    "description",
+    "scope",
+    "genAiPluginInstructions",
+    "aiPluginUtterances",
+    "genAiFunctions",
+    "localActionLinks",
+    "localActions",
+    "pluginType",
+    "source",
+    "language",
+];
+
+/// Reads the agent whose planner file is `planner` (named `name`).
+pub fn read(planner: &Path, name: &str, index: &Index, bot: Option<BotInfo>) -> Result<AgentSpec, Diagnostics> {
+    let file: Arc<Path> = Arc::from(planner);
+    let source = read_xml_text(planner)?;
+    let xml = Xml::parse(&file, &source)?;
+    let bundle = planner.extension().is_some_and(|e| e == "genAiPlannerBundle");
+    let root = xml.root(if bundle { "GenAiPlannerBundle" } else { "GenAiPlanner" })?;
+    xml.note_unread(root, root.tag_name().name(), PLANNER_ELEMENTS);
+    let mut r = Reader {
+        index,
+        // Only a bundle has a folder of its own with action schemas.
+        bundle_dir: if bundle {
+            planner.parent().map(Path::to_path_buf)
+        } else {
+            None
+        },
+        notes: Vec::new(),
+        errs: Diagnostics::default(),
+        actions: Vec::new(),
+        slots: Vec::new(),
+        topics: Vec::new(),
+        topic_aliases: HashMap::new(),
+        escalation: None,
+        unread: Vec::new(),
+    };
+    let planner_actions = r.planner_actions(&xml, root);
+    r.topics_of(&xml, root);
+    for t in &mut r.topics {
+        for a in &planner_actions {
+            if !t.actions.iter().any(|x| x.value == a.value) {
+                t.actions.push(a.clone());
+            }
+        }
+    }
+    let mappings = Mapping::read(&xml, root, &mut r.notes);
+    r.bind_inputs_and_outputs(&mappings);
+    let mut variables = variables(&mappings, bot.as_ref());
+    let conditions = conditions(&xml, root, &mut r.notes);
+    r.apply_conditions(&xml, root, &conditions);
+    for c in conditions.values() {
+        for cmp in &c.all {
+            if !variables.iter().any(|v| v.name.value == cmp.variable.value) {
+                variables.push(VariableSpec {
+                    name: cmp.variable.clone(),
+                    default: None,
+                });
+            }
+        }
+    }
+    let (route, channel) = route(&xml, root, bot.as_ref(), &mut r.notes);
+    let description = text(root, "description").map(str::to_string);
+    let escalation = r.escalation.take();
+    let mut notes = r.notes;
+    for (path, src) in xml.into_unread().into_iter().chain(r.unread) {
+        notes.push(At::new(format!("<{path}> is not modelled"), src));
+    }
+    if escalation.is_none() {
+        notes.push(At::new(
+            "no Escalation topic: a request for a human is not handed off (the default escalation path is off)"
+                .to_string(),
+            Src::new(&file, Pos::FILE),
+        ));
+    }
+    r.errs.into_result(())?;
+    let topics_src = Src::new(&file, Pos::FILE);
+    Ok(AgentSpec {
+        file: file.clone(),
+        name: Name::new(
+            bot.as_ref().map_or(name.to_string(), |b| b.name.clone()),
+            Src::new(&file, Pos::FILE),
+        ),
+        description,
+        channel,
+        escalation: RouteSpec {
+            flow: route.flow,
+            surface: route.surface,
+            message: route.message,
+            default_topic: escalation.is_some(),
+            available_when: escalation.flatten(),
+        },
+        no_input: None,
+        dtmf: Vec::new(),
+        threshold: None,
+        margin: None,
+        slots: r.slots,
+        actions: r.actions.into_iter().map(|a| a.spec).collect(),
+        topics: r.topics,
+        topics_src,
+        variables,
+        strict_references: false,
+        notes,
+    })
+}
+
+/// A file's text for XML parsing: a regular file under the size cap.
+pub fn read_xml_text(path: &Path) -> Result<String, Diagnostic> {
+    let bytes = read_regular(path, MAX_FILE_BYTES)
+        .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read metadata file: {e}")))?;
+    String::from_utf8(bytes)
+        .map_err(|_| Diagnostic::new(path, Pos::FILE, "metadata file is not valid UTF-8").unquoted())
+}
+
+struct Reader<'i> {
+    index: &'i Index,
+    bundle_dir: Option<PathBuf>,
+    notes: Vec<At<String>>,
+    errs: Diagnostics,
+    actions: Vec<ReadAction>,
+    slots: Vec<SlotSpec>,
+    topics: Vec<TopicSpec>,
+    /// Every name the bundle may use for a topic (its full name with the
+    /// org id, its API name, the standard topic it customises), to its
+    /// index; [`ESCALATION_TOPIC`] for the standard Escalation topic.
+    topic_aliases: HashMap<String, usize>,
+    /// The standard Escalation topic, once found, with its condition.
+    escalation: Option<Option<ConditionSpec>>,
+    /// Elements not read in files other than the planner's.
+    unread: Vec<(String, Src)>,
+}
+
+/// The alias target of the standard Escalation topic.
+const ESCALATION_TOPIC: usize = usize::MAX;
+
+impl Reader<'_> {
+    /// Actions every topic can use: the planner's `genAiFunctions` and
+    /// its `plannerActions`.
+    fn planner_actions(&mut self, xml: &Xml<'_>, root: Node<'_, '_>) -> Vec<Name> {
+        let mut names = Vec::new();
+        for f in children(root, "genAiFunctions") {
+            if let Some(fname) = text(f, "genAiFunctionName") {
+                names.push(self.function_ref(xml, f, fname));
+            }
+        }
+        for a in children(root, "plannerActions") {
+            let full = text(a, "fullName").unwrap_or_default().to_string();
+            let schemas = self.bundle_dir.as_ref().map(|d| d.join("plannerActions").join(&full));
+            let read = action::read(xml, a, None, schemas.as_deref(), &mut self.notes);
+            names.push(self.add_action(read, xml.src(a)));
+        }
+        names
+    }
+
+    /// An action named by a `functionName` / `genAiFunctionName`: one read
+    /// already, its GenAiFunction file, or a standard action with no file.
+    fn function_ref(&mut self, xml: &Xml<'_>, at: Node<'_, '_>, fname: &str) -> Name {
+        let src = xml.src(at);
+        if let Some(a) = self.actions.iter().find(|a| a.aliases.iter().any(|x| x == fname)) {
+            return Name::new(a.spec.name.value.clone(), src);
+        }
+        let read = match self.index.functions.get(fname).cloned() {
+            Some(path) => match self.function_file(&path, fname) {
+                Ok(a) => a,
+                Err(d) => {
+                    self.errs.push(d);
+                    return Name::new(fname.to_string(), src);
+                }
+            },
+            None => {
+                self.notes.push(At::new(
+                    format!("action '{fname}' has no GenAiFunction file in the project (a standard action): its inputs and outputs are not known"),
+                    src.clone(),
+                ));
+                let name = standard_name(fname);
+                ReadAction {
+                    spec: ActionSpec {
+                        name: Name::new(name.clone(), src.clone()),
+                        description: None,
+                        inputs: Vec::new(),
+                        outputs: Vec::new(),
+                        fails: false,
+                        result: Vec::new(),
+                        say: None,
+                        label: Some(name.replace('_', " ")),
+                        sets: Vec::new(),
+                    },
+                    aliases: vec![fname.to_string()],
+                    inputs: Vec::new(),
+                }
+            }
+        };
+        self.add_action(read, src)
+    }
+
+    fn function_file(&mut self, path: &Path, fname: &str) -> Result<ReadAction, Diagnostic> {
+        let file: Arc<Path> = Arc::from(path);
+        let text = read_xml_text(path)?;
+        let xml = Xml::parse(&file, &text)?;
+        let root = xml.root("GenAiFunction")?;
+        let read = action::read(&xml, root, Some(fname), path.parent(), &mut self.notes);
+        self.unread.extend(xml.into_unread());
+        Ok(read)
+    }
+
+    /// Adds an action (once) and returns its name as a reference at `src`.
+    fn add_action(&mut self, read: ReadAction, src: Src) -> Name {
+        let name = read.spec.name.value.clone();
+        match self.actions.iter_mut().find(|a| a.spec.name.value == name) {
+            Some(existing) => existing.aliases.extend(read.aliases),
+            None => self.actions.push(read),
+        }
+        Name::new(name, src)
+    }
+
+    /// Topics: referenced GenAiPlugin files (or their inline
+    /// customisations), and local topics.
+    fn topics_of(&mut self, xml: &Xml<'_>, root: Node<'_, '_>) {
+        for p in children(root, "genAiPlugins") {
+            let Some(pname) = text(p, "genAiPluginName") else {
+                continue;
+            };
+            if let Some(custom) = child(p, "genAiCustomizedPlugin") {
+                self.topic(xml, custom, pname, None);
+            } else if let Some(path) = self.index.plugins.get(pname).cloned() {
+                if let Err(d) = self.plugin_file(&path, pname) {
+                    self.errs.push(d);
+                }
+            } else if pname == STANDARD_ESCALATION {
+                self.escalation.get_or_insert(None);
+                self.topic_aliases.insert(pname.to_string(), ESCALATION_TOPIC);
+            } else {
+                self.notes.push(At::new(
+                    format!("topic '{pname}' has no GenAiPlugin file in the project (a standard topic): not modelled"),
+                    xml.src(p),
+                ));
+            }
+        }
+        let linked: Vec<&str> = children(root, "localTopicLinks")
+            .filter_map(|l| text(l, "genAiPluginName"))
+            .collect();
+        for t in children(root, "localTopics") {
+            let full = text(t, "fullName").unwrap_or_default();
+            if !linked.is_empty() && !linked.contains(&full) {
+                self.notes.push(At::new(
+                    format!("local topic '{full}' is not linked from <localTopicLinks>: left out"),
+                    xml.src(t),
+                ));
+                continue;
+            }
+            let schemas = self.bundle_dir.as_ref().map(|d| d.join("localActions").join(full));
+            self.topic(xml, t, full, schemas);
+        }
+    }
+
+    fn plugin_file(&mut self, path: &Path, pname: &str) -> Result<(), Diagnostic> {
+        let file: Arc<Path> = Arc::from(path);
+        let text = read_xml_text(path)?;
+        let xml = Xml::parse(&file, &text)?;
+        let root = xml.root("GenAiPlugin")?;
+        self.topic(&xml, root, pname, None);
+        self.unread.extend(xml.into_unread());
+        Ok(())
+    }
+
+    /// One topic element (a GenAiPlugin, a customised standard topic or a
+    /// local topic), known in the bundle as `key`.
+    fn topic(&mut self, xml: &Xml<'_>, node: Node<'_, '_>, key: &str, local_actions: Option<PathBuf>) {
+        xml.note_unread(node, "topic", TOPIC_ELEMENTS);
+        let src = xml.src(node);
+        let mut aliases: Vec<String> = ["fullName", "developerName", "name", "localDeveloperName"]
+            .iter()
+            .filter_map(|k| text(node, k).map(str::to_string))
+            .collect();
+        aliases.push(key.to_string());
+        let name = text(node, "localDeveloperName")
+            .or_else(|| text(node, "name"))
+            .or_else(|| text(node, "developerName"))
+            .map_or_else(|| strip_id(key), strip_id);
+        let can_escalate = flag(node, "canEscalate", false);
+        let has_actions = child(node, "genAiFunctions").is_some() || child(node, "localActions").is_some();
+        let standard = text(node, "source") == Some(STANDARD_ESCALATION)
+            || key == STANDARD_ESCALATION
+            || (name == "Escalation" && can_escalate && !has_actions);
+        if standard {
+            self.escalation.get_or_insert(None);
+            for a in aliases {
+                self.topic_aliases.insert(a, ESCALATION_TOPIC);
+            }
+            if child(node, "genAiPluginInstructions").is_some() {
+                self.notes.push(At::new(
+                    "the standard Escalation topic is baton's built-in Escalation topic: it hands off at once, and its instructions are not modelled".to_string(),
+                    src,
+                ));
+            }
+            return;
+        }
+        let mut instructions = Vec::new();
+        if let Some(scope) = child(node, "scope").filter(|s| s.text().is_some_and(|t| !t.trim().is_empty())) {
+            instructions.push(At::new(clean(scope.text().unwrap_or_default()), xml.src(scope)));
+        }
+        let items: Vec<Node<'_, '_>> = children(node, "genAiPluginInstructions").collect();
+        let mut ordered: Vec<(Option<i64>, usize, Node<'_, '_>)> = items
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (text(*n, "sortOrder").and_then(|s| s.parse().ok()), i, *n))
+            .collect();
+        // By sortOrder when every instruction has one; else as written.
+        if ordered.iter().all(|o| o.0.is_some()) {
+            ordered.sort_by_key(|o| (o.0, o.1));
+        }
+        for (_, _, n) in ordered {
+            if let Some(d) = child(n, "description").and_then(|d| d.text()) {
+                instructions.push(At::new(clean(d), xml.src(n)));
+            }
+        }
+        let utterances = children(node, "aiPluginUtterances")
+            .filter_map(|u| text(u, "utterance").map(clean))
+            .collect();
+        let mut actions = Vec::new();
+        for f in children(node, "genAiFunctions") {
+            if let Some(fname) = text(f, "functionName") {
+                actions.push(self.function_ref(xml, f, fname));
+            }
+        }
+        for a in children(node, "localActions") {
+            let full = text(a, "fullName").unwrap_or_default().to_string();
+            let schemas = local_actions.as_ref().map(|d| d.join(&full));
+            let read = action::read(xml, a, None, schemas.as_deref(), &mut self.notes);
+            actions.push(self.add_action(read, xml.src(a)));
+        }
+        let index = self.topics.len();
+        for a in aliases {
+            self.topic_aliases.entry(a).or_insert(index);
+        }
+        self.topics.push(TopicSpec {
+            name: Name::new(name, src),
+            description: text(node, "description").map(clean).unwrap_or_default(),
+            utterances,
+            can_escalate,
+            catch_all: None,
+            actions,
+            instructions,
+            reply: None,
+            available_when: None,
+        });
+    }
+
+    /// Inputs: mapped from a variable (the caller is not asked), else a
+    /// required input becomes a slot. Outputs mapped to a variable set it.
+    fn bind_inputs_and_outputs(&mut self, mappings: &[Mapping]) {
+        for a in &mut self.actions {
+            let mapped = |attr: &str, input: bool| {
+                mappings
+                    .iter()
+                    .find(|m| m.input == input && m.attribute == attr && a.aliases.contains(&m.action))
+            };
+            for input in &a.inputs {
+                if let Some(m) = mapped(&input.name, true) {
+                    self.notes.push(At::new(
+                        format!(
+                            "input '{}' of '{}' is filled from variable '{}': the caller is not asked for it",
+                            input.name, a.spec.name.value, m.variable.value
+                        ),
+                        m.variable.src.clone(),
+                    ));
+                    continue;
+                }
+                if !input.required {
+                    continue;
+                }
+                if !self.slots.iter().any(|s| s.name.value == input.name) {
+                    let slot = action::slot_for(input);
+                    self.notes.push(At::new(
+                        format!(
+                            "slot '{}' (input of '{}'): {} (a default; an overlay can set it)",
+                            input.name,
+                            a.spec.name.value,
+                            match slot.shape {
+                                crate::agent::spec::SlotShape::Email =>
+                                    "found as an email address in what the caller says",
+                                crate::agent::spec::SlotShape::Phone =>
+                                    "found as a phone number in what the caller says",
+                                _ => "asked for, and filled by the caller's answer",
+                            }
+                        ),
+                        input.src.clone(),
+                    ));
+                    self.slots.push(slot);
+                }
+                a.spec.inputs.push(Name::new(input.name.clone(), input.src.clone()));
+            }
+            for m in mappings.iter().filter(|m| !m.input && a.aliases.contains(&m.action)) {
+                if !a.spec.outputs.iter().any(|o| o.value == m.attribute) {
+                    // A standard action's output, known only from the mapping.
+                    let out = Name::new(m.attribute.clone(), m.variable.src.clone());
+                    a.spec
+                        .result
+                        .push((out.clone(), action::default_value(&m.attribute, None)));
+                    a.spec.outputs.push(out);
+                }
+                a.spec.sets.push((
+                    Name::new(m.attribute.clone(), m.variable.src.clone()),
+                    m.variable.clone(),
+                ));
+            }
+            if !a.spec.result.is_empty() {
+                let values: Vec<String> = a.spec.result.iter().map(|(k, v)| format!("{}={v}", k.value)).collect();
+                self.notes.push(At::new(
+                    format!(
+                        "'{}' succeeds by default with {} (a default; an overlay can set results)",
+                        a.spec.name.value,
+                        values.join(", ")
+                    ),
+                    a.spec.name.src.clone(),
+                ));
+            }
+        }
+        // The handoff context holds slots and outputs by name: an output
+        // named like a slot is qualified with its action.
+        let slots: Vec<String> = self.slots.iter().map(|s| s.name.value.clone()).collect();
+        for a in &mut self.actions {
+            let qualify = |n: &mut Name, action: &str| {
+                if slots.contains(&n.value) {
+                    n.value = format!("{action}.{}", n.value);
+                }
+            };
+            let action = a.spec.name.value.clone();
+            for o in &mut a.spec.outputs {
+                qualify(o, &action);
+            }
+            for (o, _) in &mut a.spec.result {
+                qualify(o, &action);
+            }
+            for (o, _) in &mut a.spec.sets {
+                qualify(o, &action);
+            }
+        }
+    }
+
+    /// Rule assignments: a rule on a topic gates it; on the standard
+    /// Escalation topic, it gates the default escalation path.
+    fn apply_conditions(&mut self, xml: &Xml<'_>, root: Node<'_, '_>, rules: &HashMap<String, ConditionSpec>) {
+        for a in children(root, "ruleExpressionAssignments") {
+            let (Some(rule), Some(target)) = (text(a, "ruleExpressionName"), text(a, "targetName")) else {
+                continue;
+            };
+            let src = xml.src(a);
+            let Some(cond) = rules.get(rule) else {
+                self.errs
+                    .push(src.error(format!("rule assignment names unknown rule expression '{rule}'")));
+                continue;
+            };
+            if text(a, "targetType").is_some_and(|t| t != "Plugin") {
+                self.notes.push(At::new(
+                    format!("rule '{rule}' on action '{target}' is not modelled (only rules on topics are)"),
+                    src,
+                ));
+                continue;
+            }
+            match self.topic_aliases.get(target).copied() {
+                Some(ESCALATION_TOPIC) => {
+                    let slot = self.escalation.get_or_insert(None);
+                    *slot = Some(both(slot.take(), cond));
+                }
+                Some(i) => {
+                    let t = &mut self.topics[i];
+                    t.available_when = Some(both(t.available_when.take(), cond));
+                }
+                None => self.notes.push(At::new(
+                    format!(
+                        "rule '{rule}' is assigned to '{target}', which is not a topic of this agent: not modelled"
+                    ),
+                    src,
+                )),
+            }
+        }
+    }
+}
+
+/// Two rules on one target: both must hold.
+fn both(a: Option<ConditionSpec>, b: &ConditionSpec) -> ConditionSpec {
+    match a {
+        None => b.clone(),
+        Some(mut a) => {
+            a.name.value = format!("{} and {}", a.name.value, b.name.value);
+            a.all.extend(b.all.iter().cloned());
+            a
+        }
+    }
+}
+
+/// One attribute mapping: an action's input filled from a variable, or
+/// its output written to one.
+struct Mapping {
+    action: String,
+    attribute: String,
+    input: bool,
+    variable: Name,
+}
+
+impl Mapping {
+    fn read(xml: &Xml<'_>, root: Node<'_, '_>, notes: &mut Vec<At<String>>) -> Vec<Mapping> {
+        let mut out = Vec::new();
+        for m in children(root, "attributeMappings") {
+            let src = xml.src(m);
+            let (Some(name), Some(kind), Some(target)) = (
+                text(m, "attributeName"),
+                text(m, "attributeType"),
+                text(m, "mappingTargetName"),
+            ) else {
+                continue;
+            };
+            if !matches!(text(m, "mappingType"), Some("Variable" | "ContextVariable")) {
+                notes.push(At::new(
+                    format!("mapping of '{name}' is not to a variable: not modelled"),
+                    src,
+                ));
+                continue;
+            }
+            let mut parts = name.rsplit('.');
+            let (Some(attr), Some(action)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let attr = attr.trim();
+            let (input, attr) = match kind {
+                "StandardPluginFunctionInput" => (true, attr),
+                "StandardPluginFunctionOutput" => (false, attr),
+                _ => match (attr.strip_prefix("input_"), attr.strip_prefix("output_")) {
+                    (Some(a), _) => (true, a),
+                    (_, Some(a)) => (false, a),
+                    _ => continue,
+                },
+            };
+            out.push(Mapping {
+                action: action.trim().to_string(),
+                attribute: attr.to_string(),
+                input,
+                variable: Name::new(target.to_string(), src),
+            });
+        }
+        out
+    }
+}
+
+/// The variables: those the mappings name, and those the bot declares.
+fn variables(mappings: &[Mapping], bot: Option<&BotInfo>) -> Vec<VariableSpec> {
+    let mut out: Vec<VariableSpec> = Vec::new();
+    let names = mappings
+        .iter()
+        .map(|m| &m.variable)
+        .chain(bot.into_iter().flat_map(|b| b.variables.iter()));
+    for n in names {
+        if !out.iter().any(|v| v.name.value == n.value) {
+            out.push(VariableSpec {
+                name: n.clone(),
+                default: None,
+            });
+        }
+    }
+    out
+}
+
+/// The rule expressions, by name.
+fn conditions(xml: &Xml<'_>, root: Node<'_, '_>, notes: &mut Vec<At<String>>) -> HashMap<String, ConditionSpec> {
+    let mut out = HashMap::new();
+    for r in children(root, "ruleExpressions") {
+        let Some(name) = text(r, "expressionName") else {
+            continue;
+        };
+        let src = xml.src(r);
+        if let Some(e) = text(r, "expression").filter(|e| *e != name) {
+            notes.push(At::new(
+                format!("rule '{name}': custom logic '{e}' is not modelled; every condition is required"),
+                src.clone(),
+            ));
+        }
+        if text(r, "expressionType").is_some_and(|t| t != "sel") {
+            notes.push(At::new(
+                format!("rule '{name}': expression type is not modelled"),
+                src.clone(),
+            ));
+        }
+        let mut all = Vec::new();
+        for c in children(r, "conditions") {
+            let Some(left) = text(c, "leftOperand") else { continue };
+            let op = match text(c, "operator") {
+                Some("equal") => CmpOp::Eq,
+                Some("notEqual") => CmpOp::Ne,
+                Some("lessThan") => CmpOp::Lt,
+                Some("lessThanOrEqual") => CmpOp::Le,
+                Some("greaterThan") => CmpOp::Gt,
+                Some("greaterThanOrEqual") => CmpOp::Ge,
+                Some("isEmpty") => CmpOp::IsEmpty,
+                Some("isNotEmpty") => CmpOp::IsNotEmpty,
+                other => {
+                    // Leaving a comparison out opens the topic more often:
+                    // the search then explores more, never less.
+                    notes.push(At::new(
+                        format!(
+                            "rule '{name}': operator '{}' is not modelled; the comparison is left out",
+                            other.unwrap_or("")
+                        ),
+                        xml.src(c),
+                    ));
+                    continue;
+                }
+            };
+            all.push(ComparisonSpec {
+                variable: Name::new(left.to_string(), xml.src(c)),
+                op,
+                value: text(c, "rightOperandValue").map(str::to_string),
+            });
+        }
+        out.insert(
+            name.to_string(),
+            ConditionSpec {
+                name: Name::new(name.to_string(), src),
+                all,
+            },
+        );
+    }
+    out
+}
+
+/// Where a handoff goes, from the surface baton takes.
+struct Route {
+    flow: Option<Name>,
+    message: Option<String>,
+    surface: Option<String>,
+}
+
+/// The route of the chosen surface: a voice agent's Telephony surface,
+/// else the first surface with an outbound route; failing that, the bot's
+/// default outbound flow, and its Transfer dialog's message.
+fn route(xml: &Xml<'_>, root: Node<'_, '_>, bot: Option<&BotInfo>, notes: &mut Vec<At<String>>) -> (Route, Channel) {
+    let voice_planner = text(root, "plannerType") == Some("Atlas__VoiceAgent");
+    let surfaces: Vec<(String, Option<Node<'_, '_>>, Src)> = children(root, "plannerSurfaces")
+        .map(|s| {
+            (
+                text(s, "surfaceType").unwrap_or_default().to_string(),
+                child(s, "outboundRouteConfigs"),
+                xml.src(s),
+            )
+        })
+        .collect();
+    let telephony = surfaces.iter().position(|s| s.0 == "Telephony");
+    let (chosen, why) = match (voice_planner, telephony) {
+        (true, Some(i)) => (Some(i), "a voice agent (Atlas__VoiceAgent) uses its Telephony surface"),
+        _ => match surfaces.iter().position(|s| s.1.is_some()) {
+            Some(i) => (Some(i), "the first surface with an outbound route"),
+            None => (None, ""),
+        },
+    };
+    let voice = voice_planner || chosen.is_some_and(|i| surfaces[i].0 == "Telephony");
+    let channel = if voice { Channel::Voice } else { Channel::Messaging };
+    if let Some(i) = chosen
+        && let Some(cfg) = surfaces[i].1
+        && let Some(flow) = child(cfg, "outboundRouteName")
+    {
+        return (
+            Route {
+                flow: Some(Name::new(clean(flow.text().unwrap_or_default()), xml.src(flow))),
+                message: text(cfg, "escalationMessage").map(str::to_string),
+                surface: Some(format!("{} ({why})", surfaces[i].0)),
+            },
+            channel,
+        );
+    }
+    let at = chosen.map_or_else(|| xml.src(root), |i| surfaces[i].2.clone());
+    let message = bot.and_then(|b| b.transfer_message.clone());
+    if let Some(flow) = bot.and_then(|b| b.default_outbound_flow.clone()) {
+        return (
+            Route {
+                flow: Some(flow),
+                message,
+                surface: Some("none with a route: the bot's defaultOutboundFlow".to_string()),
+            },
+            channel,
+        );
+    }
+    notes.push(At::new(
+        "no outbound route: the agent says it escalates, but nothing reaches an Omni-Channel flow".to_string(),
+        at,
+    ));
+    (
+        Route {
+            flow: None,
+            message,
+            surface: chosen.map(|i| format!("{} ({why}), which has no outbound route", surfaces[i].0)),
+        },
+        channel,
+    )
+}
+
+/// `SvcCopilotTmpl__VerifyCustomer` -> `VerifyCustomer`: a standard
+/// action's name without its namespace.
+fn standard_name(name: &str) -> String {
+    name.rsplit_once("__").map_or(name, |(_, n)| n).to_string()
+}
+
+/// Element text with its line wrapping folded (formatters wrap long text).
+fn clean(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,443 @@
+//! Reading the agent that ships: Salesforce DX metadata. The public samples
+//! in ../shared/salesforce-samples/ load and yield what their files say;
+//! fixtures/sfdx/contoso is the same agent as fixtures/agents/contoso_voice.yaml
+//! (same transcripts, same fuzz and verify verdicts).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use baton::agent::compiled::Agent;
+use baton::agent::spec::CmpOp;
+use baton::explore::fuzz::{FuzzOptions, fuzz_suite};
+use baton::explore::verify::{VerifyOptions, verify_suite};
+use baton::explore::{Outcome, SuiteSearch};
+use baton::model::raw::Channel;
+use baton::runner::{self, RunOptions};
+
+mod common;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn samples() -> PathBuf {
+    root().join("../shared/salesforce-samples")
+}
+
+fn load(path: &Path) -> Agent {
+    baton::agent::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn topic<'a>(a: &'a Agent, name: &str) -> &'a baton::agent::compiled::Topic {
+    a.topics.iter().find(|t| t.name == name).unwrap_or_else(|| {
+        panic!(
+            "no topic {name} in {:?}",
+            a.topics.iter().map(|t| &t.name).collect::<Vec<_>>()
+        )
+    })
+}
+
+fn notes(a: &Agent) -> String {
+    a.notes.iter().map(|n| n.value.as_str()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn the_voice_bundle_sample_gates_escalation_on_verification() {
+    let a = load(&samples().join("metadata-bundle-voice"));
+    assert_eq!(a.name, "Agentforce_Service_Agent");
+    assert_eq!(a.channel, Channel::Voice);
+    assert_eq!(a.escalation.flow.as_deref(), Some("Outbound_route_VoiceCall_to_Queue"));
+    assert_eq!(a.escalation.message, "Routing this call to an associate");
+    assert!(a.escalation.surface.as_deref().unwrap().starts_with("Telephony"));
+    assert!(
+        a.escalation.default_topic,
+        "the standard Escalation topic is the built-in one"
+    );
+    let gate = a.escalation.available.as_ref().expect("Escalation is gated");
+    assert_eq!(gate.name, "IsVerifiedNew");
+    assert_eq!(gate.all.len(), 1);
+    assert_eq!(a.variables[gate.all[0].var as usize].name, "isVerifiedNew");
+    assert_eq!(gate.all[0].op, CmpOp::Eq);
+    assert_eq!(gate.all[0].value.as_deref(), Some("true"));
+    let names: Vec<&str> = a.topics.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["GeneralFAQ", "ServiceCustomerVerification"],
+        "ids stripped, Escalation built in"
+    );
+    assert!(a.topics.iter().all(|t| !t.can_escalate));
+    assert_eq!(
+        topic(&a, "GeneralFAQ").available.as_ref().unwrap().name,
+        "IsVerifiedNew"
+    );
+    assert!(topic(&a, "ServiceCustomerVerification").available.is_none());
+    // Scope first, then the six instructions by sortOrder.
+    assert_eq!(topic(&a, "GeneralFAQ").instructions.len(), 7);
+    let verify = a.actions.iter().find(|x| x.name == "Verify_SMS_Code_MFA").unwrap();
+    let sets: Vec<(&str, &str)> = verify
+        .sets
+        .iter()
+        .map(|(o, v)| {
+            (
+                verify.outputs[*o as usize].as_str(),
+                a.variables[*v as usize].name.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(sets, [("isVerified", "isVerifiedNew")]);
+    assert!(
+        verify.inputs.is_empty(),
+        "authenticationKey comes from a variable, not the caller"
+    );
+    let n = notes(&a);
+    assert!(
+        n.contains("<GenAiPlannerBundle/voiceDefinition> is not modelled"),
+        "{n}"
+    );
+}
+
+#[test]
+fn the_bundle_sample_reads_customised_and_referenced_topics() {
+    let a = load(&samples().join("metadata-bundle"));
+    assert_eq!(a.name, "Coral_Cloud_Agent");
+    assert_eq!(a.channel, Channel::Messaging);
+    assert_eq!(a.escalation.flow, None, "no surface has an outbound route");
+    assert!(!a.escalation.default_topic, "the bundle has no Escalation topic");
+    let names: Vec<&str> = a.topics.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["ServiceCustomerVerification", "Unverified_Customer_Support"]);
+    let verification = topic(&a, "ServiceCustomerVerification");
+    let gate = verification
+        .available
+        .as_ref()
+        .expect("gated by Is_Unverified_Customer");
+    assert_eq!(gate.name, "Is_Unverified_Customer");
+    assert_eq!(gate.all[0].op, CmpOp::IsEmpty);
+    assert_eq!(a.variables[gate.all[0].var as usize].name, "Verified_Customer_Id");
+    // A standard action known only from its mappings gets the outputs they name.
+    let verify = a.actions.iter().find(|x| x.name == "VerifyCustomer").unwrap();
+    assert!(
+        verify.outputs.contains(&"isVerified".to_string()),
+        "{:?}",
+        verify.outputs
+    );
+    let n = notes(&a);
+    assert!(
+        n.contains("topic 'Verified_Customer_Support' has no GenAiPlugin file"),
+        "{n}"
+    );
+    assert!(
+        n.contains("rule 'Is_Verified_Customer' is assigned to 'Verified_Customer_Support'"),
+        "{n}"
+    );
+    assert!(n.contains("no outbound route"), "{n}");
+}
+
+#[test]
+fn the_classic_sample_reads_the_planner_and_its_bot() {
+    let a = load(&samples().join("metadata-classic"));
+    assert_eq!(a.name, "Guest_Experience_Agent");
+    assert!(
+        a.path
+            .ends_with("genAiPlanners/Guest_Experience_Agent.genAiPlanner-meta.xml")
+    );
+    let names: Vec<&str> = a.topics.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["Experience_Management"]);
+    let t = topic(&a, "Experience_Management");
+    assert!(!t.can_escalate);
+    // No sortOrder in this file: the instructions keep their order, after the scope.
+    assert_eq!(t.instructions.len(), 7);
+    assert!(
+        t.instructions[1]
+            .text
+            .starts_with("If a customer would like more information")
+    );
+    assert!(
+        a.variables.iter().any(|v| v.name == "VerifiedCustomerId"),
+        "declared by the BotVersion"
+    );
+    assert_eq!(
+        a.escalation.message, "One moment while I connect you to the next available service representative.",
+        "the Transfer_To_Agent dialog's message"
+    );
+    // 'Get Sessions' is the label of Get_Sessions.
+    assert!(t.rules.iter().any(
+        |r| matches!(r, baton::policy::Rule::RunAction { action } if a.actions[*action as usize].name == "Get_Sessions")
+    ));
+}
+
+/// A project of our own around the sample's Check_Weather function, to read
+/// its schemas (the sample has no planner that uses it).
+#[test]
+fn function_schemas_give_inputs_outputs_and_default_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("force-app/main/default");
+    std::fs::create_dir_all(base.join("genAiPlanners")).unwrap();
+    std::fs::create_dir_all(base.join("genAiPlugins")).unwrap();
+    std::fs::write(
+        dir.path().join("sfdx-project.json"),
+        r#"{"packageDirectories":[{"path":"force-app"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        base.join("genAiPlanners/Weather.genAiPlanner-meta.xml"),
+        "<GenAiPlanner><genAiPlugins><genAiPluginName>Weather_Topic</genAiPluginName></genAiPlugins><plannerType>AiCopilot__ReAct</plannerType></GenAiPlanner>",
+    )
+    .unwrap();
+    std::fs::write(
+        base.join("genAiPlugins/Weather_Topic.genAiPlugin-meta.xml"),
+        "<GenAiPlugin><canEscalate>false</canEscalate><description>Weather</description><genAiFunctions><functionName>Check_Weather</functionName></genAiFunctions><genAiPluginInstructions><description>Use 'Check Weather' to answer weather questions.</description></genAiPluginInstructions></GenAiPlugin>",
+    )
+    .unwrap();
+    copy_dir(
+        &samples().join("metadata-classic/genAiFunctions/Check_Weather"),
+        &base.join("genAiFunctions/Check_Weather"),
+    );
+    let a = load(dir.path());
+    let w = a.actions.iter().find(|x| x.name == "Check_Weather").unwrap();
+    assert_eq!(a.slots[w.inputs[0] as usize].name, "dateToCheck");
+    assert_eq!(
+        a.slots[0].extractor.shape,
+        baton::nlu::Shape::Answer,
+        "asked for, filled by the answer"
+    );
+    assert_eq!(
+        w.outputs,
+        ["maxTemperature", "minTemperature", "temperatureDescription"]
+    );
+    let fx = &a.fixtures.actions[0].outputs;
+    assert_eq!(fx[0].as_deref(), Some("1"), "a number");
+    assert_eq!(fx[2].as_deref(), Some("sample temperatureDescription"));
+    // 'Check Weather' (the label) runs it.
+    assert!(
+        a.topics[0]
+            .rules
+            .iter()
+            .any(|r| matches!(r, baton::policy::Rule::RunAction { .. }))
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Copies of a suite naming the YAML agent and the DX project agent.
+fn both_forms(suite: &str, dir: &Path) -> [PathBuf; 2] {
+    let text = std::fs::read_to_string(root().join("suites").join(suite)).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("transcript:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let forms = [
+        root().join("fixtures/agents/contoso_voice.yaml"),
+        root().join("fixtures/sfdx/contoso/baton/contoso_voice.overlay.yaml"),
+    ];
+    let mut out = [PathBuf::new(), PathBuf::new()];
+    for (i, agent) in forms.iter().enumerate() {
+        let file = dir.join(format!("{i}-{suite}"));
+        std::fs::write(
+            &file,
+            text.replace(
+                "agent: ../fixtures/agents/contoso_voice.yaml",
+                &format!("agent: {}", agent.display()),
+            ),
+        )
+        .unwrap();
+        out[i] = file;
+    }
+    out
+}
+
+#[test]
+fn the_dx_project_gives_the_same_transcripts_as_the_yaml_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        keep_transcripts: true,
+        ..RunOptions::default()
+    };
+    for suite in ["contoso_voice.yaml", "voice_events.yaml"] {
+        let [yaml, sfdx] = both_forms(suite, dir.path());
+        let a = runner::run(&common::load_anywhere(&[yaml]).unwrap(), &opts, &()).unwrap();
+        let b = runner::run(&common::load_anywhere(&[sfdx]).unwrap(), &opts, &()).unwrap();
+        let cases = |r: &runner::RunResult| -> Vec<(String, runner::Status, Option<String>)> {
+            r.suites[0]
+                .cases
+                .iter()
+                .map(|c| (c.name.clone(), c.status.clone(), c.transcript.clone()))
+                .collect()
+        };
+        assert!(!cases(&a).is_empty());
+        assert_eq!(
+            cases(&a),
+            cases(&b),
+            "{suite}: transcripts differ between the two forms"
+        );
+        assert!(
+            cases(&b).iter().all(|c| c.1 == runner::Status::Passed),
+            "{suite}: every conversation passes"
+        );
+    }
+}
+
+fn verdicts(s: &SuiteSearch) -> Vec<(String, Option<usize>)> {
+    s.properties
+        .iter()
+        .map(|p| {
+            let n = match &p.outcome {
+                Outcome::Held | Outcome::Inconclusive { .. } => None,
+                Outcome::Violated(ce) => Some(ce.turns),
+            };
+            (p.name.clone(), n)
+        })
+        .collect()
+}
+
+#[test]
+fn the_dx_project_gives_the_same_fuzz_and_verify_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let [yaml, sfdx] = both_forms("contoso_policy.yaml", dir.path());
+    // A property the agent breaks (Store_Info hands off without a case).
+    for f in [&yaml, &sfdx] {
+        let text = std::fs::read_to_string(f).unwrap().replace(
+            "properties:\n",
+            "properties:\n  - name: every handoff comes with a case\n    escalation_requires: { actions: [createcase] }\n",
+        );
+        std::fs::write(f, text).unwrap();
+    }
+    let a = common::load_anywhere(&[yaml]).unwrap().remove(0);
+    let b = common::load_anywhere(&[sfdx]).unwrap().remove(0);
+    let fuzz = FuzzOptions {
+        cases: 3_000,
+        ..FuzzOptions::default()
+    };
+    assert_eq!(verdicts(&fuzz_suite(&a, &fuzz)), verdicts(&fuzz_suite(&b, &fuzz)));
+    let verify = VerifyOptions {
+        depth: 8,
+        ..VerifyOptions::default()
+    };
+    let (va, vb) = (verify_suite(&a, &verify), verify_suite(&b, &verify));
+    assert_eq!(verdicts(&va), verdicts(&vb));
+    assert_eq!(va.stats.states, vb.stats.states, "the same state space");
+    assert!(
+        verdicts(&va).iter().any(|v| v.1.is_some()),
+        "the policy suite has a violation to find"
+    );
+}
+
+fn baton(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn explain_says_what_it_took_and_what_it_did_not_model() {
+    let voice = samples().join("metadata-bundle-voice");
+    let (code, out, err) = baton(&["explain", voice.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("route from surface: Telephony (a voice agent (Atlas__VoiceAgent) uses its Telephony surface)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Escalation topic available only when: IsVerifiedNew (isVerifiedNew == true)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("available only when: IsVerifiedNew (isVerifiedNew == true) (by structure)"),
+        "{out}"
+    );
+    assert!(out.contains("not modelled, and defaults baton chose:"), "{out}");
+    assert!(
+        out.contains("topic GeneralFAQ speaks of escalation in its instructions but lacks can_escalate"),
+        "{out}"
+    );
+    let bundle = samples().join("metadata-bundle");
+    let (_, out, _) = baton(&["explain", bundle.to_str().unwrap()]);
+    assert!(
+        out.contains("no outbound route: the agent says it escalates, but nothing reaches an Omni-Channel flow"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_project_with_several_agents_needs_a_name() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["Alpha", "Beta"] {
+        let b = dir.path().join(format!("force-app/genAiPlannerBundles/{name}"));
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(
+            b.join(format!("{name}.genAiPlannerBundle")),
+            "<GenAiPlannerBundle><localTopics><fullName>T</fullName><description>Anything</description></localTopics></GenAiPlannerBundle>",
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.path().join("sfdx-project.json"),
+        r#"{"packageDirectories":[{"path":"force-app"}]}"#,
+    )
+    .unwrap();
+    let p = dir.path().to_str().unwrap().to_string();
+    let (code, _, err) = baton(&["explain", &p]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("2 agents here: pick one with PATH#NAME, one of Alpha, Beta"),
+        "{err}"
+    );
+    let (code, out, err) = baton(&["explain", &format!("{p}#Beta")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("agent: Beta"), "{out}");
+    let (code, _, err) = baton(&["explain", &format!("{p}#Gamma")]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no agent named 'Gamma' here: expected one of Alpha, Beta"),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_metadata_is_a_located_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("genAiPlannerBundles/Broken");
+    std::fs::create_dir_all(&b).unwrap();
+    let file = b.join("Broken.genAiPlannerBundle");
+    std::fs::write(
+        &file,
+        "<GenAiPlannerBundle>\n  <description>x</descr>\n</GenAiPlannerBundle>\n",
+    )
+    .unwrap();
+    let (code, _, err) = baton(&["explain", b.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("{}:2:", file.display())), "{err}");
+    assert!(err.contains("malformed XML"), "{err}");
+    std::fs::write(
+        &file,
+        "<GenAiPlannerBundle>\n  <ruleExpressionAssignments>\n    <ruleExpressionName>Nope</ruleExpressionName>\n    <targetName>T</targetName>\n  </ruleExpressionAssignments>\n</GenAiPlannerBundle>\n",
+    )
+    .unwrap();
+    let (code, _, err) = baton(&["explain", b.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:2:3: rule assignment names unknown rule expression 'Nope'",
+            file.display()
+        )),
+        "{err}"
+    );
+}
