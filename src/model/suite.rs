@@ -319,8 +319,8 @@ impl Walk {
 }
 
 /// A YAML file in a searched folder is a suite when it has a top-level
-/// `suite:` or `conversations:` key; agent configs and other YAML beside
-/// suites are left alone.
+/// `suite:` or `conversations:` key; agent configs, overlays and other YAML
+/// beside suites are left alone.
 fn is_suite_file(path: &Path) -> bool {
     use std::io::{BufRead, BufReader, Read};
     let Ok(f) = crate::files::open_regular(path) else {
@@ -332,7 +332,8 @@ fn is_suite_file(path: &Path) -> bool {
         if line.starts_with(b"suite:") || line.starts_with(b"conversations:") {
             return true;
         }
-        agent_like |= line.starts_with(b"agent:") || line.starts_with(b"topics:");
+        // Agent configs, and overlays on project agents.
+        agent_like |= line.starts_with(b"agent:") || line.starts_with(b"topics:") || line.starts_with(b"extends:");
     }
     // Unknown YAML is loaded so that its error is reported, not hidden.
     !agent_like
