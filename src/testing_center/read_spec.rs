@@ -248,7 +248,10 @@ fn legacy_spec(path: &Path, raw: LegacyFile) -> Result<Spec, Diagnostics> {
         cases.push(case);
     }
     errs.into_result(Spec {
-        name: raw.name.unwrap_or_else(|| subject.clone()),
+        name: raw
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| subject.clone()),
         description: raw.description,
         subject_name: subject,
         subject_version: raw.subject_version,
@@ -293,7 +296,10 @@ fn ngt_spec(path: &Path, raw: NgtFile) -> Result<Spec, Diagnostics> {
         cases.push(case);
     }
     errs.into_result(Spec {
-        name: raw.name.unwrap_or_else(|| subject.clone()),
+        name: raw
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| subject.clone()),
         description: raw.description,
         subject_name: subject,
         subject_version: raw.subject_version,

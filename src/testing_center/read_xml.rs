@@ -98,7 +98,7 @@ pub(super) fn read(path: &Path, source: &str) -> Result<Read, Diagnostics> {
         let e = x.error(root, "no <testCase>: expected at least one");
         x.errs.push(e);
     }
-    if spec.name.is_empty() {
+    if spec.name.trim().is_empty() {
         spec.name = spec.subject_name.clone();
     }
     x.errs.into_result(Read { spec, form, warnings })
