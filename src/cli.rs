@@ -1,6 +1,8 @@
 //! Command-line interface: argument parsing (clap) and the mapping of
 //! outcomes to exit codes: 0 all passed, 1 failures (for verify, also a
 //! property left inconclusive, unless accepted), 2 usage or load errors.
+//! `import` and `export` only map flags to [`testing_center`] and print its
+//! outcome.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use crate::files::Confinement;
 use crate::model::{Agent, load_suites_with};
 use crate::report::{self, console::Console, json, junit, search as search_report};
 use crate::runner::{self, CaseResult, Progress, RunOptions};
+use crate::testing_center;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,9 +39,69 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Show what an agent's instructions compiled to and which escalation paths bypass them.
     Explain {
-        /// The agent config (YAML).
+        /// The agent: a baton YAML file, an overlay, or a Salesforce DX project, package or bundle folder (PATH#Name picks one of several agents).
         agent: PathBuf,
     },
+    /// Turn another tool's tests into a baton suite.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Turn a baton suite into another tool's tests.
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportWhat {
+    /// A Salesforce Testing Center test: legacy or NGT spec YAML, AiEvaluationDefinition or AiTestingDefinition XML.
+    TestingCenter(ImportTestingCenterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportTestingCenterArgs {
+    /// The spec YAML or the metadata XML.
+    pub file: PathBuf,
+    /// The suite to write (default: suites/<subjectName>.testing-center.yaml).
+    #[arg(short, long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// The suite's `agent:`, a path from OUT's folder; topic and action names are checked against it when baton can load it (default: the spec's subjectName, to be set by hand).
+    #[arg(long, value_name = "AGENT")]
+    pub agent: Option<String>,
+    /// Replace OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportWhat {
+    /// A Salesforce Testing Center spec YAML for `sf agent test create`.
+    TestingCenter(ExportTestingCenterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportTestingCenterArgs {
+    /// The suite file.
+    pub suite: PathBuf,
+    /// The spec to write (default: specs/<Agent>-testSpec.yaml, or specs/<Agent>-ngtTestSpec.yaml for ngt).
+    #[arg(short, long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// The spec dialect: legacy (expectedTopic, expectedActions) or ngt (inputs and scorers).
+    #[arg(long, value_enum, default_value_t = SpecFormat::Legacy)]
+    pub format: SpecFormat,
+    /// Replace OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub root: RootArgs,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SpecFormat {
+    Legacy,
+    Ngt,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +261,43 @@ pub fn main(cli: Cli) -> ExitCode {
             }
             Err(d) => load_errors(&d),
         },
+        Command::Import {
+            what: ImportWhat::TestingCenter(a),
+        } => converted(testing_center::import(&testing_center::ImportOptions {
+            input: a.file,
+            output: a.output,
+            agent: a.agent,
+            force: a.force,
+        })),
+        Command::Export {
+            what: ExportWhat::TestingCenter(a),
+        } => converted(testing_center::export(&testing_center::ExportOptions {
+            confinement: a.root.confinement(),
+            suite: a.suite,
+            output: a.output,
+            dialect: match a.format {
+                SpecFormat::Legacy => testing_center::Dialect::Legacy,
+                SpecFormat::Ngt => testing_center::Dialect::Ngt,
+            },
+            force: a.force,
+        })),
+    }
+}
+
+/// An import or export: warnings and the summary on stderr, exit 0; or
+/// its errors, exit 2.
+fn converted(result: Result<testing_center::Outcome, Diagnostics>) -> ExitCode {
+    match result {
+        Ok(o) => {
+            for w in &o.warnings {
+                eprintln!("warning: {w}");
+            }
+            for line in &o.summary {
+                eprintln!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(d) => errors(&d, "; nothing was written"),
     }
 }
 
@@ -363,6 +463,11 @@ fn load(paths: &[PathBuf], root: &RootArgs) -> Result<Vec<crate::model::Suite>, 
 }
 
 fn load_errors(d: &Diagnostics) -> ExitCode {
+    errors(d, " while loading; nothing was run")
+}
+
+/// Prints every error with its snippet, then `N errors TAIL`; exit 2.
+fn errors(d: &Diagnostics, tail: &str) -> ExitCode {
     let color = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
     let mut err = anstream::stderr().lock();
     for diag in &d.0 {
@@ -372,11 +477,7 @@ fn load_errors(d: &Diagnostics) -> ExitCode {
         }
     }
     let n = d.0.len();
-    let _ = writeln!(
-        err,
-        "{n} error{} while loading; nothing was run",
-        if n == 1 { "" } else { "s" }
-    );
+    let _ = writeln!(err, "{n} error{}{tail}", if n == 1 { "" } else { "s" });
     ExitCode::from(EXIT_USAGE)
 }
 

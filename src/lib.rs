@@ -17,6 +17,7 @@
 //! - [`runner`]: parallel, order-stable runs with golden transcripts;
 //! - [`report`]: console, diff, JUnit and JSON reporters, and how their files are written;
 //! - [`explain`]: what an agent compiled to;
+//! - [`testing_center`]: Salesforce Testing Center specs into suites and back;
 //! - [`cli`]: the `baton` command line.
 
 pub mod agent;
@@ -32,4 +33,5 @@ pub mod nlu;
 pub mod policy;
 pub mod report;
 pub mod runner;
+pub mod testing_center;
 pub mod transcript;

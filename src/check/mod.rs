@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use crate::engine::{Engine, TopicPick, Trace};
 use crate::model::agent::{BUILTIN_ESCALATION, NO_TOPIC};
-use crate::model::suite::HandoffExpect;
+use crate::model::suite::{ActionExpect, HandoffExpect};
 use crate::model::{Check, Conversation};
 use crate::transcript::{agent_says, event_line, handoff_context, handoff_topic, topic_name};
 
@@ -113,11 +113,16 @@ fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut Vis
                     };
                     f(n, &"topic", got == &**want, &|| want.to_string(), &|| got.to_string())
                 }
-                Check::Actions(want) => {
-                    let pass = trace
-                        .calls(turn)
-                        .map(|c| (c.action, c.ok))
-                        .eq(want.iter().map(|w| (w.action, w.ok)));
+                Check::Actions(want) | Check::ActionsInclude(want) => {
+                    let exact = matches!(check, Check::Actions(_));
+                    let pass = if exact {
+                        trace
+                            .calls(turn)
+                            .map(|c| (c.action, c.ok))
+                            .eq(want.iter().map(|w| (w.action, w.ok)))
+                    } else {
+                        includes(trace.calls(turn).map(|c| (c.action, c.ok)), want)
+                    };
                     let list = |items: &mut dyn Iterator<Item = (u16, bool)>| {
                         let v: Vec<String> = items
                             .map(|(a, ok)| {
@@ -129,7 +134,7 @@ fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut Vis
                     };
                     f(
                         n,
-                        &"actions",
+                        &if exact { "actions" } else { "actions_include" },
                         pass,
                         &|| list(&mut want.iter().map(|w| (w.action, w.ok))),
                         &|| list(&mut trace.calls(turn).map(|c| (c.action, c.ok))),
@@ -166,6 +171,18 @@ fn walk(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>, f: &mut Vis
             }
         }
     }
+}
+
+/// Whether the runs `got` include every expected run, each matched by a
+/// run of its own (so `[A, A]` needs two runs of A), in any order.
+fn includes(got: impl Iterator<Item = (u16, bool)>, want: &[ActionExpect]) -> bool {
+    let mut left: Vec<(u16, bool)> = want.iter().map(|w| (w.action, w.ok)).collect();
+    for run in got {
+        if let Some(i) = left.iter().position(|w| *w == run) {
+            left.swap_remove(i);
+        }
+    }
+    left.is_empty()
 }
 
 fn handoff(engine: &Engine<'_>, trace: &Trace<'_>, n: usize, want: &HandoffExpect, f: &mut Visit<'_>) -> bool {

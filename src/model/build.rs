@@ -363,29 +363,10 @@ impl Builder<'_, '_> {
             checks.push(Check::Topic(topic_ref(path, errs, agent, t).into()));
         }
         if let Some(list) = &e.actions {
-            let actions = list
-                .iter()
-                .filter_map(|a| {
-                    let (name, ok) = match a.value.trim().strip_suffix("(failed)") {
-                        Some(n) => (n.trim(), false),
-                        None => (a.value.trim(), true),
-                    };
-                    match agent.action_id(name) {
-                        Some(action) => Some(ActionExpect { action, ok }),
-                        None => {
-                            errs.push(unknown(
-                                path,
-                                a,
-                                "action",
-                                name,
-                                agent.actions.iter().map(|x| x.name.as_str()),
-                            ));
-                            None
-                        }
-                    }
-                })
-                .collect();
-            checks.push(Check::Actions(actions));
+            checks.push(Check::Actions(action_expects(path, errs, agent, list)));
+        }
+        if let Some(list) = &e.actions_include {
+            checks.push(Check::ActionsInclude(action_expects(path, errs, agent, list)));
         }
         if let Some(s) = &e.says
             && let Some(says) = self.loader.says(path, errs, s)
@@ -439,6 +420,31 @@ impl Builder<'_, '_> {
         }
         checks.into_boxed_slice()
     }
+}
+
+/// `[A, "B (failed)"]` resolved against the agent.
+fn action_expects(path: &Path, errs: &mut Diagnostics, agent: &Agent, list: &[Spanned<String>]) -> Box<[ActionExpect]> {
+    list.iter()
+        .filter_map(|a| {
+            let (name, ok) = match a.value.trim().strip_suffix("(failed)") {
+                Some(n) => (n.trim(), false),
+                None => (a.value.trim(), true),
+            };
+            match agent.action_id(name) {
+                Some(action) => Some(ActionExpect { action, ok }),
+                None => {
+                    errs.push(unknown(
+                        path,
+                        a,
+                        "action",
+                        name,
+                        agent.actions.iter().map(|x| x.name.as_str()),
+                    ));
+                    None
+                }
+            }
+        })
+        .collect()
 }
 
 fn event(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<raw::TurnSection>) -> Event {

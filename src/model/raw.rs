@@ -280,6 +280,10 @@ pub struct ExpectSection {
     pub topic: Option<Spanned<String>>,
     #[serde(default)]
     pub actions: Option<Vec<Spanned<String>>>,
+    /// Actions that must be among this turn's runs (others may run too):
+    /// Testing Center's superset match.
+    #[serde(default)]
+    pub actions_include: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     pub says: Option<Spanned<String>>,
     #[serde(default)]

@@ -74,11 +74,14 @@ pub enum Event {
 }
 
 /// One expectation of a turn. A turn's checks are kept in this order:
-/// topic, actions, says, escalated, ended, slots, handoff.
+/// topic, actions, actions_include, says, escalated, ended, slots, handoff.
 #[derive(Debug)]
 pub enum Check {
     Topic(Box<str>),
+    /// Exactly these runs, in this order.
     Actions(Box<[ActionExpect]>),
+    /// At least these runs, in any order (each entry matched by its own run).
+    ActionsInclude(Box<[ActionExpect]>),
     Says(Says),
     Escalated(bool),
     Ended(bool),
