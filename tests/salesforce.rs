@@ -441,3 +441,36 @@ fn malformed_metadata_is_a_located_error() {
         "{err}"
     );
 }
+
+#[test]
+fn an_overlay_names_the_surface_whose_route_to_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = root().join("fixtures/mutants/sfdx_no_route_on_surface/force-app");
+    let overlay = dir.path().join("o.yaml");
+    let write = |surface: &str| {
+        std::fs::write(
+            &overlay,
+            format!("extends: {}\nsurface: {surface}\n", project.display()),
+        )
+        .unwrap();
+    };
+    // By default the voice agent takes its Telephony surface, which has no route.
+    std::fs::write(&overlay, format!("extends: {}\n", project.display())).unwrap();
+    assert_eq!(load(&overlay).escalation.flow, None);
+    write("Messaging");
+    let a = load(&overlay);
+    assert_eq!(a.escalation.flow.as_deref(), Some("Route_To_Contoso_Queue"));
+    assert_eq!(
+        a.escalation.surface.as_deref(),
+        Some("Messaging (named by the overlay's `surface`)")
+    );
+    write("Slack");
+    let err = baton::agent::load(&overlay).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!(
+            "{}:2:10: the agent has no 'Slack' surface: expected one of Messaging, Telephony",
+            overlay.display()
+        )),
+        "{err}"
+    );
+}

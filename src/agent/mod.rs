@@ -27,7 +27,7 @@ pub fn load(path: &Path) -> Result<Agent, Diagnostics> {
 /// Loads the agent at `path`, every file it reads inside `root` (for a
 /// path a suite names).
 pub fn load_within(path: &Path, root: &Root) -> Result<Agent, Diagnostics> {
-    build(front::read(path, root)?)
+    build(front::read(path, root, None)?)
 }
 
 /// The shared phases: a model from any front end into a compiled agent.

@@ -8,16 +8,25 @@ pub mod yaml;
 use std::path::Path;
 
 use crate::agent::AgentSpec;
+use crate::agent::spec::At;
 use crate::diag::Diagnostics;
 use crate::files::Root;
 
 /// Reads the agent at `path` with the front end for its format. A
 /// Salesforce project may hold several agents: `PATH#Name` picks one.
 /// Every file read must lie inside `root` (a suite's project).
-pub fn read(path: &Path, root: &Root) -> Result<AgentSpec, Diagnostics> {
+/// `surface` names the channel surface whose route a metadata agent takes
+/// (an overlay's `surface:`), where the default choice is not wanted.
+pub fn read(path: &Path, root: &Root, surface: Option<&At<String>>) -> Result<AgentSpec, Diagnostics> {
     let (file, selector) = split_selector(path);
     if sfdx::is_metadata(&file) {
-        return sfdx::read(&file, selector.as_deref(), root);
+        return sfdx::read(&file, selector.as_deref(), root, surface);
+    }
+    if let Some(s) = surface {
+        return Err(s
+            .src
+            .error("`surface` applies to Salesforce metadata agents only")
+            .into());
     }
     yaml::load(path, root)
 }

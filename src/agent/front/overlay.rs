@@ -32,6 +32,9 @@ use crate::model::raw::{ClassifierSection, DtmfAction, NoInputSection, SlotKind,
 pub struct OverlayFile {
     /// The agent extended, relative to the overlay's folder.
     pub extends: Spanned<String>,
+    /// The channel surface whose route to take (`Telephony`, `Messaging`, ...).
+    #[serde(default)]
+    pub surface: Option<Spanned<String>>,
     #[serde(default)]
     pub slots: IndexMap<Spanned<String>, Spanned<SlotSection>>,
     #[serde(default)]
@@ -88,7 +91,8 @@ pub fn load(path: &Path, text: &str, root: &Root) -> Result<AgentSpec, Diagnosti
             .error("an overlay extends a project agent, not another overlay")
             .into());
     }
-    let mut spec = super::read(&base, root)?;
+    let surface = o.surface.as_ref().map(|s| At::new(s.value.clone(), at(s)));
+    let mut spec = super::read(&base, root, surface.as_ref())?;
     let mut errs = Diagnostics::default();
     apply(&mut spec, o, &file, &mut errs);
     spec.notes

@@ -14,6 +14,7 @@ pub mod xml;
 use std::path::Path;
 
 use crate::agent::AgentSpec;
+use crate::agent::spec::At;
 use crate::diag::{Diagnostic, Diagnostics, Pos};
 use crate::files::Root;
 use index::Index;
@@ -51,11 +52,16 @@ fn contains_metadata(dir: &Path, depth: usize) -> bool {
 }
 
 /// Reads the agent at `path`; `selector` is the `#Name` part.
-pub fn read(path: &Path, selector: Option<&str>, root: &Root) -> Result<AgentSpec, Diagnostics> {
+pub fn read(
+    path: &Path,
+    selector: Option<&str>,
+    root: &Root,
+    surface: Option<&At<String>>,
+) -> Result<AgentSpec, Diagnostics> {
     let index = Index::for_path(path, root)?;
     let (name, planner) = choose(path, selector, &index)?;
     let bot = bot::find(&index, &name)?;
-    planner::read(&planner, &name, &index, bot)
+    planner::read(&planner, &name, &index, bot, surface)
 }
 
 /// The planner to read: the one `path` names, else the only one, else the

@@ -63,7 +63,13 @@ const TOPIC_ELEMENTS: &[&str] = &[
 ];
 
 /// Reads the agent whose planner file is `planner` (named `name`).
-pub fn read(planner: &Path, name: &str, index: &Index, bot: Option<BotInfo>) -> Result<AgentSpec, Diagnostics> {
+pub fn read(
+    planner: &Path,
+    name: &str,
+    index: &Index,
+    bot: Option<BotInfo>,
+    surface: Option<&At<String>>,
+) -> Result<AgentSpec, Diagnostics> {
     let file: Arc<Path> = Arc::from(planner);
     let source = read_xml_text(planner)?;
     let xml = Xml::parse(&file, &source)?;
@@ -111,7 +117,7 @@ pub fn read(planner: &Path, name: &str, index: &Index, bot: Option<BotInfo>) -> 
             }
         }
     }
-    let (route, channel) = route(&xml, root, bot.as_ref(), &mut r.notes);
+    let (route, channel) = route(&xml, root, bot.as_ref(), surface, &mut r.notes)?;
     let description = text(root, "description").map(str::to_string);
     let escalation = r.escalation.take();
     let mut notes = r.notes;
@@ -685,7 +691,13 @@ struct Route {
 /// The route of the chosen surface: a voice agent's Telephony surface,
 /// else the first surface with an outbound route; failing that, the bot's
 /// default outbound flow, and its Transfer dialog's message.
-fn route(xml: &Xml<'_>, root: Node<'_, '_>, bot: Option<&BotInfo>, notes: &mut Vec<At<String>>) -> (Route, Channel) {
+fn route(
+    xml: &Xml<'_>,
+    root: Node<'_, '_>,
+    bot: Option<&BotInfo>,
+    prefer: Option<&At<String>>,
+    notes: &mut Vec<At<String>>,
+) -> Result<(Route, Channel), Diagnostic> {
     let voice_planner = text(root, "plannerType") == Some("Atlas__VoiceAgent");
     let surfaces: Vec<(String, Option<Node<'_, '_>>, Src)> = children(root, "plannerSurfaces")
         .map(|s| {
@@ -697,8 +709,27 @@ fn route(xml: &Xml<'_>, root: Node<'_, '_>, bot: Option<&BotInfo>, notes: &mut V
         })
         .collect();
     let telephony = surfaces.iter().position(|s| s.0 == "Telephony");
-    let (chosen, why) = match (voice_planner, telephony) {
-        (true, Some(i)) => (Some(i), "a voice agent (Atlas__VoiceAgent) uses its Telephony surface"),
+    let named = match prefer {
+        Some(p) => match surfaces.iter().position(|s| s.0.eq_ignore_ascii_case(&p.value)) {
+            Some(i) => Some(i),
+            None => {
+                let names: Vec<&str> = surfaces.iter().map(|s| s.0.as_str()).collect();
+                return Err(p.src.error(format!(
+                    "the agent has no '{}' surface: expected one of {}",
+                    p.value,
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )));
+            }
+        },
+        None => None,
+    };
+    let (chosen, why) = match (named, voice_planner, telephony) {
+        (Some(i), _, _) => (Some(i), "named by the overlay's `surface`"),
+        (None, true, Some(i)) => (Some(i), "a voice agent (Atlas__VoiceAgent) uses its Telephony surface"),
         _ => match surfaces.iter().position(|s| s.1.is_some()) {
             Some(i) => (Some(i), "the first surface with an outbound route"),
             None => (None, ""),
@@ -710,39 +741,39 @@ fn route(xml: &Xml<'_>, root: Node<'_, '_>, bot: Option<&BotInfo>, notes: &mut V
         && let Some(cfg) = surfaces[i].1
         && let Some(flow) = child(cfg, "outboundRouteName")
     {
-        return (
+        return Ok((
             Route {
                 flow: Some(Name::new(clean(flow.text().unwrap_or_default()), xml.src(flow))),
                 message: text(cfg, "escalationMessage").map(str::to_string),
                 surface: Some(format!("{} ({why})", surfaces[i].0)),
             },
             channel,
-        );
+        ));
     }
     let at = chosen.map_or_else(|| xml.src(root), |i| surfaces[i].2.clone());
     let message = bot.and_then(|b| b.transfer_message.clone());
     if let Some(flow) = bot.and_then(|b| b.default_outbound_flow.clone()) {
-        return (
+        return Ok((
             Route {
                 flow: Some(flow),
                 message,
                 surface: Some("none with a route: the bot's defaultOutboundFlow".to_string()),
             },
             channel,
-        );
+        ));
     }
     notes.push(At::new(
         "no outbound route: the agent says it escalates, but nothing reaches an Omni-Channel flow".to_string(),
         at,
     ));
-    (
+    Ok((
         Route {
             flow: None,
             message,
             surface: chosen.map(|i| format!("{} ({why}), which has no outbound route", surfaces[i].0)),
         },
         channel,
-    )
+    ))
 }
 
 /// `SvcCopilotTmpl__VerifyCustomer` -> `VerifyCustomer`: a standard
