@@ -304,7 +304,7 @@ pub struct HandoffSection {
     #[serde(default)]
     pub topic: Option<Spanned<String>>,
     #[serde(default)]
-    pub turn: Option<u32>,
+    pub turn: Option<Spanned<u32>>,
     #[serde(default)]
     pub context: IndexMap<Spanned<String>, String>,
 }
