@@ -356,3 +356,72 @@ fn quoted_yes_no_on_off_are_not_booleans() {
     let want = format!("{}:4:24: invalid boolean: expected true or false", agent.display());
     assert!(out.stderr.contains(&want), "expected `{want}` in:\n{}", out.stderr);
 }
+
+#[test]
+fn names_in_a_suite_must_be_printable() {
+    // A line break in a name could forge a PASS line; ESC drives the terminal.
+    load_error(
+        &format!("{HEAD}  - name: \"ok\\n    PASS forged :: a\"\n    turns: [{{caller: hi}}]\n"),
+        ":4:11: conversation name contains the control character U+000A: expected printable text",
+    );
+    load_error(
+        &format!("{HEAD}  - name: \"\\e[2J\"\n    turns: [{{caller: hi}}]\n"),
+        ":4:11: conversation name contains the control character U+001B: expected printable text",
+    );
+    load_error(
+        "suite: \"S\\u202E\"\nagent: AGENT\nconversations:\n  - name: a\n    turns: [{caller: hi}]\n",
+        ":1:8: suite name contains the bidirectional control U+202E: expected printable text",
+    );
+    load_error(
+        "suite: S\nagent: AGENT\ntags: [ok, \"b\\x9b\"]\nconversations:\n  - name: a\n    turns: [{caller: hi}]\n",
+        ":3:12: tag contains the control character U+009B: expected printable text",
+    );
+    load_error(
+        &format!("{HEAD}  - name: a\n    tags: [\"x\\uFFFF\"]\n    turns: [{{caller: hi}}]\n"),
+        ":5:12: tag contains the noncharacter U+FFFF: expected printable text",
+    );
+    load_error(
+        "suite: S\nagent: AGENT\nproperties:\n  - name: \"p\\tq\"\n    escalation_requires: { requested: true }\n",
+        ":4:11: property name contains the control character U+0009: expected printable text",
+    );
+}
+
+#[test]
+fn names_in_an_agent_must_be_printable() {
+    let base = "agent: A\nescalation: { flow: F }\nslots:\n  email: { kind: email }\nactions:\n  createcase: { outputs: [case_number] }\ntopics:\n  - name: T\n";
+    for (from, to, at, kind, code) in [
+        ("agent: A", "agent: \"A\\x07\"", "1:8", "agent name", "the control character U+0007"),
+        ("name: T", "name: \"T\\u2066\"", "8:11", "topic name", "the bidirectional control U+2066"),
+        ("  createcase:", "  \"create\\x7Fcase\":", "6:3", "action name", "the control character U+007F"),
+        ("  email:", "  \"email\\uFDD0\":", "4:3", "slot name", "the noncharacter U+FDD0"),
+        ("[case_number]", "[\"case\\u200Fnumber\"]", "6:27", "output name", "the bidirectional control U+200F"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let agent = dir.path().join("agent.yaml");
+        assert!(base.contains(from));
+        std::fs::write(&agent, base.replace(from, to)).unwrap();
+        let suite = dir.path().join("suite.yaml");
+        std::fs::write(
+            &suite,
+            "suite: S\nagent: agent.yaml\nconversations:\n  - name: a\n    turns: [{caller: hi}]\n",
+        )
+        .unwrap();
+        let out = run_file(dir.path(), &suite);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        let want = format!(
+            "{}:{at}: {kind} contains {code}: expected printable text",
+            agent.display()
+        );
+        assert!(out.stderr.contains(&want), "expected `{want}` in:\n{}", out.stderr);
+    }
+}
+
+#[test]
+fn caller_lines_are_not_names_and_may_hold_any_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("suite.yaml");
+    let suite = format!("{HEAD}  - name: a\n    turns:\n      - caller: \"hi\\e[2J\\n\\u202E\\uFFFE\\x9b\"\n");
+    std::fs::write(&file, suite.replace("AGENT", &agent_path().display().to_string())).unwrap();
+    let out = run_file(dir.path(), &file);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}

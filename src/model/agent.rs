@@ -491,6 +491,17 @@ fn default_reprompt() -> String {
 fn check_names(path: &Path, file: &raw::AgentFile, errs: &mut Diagnostics) {
     let mut err = |pos: Pos, msg: String| errs.push(Diagnostic::new(path, pos, msg));
     let limit = u16::MAX as usize;
+    // Every name the author wrote (not references to them) is checked once.
+    let names = std::iter::once(("agent name", &file.agent))
+        .chain(file.topics.value.iter().map(|t| ("topic name", &t.name)))
+        .chain(file.actions.keys().map(|a| ("action name", a)))
+        .chain(file.slots.keys().map(|s| ("slot name", s)))
+        .chain(file.actions.values().flat_map(|a| a.outputs.iter().map(|o| ("output name", o))));
+    for (kind, name) in names {
+        if let Err(d) = super::name::check(path, Pos::of(name), kind, &name.value) {
+            err(d.pos, d.message);
+        }
+    }
     if file.agent.value.trim().is_empty() {
         err(Pos::of(&file.agent), "empty agent name: expected a name".to_string());
     }

@@ -52,6 +52,12 @@ impl Loader {
             ..
         } = b;
         let mut errs = errs;
+        let names = std::iter::once(("suite name", &top.suite)).chain(top.tags.iter().map(|t| ("tag", t)));
+        for (kind, name) in names {
+            if let Err(d) = super::name::check(path, Pos::of(name), kind, &name.value) {
+                errs.push(d);
+            }
+        }
         let Some(agent) = agent else {
             return Err(errs);
         };
@@ -70,11 +76,11 @@ impl Loader {
             conversations[i].fixtures = Some(Arc::new(apply(&fixtures, &o)));
         }
         errs.into_result(Suite {
-            name: top.suite,
+            name: top.suite.value,
             path: path.to_path_buf(),
             description: top.description,
             agent,
-            tags: top.tags,
+            tags: top.tags.into_iter().map(|t| t.value).collect(),
             fixtures,
             properties,
             conversations,
@@ -85,9 +91,9 @@ impl Loader {
 
 /// The top-level keys of a suite other than its conversations.
 struct Top {
-    suite: String,
+    suite: Spanned<String>,
     description: Option<String>,
-    tags: Vec<String>,
+    tags: Vec<Spanned<String>>,
     fixtures: indexmap::IndexMap<Spanned<String>, raw::FixtureSection>,
     properties: Vec<raw::PropertySection>,
     /// Where the suite has no conversations (an error unless it has properties).
@@ -144,9 +150,9 @@ impl<'de> Visitor<'de> for SuiteSeed<'_, '_, '_> {
         let mut raw_conversations: Option<Vec<raw::ConversationSection>> = None;
         while let Some(key) = map.next_key::<Spanned<String>>()? {
             match key.value.as_str() {
-                "suite" => suite = Some(map.next_value::<String>()?),
+                "suite" => suite = Some(map.next_value::<Spanned<String>>()?),
                 "description" => description = map.next_value::<Option<String>>()?,
-                "tags" => tags = map.next_value::<Vec<String>>()?,
+                "tags" => tags = map.next_value::<Vec<Spanned<String>>>()?,
                 "fixtures" => fixtures = map.next_value()?,
                 "properties" => properties = map.next_value()?,
                 "agent" => {
@@ -252,6 +258,12 @@ impl Builder<'_, '_> {
     }
 
     fn add(&mut self, c: &raw::ConversationSection) {
+        let names = std::iter::once(("conversation name", &c.name)).chain(c.tags.iter().map(|t| ("tag", t)));
+        for (kind, name) in names {
+            if let Err(d) = super::name::check(self.path, Pos::of(name), kind, &name.value) {
+                self.errs.push(d);
+            }
+        }
         let line = c.name.referenced.line() as u32;
         if let Some(first) = self.names.insert(c.name.value.clone(), line) {
             self.errs.push(Diagnostic::new(
@@ -308,7 +320,7 @@ impl Builder<'_, '_> {
         Conversation {
             name: c.name.value.clone(),
             line: c.name.referenced.line() as u32,
-            tags: c.tags.clone(),
+            tags: c.tags.iter().map(|t| t.value.clone()).collect(),
             skip: c.skip.clone(),
             transcript,
             transcript_pos: c.transcript.as_ref().map_or(Pos::FILE, Pos::of),

@@ -4,6 +4,7 @@
 
 pub mod agent;
 mod build;
+mod name;
 pub mod property;
 pub mod raw;
 mod refs;

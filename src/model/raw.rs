@@ -242,7 +242,7 @@ pub struct FixtureSection {
 pub struct ConversationSection {
     pub name: Spanned<String>,
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub tags: Vec<Spanned<String>>,
     /// A reason to skip the conversation; it is counted as skipped.
     #[serde(default)]
     pub skip: Option<String>,
