@@ -10,7 +10,7 @@ use std::process::Command;
 use baton::explore::fuzz::{FuzzOptions, fuzz_suite};
 use baton::explore::verify::{VerifyOptions, verify_suite};
 use baton::explore::{Mode, Outcome, SearchOptions, SuiteSearch, search_all};
-use baton::model::{Suite, load_suites};
+use baton::model::{Event, Suite, load_suites};
 use baton::runner::{self, RunOptions};
 
 mod common;
@@ -459,4 +459,45 @@ fn a_cooperative_caller_finds_the_topic_that_can_escalate() {
     let v = verify_suite(&load(&file), &VerifyOptions::default());
     let l = lengths(&v);
     assert_eq!(l[0], ("reach".to_string(), None), "{l:?}");
+}
+
+#[test]
+fn a_regression_file_holding_unprintable_caller_text_loads_and_fails() {
+    // The only line that classifies to Widgets is the suite's, so the
+    // counterexample carries it, with characters YAML cannot hold raw.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("agent.yaml"),
+        "agent: Nasty\nescalation: { flow: F }\ntopics:\n  - name: Widgets\n    description: frobnicate widgets\n    can_escalate: true\n    instructions:\n      - \"Escalate the conversation to a human live agent.\"\n",
+    )
+    .unwrap();
+    let line = "frobnicate widgets \u{FFFE}\u{FFFF}\u{7}\n\"quoted\" \u{85}\u{202E}\\";
+    let suite = dir.path().join("s.yaml");
+    std::fs::write(
+        &suite,
+        "suite: s\nagent: agent.yaml\nproperties:\n  - name: only on request\n    escalation_requires: { requested: true }\nconversations:\n  - name: a\n    turns:\n      - caller: \"frobnicate widgets \\uFFFE\\uFFFF\\a\\n\\\"quoted\\\" \\N\\u202E\\\\\"\n",
+    )
+    .unwrap();
+    let loaded = load(&suite);
+    let Event::Caller(first) = &loaded.conversations[0].events[0] else {
+        panic!("not a caller line");
+    };
+    assert_eq!(&**first, line);
+    for search in [&["verify"][..], &["fuzz", "--cases", "100"]] {
+        let regs = dir.path().join(format!("regs-{}", search[0]));
+        let mut args = search.to_vec();
+        args.extend([suite.to_str().unwrap(), "--regressions", regs.to_str().unwrap()]);
+        let out = baton(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let files: Vec<PathBuf> = std::fs::read_dir(&regs).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        let replay = load(&files[0]);
+        assert_eq!(replay.conversations[0].events, [Event::Caller(line.into())], "{text}");
+        // `baton run` loads it (not 2) and fails on the property (1).
+        let out = baton(&["run", files[0].to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("property 'only on request'"), "{stdout}");
+    }
 }
