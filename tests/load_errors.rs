@@ -390,11 +390,41 @@ fn names_in_a_suite_must_be_printable() {
 fn names_in_an_agent_must_be_printable() {
     let base = "agent: A\nescalation: { flow: F }\nslots:\n  email: { kind: email }\nactions:\n  createcase: { outputs: [case_number] }\ntopics:\n  - name: T\n";
     for (from, to, at, kind, code) in [
-        ("agent: A", "agent: \"A\\x07\"", "1:8", "agent name", "the control character U+0007"),
-        ("name: T", "name: \"T\\u2066\"", "8:11", "topic name", "the bidirectional control U+2066"),
-        ("  createcase:", "  \"create\\x7Fcase\":", "6:3", "action name", "the control character U+007F"),
-        ("  email:", "  \"email\\uFDD0\":", "4:3", "slot name", "the noncharacter U+FDD0"),
-        ("[case_number]", "[\"case\\u200Fnumber\"]", "6:27", "output name", "the bidirectional control U+200F"),
+        (
+            "agent: A",
+            "agent: \"A\\x07\"",
+            "1:8",
+            "agent name",
+            "the control character U+0007",
+        ),
+        (
+            "name: T",
+            "name: \"T\\u2066\"",
+            "8:11",
+            "topic name",
+            "the bidirectional control U+2066",
+        ),
+        (
+            "  createcase:",
+            "  \"create\\x7Fcase\":",
+            "6:3",
+            "action name",
+            "the control character U+007F",
+        ),
+        (
+            "  email:",
+            "  \"email\\uFDD0\":",
+            "4:3",
+            "slot name",
+            "the noncharacter U+FDD0",
+        ),
+        (
+            "[case_number]",
+            "[\"case\\u200Fnumber\"]",
+            "6:27",
+            "output name",
+            "the bidirectional control U+200F",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let agent = dir.path().join("agent.yaml");

@@ -497,7 +497,12 @@ fn a_regression_file_holding_unprintable_caller_text_loads_and_fails() {
         // `baton run` loads it (not 2) and fails on the property (1).
         let out = baton(&["run", files[0].to_str().unwrap()]);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(stdout.contains("property 'only on request'"), "{stdout}");
     }
 }

@@ -309,7 +309,8 @@ mod tests {
     }
 
     fn load(text: &str) -> std::collections::HashMap<String, String> {
-        crate::model::yaml::parse(Path::new("t.yaml"), text, "a test document").unwrap_or_else(|e| panic!("{e}\n{text:?}"))
+        crate::model::yaml::parse(Path::new("t.yaml"), text, "a test document")
+            .unwrap_or_else(|e| panic!("{e}\n{text:?}"))
     }
 
     #[test]

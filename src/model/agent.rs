@@ -496,7 +496,11 @@ fn check_names(path: &Path, file: &raw::AgentFile, errs: &mut Diagnostics) {
         .chain(file.topics.value.iter().map(|t| ("topic name", &t.name)))
         .chain(file.actions.keys().map(|a| ("action name", a)))
         .chain(file.slots.keys().map(|s| ("slot name", s)))
-        .chain(file.actions.values().flat_map(|a| a.outputs.iter().map(|o| ("output name", o))));
+        .chain(
+            file.actions
+                .values()
+                .flat_map(|a| a.outputs.iter().map(|o| ("output name", o))),
+        );
     for (kind, name) in names {
         if let Err(d) = super::name::check(path, Pos::of(name), kind, &name.value) {
             err(d.pos, d.message);

@@ -551,7 +551,10 @@ impl Loader {
             if unknown.contains(&'g') {
                 help.push("every `says` regex already matches anywhere in the reply: drop the 'g'".to_string());
             }
-            help.push(format!("to match the text literally, escape its slashes: {}", literal_regex(v)));
+            help.push(format!(
+                "to match the text literally, escape its slashes: {}",
+                literal_regex(v)
+            ));
             error(
                 errs,
                 format!(
@@ -568,7 +571,10 @@ impl Loader {
             error(
                 errs,
                 "empty regex in `says` matches every reply: expected a pattern between the slashes".to_string(),
-                Some(format!("to match the text literally, escape its slashes: {}", literal_regex(v))),
+                Some(format!(
+                    "to match the text literally, escape its slashes: {}",
+                    literal_regex(v)
+                )),
             );
             return None;
         }

@@ -76,7 +76,14 @@ mod tests {
 
     #[test]
     fn printable_names_in_any_script_pass() {
-        for name in ["Case_Management", "Rückruf", "請求", "order #12 (late)", "café ☕", "\u{fdcf}\u{fdf0}"] {
+        for name in [
+            "Case_Management",
+            "Rückruf",
+            "請求",
+            "order #12 (late)",
+            "café ☕",
+            "\u{fdcf}\u{fdf0}",
+        ] {
             assert_eq!(message(name), None, "{name}");
         }
     }
