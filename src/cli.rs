@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::diag::Diagnostics;
-use crate::explore::{Mode, SearchOptions, SearchProgress, SearchReport, SuiteSearch, search_all};
+use crate::explore::{Mode, SearchOptions, SearchProgress, SearchReport, SuiteSearch, check_searchable, search_all};
 use crate::model::{Agent, load_suites};
 use crate::report::{console::Console, json, junit, search as search_report};
 use crate::runner::{self, CaseResult, Progress, RunOptions};
@@ -195,7 +195,7 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2]) -> 
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let suites = match load_suites(&args.paths) {
+    let suites = match load_suites(&args.paths).and_then(|s| check_searchable(&s).map(|()| s)) {
         Ok(s) => s,
         Err(d) => return load_errors(&d),
     };

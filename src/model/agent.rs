@@ -54,6 +54,10 @@ pub struct Slot {
     pub name: String,
     pub ask: String,
     pub extractor: Extractor,
+    /// Where the slot's `pattern` (or, for a `kind`, its name) is, for
+    /// errors found after loading: fuzz and verify refuse a pattern too
+    /// complex to generate values from.
+    pub pos: Pos,
 }
 
 #[derive(Debug)]
@@ -219,6 +223,7 @@ fn build(path: &Path, file: raw::AgentFile) -> Result<Agent, Diagnostics> {
                 .clone()
                 .unwrap_or_else(|| format!("Could you give me your {}?", humanize(&name.value))),
             extractor,
+            pos: def.value.pattern.as_ref().map_or(Pos::of(name), Pos::of),
         });
     }
     let slot_names: Vec<String> = file.slots.keys().map(|k| k.value.clone()).collect();
