@@ -100,7 +100,12 @@ pub fn yaml(
     let prop = &suite.properties[property];
     let mut y = String::new();
     let _ = writeln!(y, "{HEADER}`{source}`.");
-    let _ = writeln!(y, "# Property: {} ({})", comment(&prop.name), prop.origin_text(agent));
+    let _ = writeln!(
+        y,
+        "# Property: {} ({})",
+        comment(&prop.name),
+        comment(&prop.origin_text(agent))
+    );
     let what: Vec<String> = violation.missing.iter().map(|m| m.describe(agent)).collect();
     if violation.turn == 0 {
         let _ = writeln!(y, "# Broken from the start: {}.", comment(&what.join("; ")));
