@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::diag::Diagnostics;
-use crate::explore::{Mode, SearchOptions, SearchProgress, SuiteSearch, search_all};
+use crate::explore::{Mode, SearchOptions, SearchProgress, SuiteSearch, check_searchable, search_all};
 use crate::files::Confinement;
 use crate::model::{Agent, load_suites_with};
 use crate::report::{self, console::Console, json, junit, search as search_report};
@@ -360,7 +360,9 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2], acc
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let suites = match load(&args.paths, &args.root) {
+    let suites = match load(&args.paths, &args.root)
+        .and_then(|s| check_searchable(&s).map(|()| s).map_err(|d| load_errors(&d)))
+    {
         Ok(s) => s,
         Err(code) => return code,
     };

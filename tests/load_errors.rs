@@ -247,3 +247,214 @@ fn usage_errors_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `HEAD` and one conversation whose only turn expects `expect`.
+fn expecting(expect: &str) -> String {
+    format!("{HEAD}  - name: a\n    turns:\n      - caller: hi\n        expect: {{ {expect} }}\n")
+}
+
+#[test]
+fn says_with_unknown_regex_flags_is_refused_not_taken_literally() {
+    load_error(
+        &expecting(r#"says: "/abc/q""#),
+        ":7:25: unknown regex flag 'q' in `says`: expected flags from i, m, s, x, U (to match the text literally, escape its slashes: says: '/\\/abc\\/q/i')",
+    );
+    load_error(
+        &expecting(r#"says: "/case/gz""#),
+        ":7:25: unknown regex flags 'g', 'z' in `says`: expected flags from i, m, s, x, U",
+    );
+    load_error(
+        &expecting(r#"says: "/case/g""#),
+        ":7:25: unknown regex flag 'g' in `says`: expected flags from i, m, s, x, U (every `says` regex already matches anywhere in the reply: drop the 'g'; to match the text literally, escape its slashes: says: '/\\/case\\/g/i')",
+    );
+}
+
+#[test]
+fn the_literal_form_the_help_gives_loads_and_matches() {
+    // The help's regex is a valid `says` that finds the text in a reply.
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("agent.yaml");
+    std::fs::write(
+        &agent,
+        "agent: A\nescalation: { flow: F }\ntopics:\n  - name: Paths\n    utterances: [\"paths\"]\n    reply: \"See /ABC/q for it.\"\n",
+    )
+    .unwrap();
+    let file = dir.path().join("suite.yaml");
+    std::fs::write(
+        &file,
+        "suite: S\nagent: agent.yaml\nconversations:\n  - name: a\n    turns:\n      - caller: paths\n        expect: { says: '/\\/abc\\/q/i' }\n",
+    )
+    .unwrap();
+    let out = run_file(dir.path(), &file);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn says_that_matches_every_reply_is_refused() {
+    load_error(
+        &expecting(r#"says: """#),
+        ":7:25: empty `says` matches every reply: expected text the reply must contain, or /regex/",
+    );
+    load_error(
+        &expecting(r#"says: "//""#),
+        ":7:25: empty regex in `says` matches every reply: expected a pattern between the slashes",
+    );
+    load_error(&expecting(r#"says: "//i""#), ":7:25: empty regex in `says`");
+}
+
+#[test]
+fn slashes_that_are_not_the_regex_form_stay_literal() {
+    // A later slash followed by more than letters is text, not a regex.
+    for says in ["/usr/bin is fine", "/", "a/b/c", "/x/ y"] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("suite.yaml");
+        std::fs::write(
+            &file,
+            expecting(&format!("says: {says:?}")).replace("AGENT", &agent_path().display().to_string()),
+        )
+        .unwrap();
+        let out = run_file(dir.path(), &file);
+        // Loaded and run: the reply does not contain the text, so it fails.
+        assert_eq!(out.code, 1, "{says}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn a_handoff_turn_that_can_never_hold_is_refused() {
+    load_error(
+        &expecting("handoff: { turn: 0 }"),
+        ":7:36: `handoff.turn: 0` can never hold: turns are numbered from 1; expected a turn from 1 to 1",
+    );
+    load_error(
+        &format!(
+            "{HEAD}  - name: a\n    turns:\n      - caller: hi\n      - caller: agent please\n        expect: {{ handoff: {{ turn: 3 }} }}\n"
+        ),
+        ":8:36: `handoff.turn: 3` can never hold: the handoff cannot have happened yet on turn 2; expected a turn from 1 to 2",
+    );
+}
+
+#[test]
+fn quoted_yes_no_on_off_are_not_booleans() {
+    for word in ["\"off\"", "'yes'", "on", "no", "Y"] {
+        load_error(
+            &expecting(&format!("escalated: {word}")),
+            ":7:30: invalid boolean: expected true or false",
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("agent.yaml");
+    std::fs::write(
+        &agent,
+        "agent: A\nescalation: { flow: F }\nactions:\n  createcase: { fails: \"yes\" }\ntopics:\n  - name: T\n",
+    )
+    .unwrap();
+    let suite = dir.path().join("suite.yaml");
+    std::fs::write(
+        &suite,
+        "suite: S\nagent: agent.yaml\nconversations:\n  - name: a\n    turns: [{caller: hi}]\n",
+    )
+    .unwrap();
+    let out = run_file(dir.path(), &suite);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let want = format!("{}:4:24: invalid boolean: expected true or false", agent.display());
+    assert!(out.stderr.contains(&want), "expected `{want}` in:\n{}", out.stderr);
+}
+
+#[test]
+fn names_in_a_suite_must_be_printable() {
+    // A line break in a name could forge a PASS line; ESC drives the terminal.
+    load_error(
+        &format!("{HEAD}  - name: \"ok\\n    PASS forged :: a\"\n    turns: [{{caller: hi}}]\n"),
+        ":4:11: conversation name contains the control character U+000A: expected printable text",
+    );
+    load_error(
+        &format!("{HEAD}  - name: \"\\e[2J\"\n    turns: [{{caller: hi}}]\n"),
+        ":4:11: conversation name contains the control character U+001B: expected printable text",
+    );
+    load_error(
+        "suite: \"S\\u202E\"\nagent: AGENT\nconversations:\n  - name: a\n    turns: [{caller: hi}]\n",
+        ":1:8: suite name contains the bidirectional control U+202E: expected printable text",
+    );
+    load_error(
+        "suite: S\nagent: AGENT\ntags: [ok, \"b\\x9b\"]\nconversations:\n  - name: a\n    turns: [{caller: hi}]\n",
+        ":3:12: tag contains the control character U+009B: expected printable text",
+    );
+    load_error(
+        &format!("{HEAD}  - name: a\n    tags: [\"x\\uFFFF\"]\n    turns: [{{caller: hi}}]\n"),
+        ":5:12: tag contains the noncharacter U+FFFF: expected printable text",
+    );
+    load_error(
+        "suite: S\nagent: AGENT\nproperties:\n  - name: \"p\\tq\"\n    escalation_requires: { requested: true }\n",
+        ":4:11: property name contains the control character U+0009: expected printable text",
+    );
+}
+
+#[test]
+fn names_in_an_agent_must_be_printable() {
+    let base = "agent: A\nescalation: { flow: F }\nslots:\n  email: { kind: email }\nactions:\n  createcase: { outputs: [case_number] }\ntopics:\n  - name: T\n";
+    for (from, to, at, kind, code) in [
+        (
+            "agent: A",
+            "agent: \"A\\x07\"",
+            "1:8",
+            "agent name",
+            "the control character U+0007",
+        ),
+        (
+            "name: T",
+            "name: \"T\\u2066\"",
+            "8:11",
+            "topic name",
+            "the bidirectional control U+2066",
+        ),
+        (
+            "  createcase:",
+            "  \"create\\x7Fcase\":",
+            "6:3",
+            "action name",
+            "the control character U+007F",
+        ),
+        (
+            "  email:",
+            "  \"email\\uFDD0\":",
+            "4:3",
+            "slot name",
+            "the noncharacter U+FDD0",
+        ),
+        (
+            "[case_number]",
+            "[\"case\\u200Fnumber\"]",
+            "6:27",
+            "output name",
+            "the bidirectional control U+200F",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let agent = dir.path().join("agent.yaml");
+        assert!(base.contains(from));
+        std::fs::write(&agent, base.replace(from, to)).unwrap();
+        let suite = dir.path().join("suite.yaml");
+        std::fs::write(
+            &suite,
+            "suite: S\nagent: agent.yaml\nconversations:\n  - name: a\n    turns: [{caller: hi}]\n",
+        )
+        .unwrap();
+        let out = run_file(dir.path(), &suite);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        let want = format!(
+            "{}:{at}: {kind} contains {code}: expected printable text",
+            agent.display()
+        );
+        assert!(out.stderr.contains(&want), "expected `{want}` in:\n{}", out.stderr);
+    }
+}
+
+#[test]
+fn caller_lines_are_not_names_and_may_hold_any_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("suite.yaml");
+    let suite = format!("{HEAD}  - name: a\n    turns:\n      - caller: \"hi\\e[2J\\n\\u202E\\uFFFE\\x9b\"\n");
+    std::fs::write(&file, suite.replace("AGENT", &agent_path().display().to_string())).unwrap();
+    let out = run_file(dir.path(), &file);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}

@@ -10,7 +10,7 @@ use std::process::Command;
 use baton::explore::fuzz::{FuzzOptions, fuzz_suite};
 use baton::explore::verify::{VerifyOptions, verify_suite};
 use baton::explore::{Mode, Outcome, SearchOptions, SuiteSearch, search_all};
-use baton::model::Suite;
+use baton::model::{Event, Suite};
 use baton::runner::{self, RunOptions};
 
 mod common;
@@ -670,4 +670,200 @@ fn the_reports_of_one_search_carry_its_id() {
         in_junit
     };
     assert_ne!(search(), search(), "two searches share an id");
+}
+
+#[test]
+fn a_regression_file_holding_unprintable_caller_text_loads_and_fails() {
+    // The only line that classifies to Widgets is the suite's, so the
+    // counterexample carries it, with characters YAML cannot hold raw.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("agent.yaml"),
+        "agent: Nasty\nescalation: { flow: F }\ntopics:\n  - name: Widgets\n    description: frobnicate widgets\n    can_escalate: true\n    instructions:\n      - \"Escalate the conversation to a human live agent.\"\n",
+    )
+    .unwrap();
+    let line = "frobnicate widgets \u{FFFE}\u{FFFF}\u{7}\n\"quoted\" \u{85}\u{202E}\\";
+    let suite = dir.path().join("s.yaml");
+    std::fs::write(
+        &suite,
+        "suite: s\nagent: agent.yaml\nproperties:\n  - name: only on request\n    escalation_requires: { requested: true }\nconversations:\n  - name: a\n    turns:\n      - caller: \"frobnicate widgets \\uFFFE\\uFFFF\\a\\n\\\"quoted\\\" \\N\\u202E\\\\\"\n",
+    )
+    .unwrap();
+    let loaded = load(&suite);
+    let Event::Caller(first) = &loaded.conversations[0].events[0] else {
+        panic!("not a caller line");
+    };
+    assert_eq!(&**first, line);
+    for search in [&["verify"][..], &["fuzz", "--cases", "100"]] {
+        let regs = dir.path().join(format!("regs-{}", search[0]));
+        let mut args = search.to_vec();
+        args.extend([suite.to_str().unwrap(), "--regressions", regs.to_str().unwrap()]);
+        let out = baton(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let files: Vec<PathBuf> = std::fs::read_dir(&regs).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        let replay = load(&files[0]);
+        assert_eq!(replay.conversations[0].events, [Event::Caller(line.into())], "{text}");
+        // `baton run` loads it (not 2) and fails on the property (1).
+        // The temporary folder has no .git: its root is named.
+        let out = baton(&[
+            "run",
+            files[0].to_str().unwrap(),
+            "--root",
+            dir.path().to_str().unwrap(),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("property 'only on request'"), "{stdout}");
+    }
+}
+
+/// Runs baton in `dir`, killing it if it is still running after `limit`:
+/// its exit code, stdout and stderr, and how long it took.
+fn baton_within(
+    dir: &Path,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> (Option<i32>, String, String, std::time::Duration) {
+    use std::time::{Duration, Instant};
+    // Files, not pipes: a full pipe would stall the child and look like a hang.
+    let (out, err) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("baton {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = start.elapsed();
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+    (status.code(), read(&out), read(&err), took)
+}
+
+const KILL_AFTER: std::time::Duration = std::time::Duration::from_secs(20);
+/// Well under the kill: the set-up is linear in the agent and the suite.
+const SETUP_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
+
+#[test]
+fn an_agent_with_two_thousand_topics_is_searched_without_grinding() {
+    // Every topic has the same utterances, so only the first two are
+    // reached (the second as the runner-up of a tie) and every other topic
+    // is looked for among the thousand suite lines and its description.
+    // Set-up used to classify each line once per topic: 2,000 x 1,000
+    // classifications of 2,000 topics, minutes before the search began.
+    let dir = tempfile::tempdir().unwrap();
+    let mut agent = String::from("agent: Many\nescalation: { flow: F }\ntopics:\n");
+    for i in 0..2000 {
+        agent.push_str(&format!(
+            "  - name: T{i}\n    description: questions about orders\n    utterances: [\"question about my order\", \"order status please\"]\n    can_escalate: true\n"
+        ));
+    }
+    std::fs::write(dir.path().join("agent.yaml"), agent).unwrap();
+    let mut suite = String::from(
+        "suite: many topics\nagent: agent.yaml\nproperties:\n  - name: reach\n    escalation_reachable: { within: 3 }\nconversations:\n",
+    );
+    for c in 0..100 {
+        suite.push_str(&format!("  - name: c{c}\n    turns:\n"));
+        for t in 0..10 {
+            suite.push_str(&format!(
+                "      - caller: \"line {c} {t} about something else entirely w{c}x{t}\"\n"
+            ));
+        }
+    }
+    std::fs::write(dir.path().join("s.yaml"), suite).unwrap();
+    for args in [&["verify", "s.yaml"][..], &["fuzz", "s.yaml", "--cases", "100"]] {
+        let args = [args, &["--no-regressions"]].concat();
+        let (code, stdout, stderr, took) = baton_within(dir.path(), &args, KILL_AFTER);
+        assert_eq!(
+            code,
+            Some(0),
+            "{args:?}: {stderr}{}",
+            &stdout[stdout.len().saturating_sub(2000)..]
+        );
+        assert!(stdout.contains("HOLDS    reach"), "{args:?}");
+        assert!(
+            stdout.contains("no utterance of topic T1999 classifies to it"),
+            "{args:?}"
+        );
+        assert!(took < SETUP_BUDGET, "{args:?} took {took:?}");
+    }
+}
+
+#[test]
+fn a_slot_pattern_too_complex_to_generate_from_is_refused_at_once() {
+    // 5,000 groups: generating values and finding the first group in them
+    // took minutes and gigabytes before the search began.
+    let dir = tempfile::tempdir().unwrap();
+    let agent = |pattern: &str| {
+        format!(
+            "agent: Groups\nescalation: {{ flow: F }}\nslots:\n  code: {{ pattern: '{pattern}', ask: \"Code?\" }}\ntopics:\n  - name: Orders\n    utterances: [\"where is my order\"]\n    can_escalate: true\n    instructions:\n      - \"Allow the 'Escalation' action only if the user has provided their code.\"\n"
+        )
+    };
+    std::fs::write(dir.path().join("agent.yaml"), agent(&"(a)".repeat(5000))).unwrap();
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "suite: groups\nagent: agent.yaml\nproperties:\n  - name: asked\n    escalation_requires: { requested: true }\nconversations:\n  - name: a\n    turns:\n      - caller: \"where is my order\"\n",
+    )
+    .unwrap();
+    for args in [&["verify", "s.yaml"][..], &["fuzz", "s.yaml", "--cases", "100"]] {
+        let regs = dir.path().join("regs");
+        let args = [args, &["--regressions", regs.to_str().unwrap(), "--json=out.json"]].concat();
+        let (code, _, stderr, took) = baton_within(dir.path(), &args, KILL_AFTER);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(
+                "agent.yaml:4:20: pattern of slot 'code' is too complex for fuzz and verify to generate values from (5000 capture groups; the limit is 32): expected a sample value in a caller line of the suite (make all groups but the first non-capturing, (?:...), or add a turn such as `caller: \"my code is ...\"` with a real value to a conversation of s.yaml)"
+            ),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("nothing was run"), "{stderr}");
+        assert!(
+            !regs.exists() && !dir.path().join("out.json").exists(),
+            "{args:?} wrote files"
+        );
+        assert!(took < SETUP_BUDGET, "{args:?} took {took:?}");
+    }
+    // `run` does not generate values: the same files run as they are.
+    let (code, _, stderr, _) = baton_within(dir.path(), &["run", "s.yaml"], KILL_AFTER);
+    assert_eq!(code, Some(0), "{stderr}");
+    // A sample value in the suite is what the message asks for: then the
+    // search uses it and generates nothing.
+    let groups = "(\\d)".repeat(40);
+    std::fs::write(dir.path().join("agent.yaml"), agent(&format!("T-{groups}"))).unwrap();
+    let sample = format!("T-{}", "1234567890".repeat(4));
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        format!("suite: groups\nagent: agent.yaml\nproperties:\n  - name: asked\n    escalation_requires: {{ requested: true }}\nconversations:\n  - name: a\n    turns:\n      - caller: \"where is my order\"\n      - caller: \"my code is {sample}\"\n"),
+    )
+    .unwrap();
+    for args in [&["verify", "s.yaml"][..], &["fuzz", "s.yaml", "--cases", "100"]] {
+        let args = [args, &["--no-regressions"]].concat();
+        let (code, stdout, stderr, took) = baton_within(dir.path(), &args, KILL_AFTER);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}{stdout}");
+        assert!(stdout.contains("HOLDS    guard Orders #1"), "{args:?}: {stdout}");
+        assert!(
+            !stdout.contains("no valid value found for slot 'code'"),
+            "{args:?}: {stdout}"
+        );
+        assert!(took < SETUP_BUDGET, "{args:?} took {took:?}");
+    }
 }

@@ -56,6 +56,10 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
                     .clone()
                     .unwrap_or_else(|| format!("Could you give me your {}?", humanize(&s.name.value))),
                 extractor: extractor(&s.name.value, &s.shape, errs)?,
+                src: match &s.shape {
+                    SlotShape::Pattern(p) => p.src.clone(),
+                    _ => s.name.src.clone(),
+                },
             })
         })
         .collect();

@@ -107,6 +107,10 @@ pub struct Slot {
     pub name: String,
     pub ask: String,
     pub extractor: Extractor,
+    /// Where its pattern (or, for a kind, its name) is written, for errors
+    /// found after loading: fuzz and verify refuse a pattern too complex to
+    /// generate values from.
+    pub src: Src,
 }
 
 #[derive(Debug)]

@@ -23,6 +23,21 @@ pub fn check(spec: &AgentSpec, errs: &mut Diagnostics) {
 
 /// Names the engine and the handoff context rely on.
 fn names(spec: &AgentSpec, errs: &mut Diagnostics) {
+    // Every name the author wrote (not references to them) is printable.
+    let written = std::iter::once(("agent name", &spec.name))
+        .chain(spec.topics.iter().map(|t| ("topic name", &t.name)))
+        .chain(spec.actions.iter().map(|a| ("action name", &a.name)))
+        .chain(spec.slots.iter().map(|s| ("slot name", &s.name)))
+        .chain(
+            spec.actions
+                .iter()
+                .flat_map(|a| a.outputs.iter().map(|o| ("output name", o))),
+        );
+    for (kind, name) in written {
+        if let Err(d) = crate::model::name::check(&name.src.file, name.src.pos, kind, &name.value) {
+            errs.push(d);
+        }
+    }
     if spec.name.value.trim().is_empty() {
         errs.push(spec.name.src.error("empty agent name: expected a name"));
     }

@@ -3,6 +3,8 @@
 //! `fuzz` draws from (paraphrases, phrasings, noise), and the cooperative
 //! caller of the `escalation_reachable` property.
 
+use std::collections::HashMap;
+
 use crate::engine::{self, Engine, Nominal, Say, State, Trace};
 use crate::model::raw::Channel;
 use crate::model::{Agent, Event};
@@ -93,18 +95,9 @@ impl Alphabet {
         {
             push(&mut a, Event::Caller((*text).into()), "negated request".into());
         }
-        for (ti, topic) in agent.topics.iter().enumerate() {
-            let found = topic_utterances(agent, ti as TopicId, harvest)
-                .into_iter()
-                .find(|u| engine::read(agent, u, &mut scratch) == (Request::No, Some(ti as TopicId)));
-            // Failing that, an utterance where it is the runner-up within the
-            // margin reaches it through the classifier's choice.
-            let found = found.or_else(|| {
-                topic_utterances(agent, ti as TopicId, harvest)
-                    .into_iter()
-                    .find(|u| runner_up_within_margin(agent, u, ti as TopicId, &mut scratch))
-            });
-            match found {
+        let reps = topic_representatives(agent, harvest, &mut scratch);
+        for ((ti, topic), rep) in agent.topics.iter().enumerate().zip(reps) {
+            match rep {
                 Some(u) => {
                     a.topic_rep[ti] = Some(push(&mut a, Event::Caller(u.into()), format!("topic {}", topic.name)))
                 }
@@ -130,15 +123,73 @@ impl Alphabet {
     }
 }
 
-/// Whether `text` is no request and ties for `topic` as the runner-up.
-fn runner_up_within_margin(agent: &Agent, text: &str, topic: TopicId, scratch: &mut Scratch) -> bool {
-    if engine::read(agent, text, scratch).0 != Request::No {
-        return false;
+/// How the classifier reads one utterance, for choosing representatives.
+#[derive(Clone, Copy)]
+struct Reading {
+    /// The topic it classifies to, when it is no request for a human.
+    topic: Option<TopicId>,
+    /// The runner-up within the margin (and above the threshold), when it
+    /// is no request: the classifier's choice can reach that topic too.
+    runner_up: Option<TopicId>,
+}
+
+fn reading(agent: &Agent, text: &str, scratch: &mut Scratch) -> Reading {
+    let (request, topic) = engine::read(agent, text, scratch);
+    if request != Request::No {
+        return Reading {
+            topic: None,
+            runner_up: None,
+        };
     }
-    matches!(
-        engine::classify(agent, scratch),
-        Some((_, best, Some((r, score)))) if r == topic && score >= agent.threshold && best - score <= agent.margin
-    )
+    let runner_up = match engine::classify(agent, scratch) {
+        Some((_, best, Some((r, score)))) if score >= agent.threshold && best - score <= agent.margin => Some(r),
+        _ => None,
+    };
+    Reading { topic, runner_up }
+}
+
+/// Per topic, the utterance that represents it: the first of its own
+/// utterances, then of the suite lines, then its description, that
+/// classifies to it; failing that, the first of them (same order) where it
+/// is the runner-up within the margin.
+///
+/// Each distinct text is read once and the suite lines are bucketed by the
+/// topic they reach, so the cost is one classification per text rather than
+/// one per text per topic (2,000 topics and 1,000 suite lines made that two
+/// million classifications of 2,000 topics each).
+fn topic_representatives<'a>(agent: &'a Agent, harvest: &[&'a str], scratch: &mut Scratch) -> Vec<Option<&'a str>> {
+    let mut cache: HashMap<&str, Reading> = HashMap::new();
+    let mut read = |text: &'a str| *cache.entry(text).or_insert_with(|| reading(agent, text, scratch));
+    let n = agent.topics.len();
+    // The first suite line that reaches each topic, directly or as runner-up.
+    let (mut line_direct, mut line_runner_up) = (vec![None; n], vec![None; n]);
+    for &line in harvest {
+        let r = read(line);
+        if let Some(t) = r.topic {
+            line_direct[t as usize].get_or_insert(line);
+        }
+        if let Some(t) = r.runner_up {
+            line_runner_up[t as usize].get_or_insert(line);
+        }
+    }
+    let mut out = Vec::with_capacity(n);
+    for (ti, topic) in agent.topics.iter().enumerate() {
+        let t = Some(ti as TopicId);
+        let own = || topic.utterances.iter().map(String::as_str);
+        let description = Some(topic.description.as_str()).filter(|d| !d.is_empty());
+        let direct = own()
+            .find(|u| read(u).topic == t)
+            .or(line_direct[ti])
+            .or_else(|| description.filter(|d| read(d).topic == t));
+        let found = direct.or_else(|| {
+            own()
+                .find(|u| read(u).runner_up == t)
+                .or(line_runner_up[ti])
+                .or_else(|| description.filter(|d| read(d).runner_up == t))
+        });
+        out.push(found);
+    }
+    out
 }
 
 fn representative_request(agent: &Agent, scratch: &mut Scratch) -> Option<&'static str> {
@@ -152,17 +203,6 @@ fn representative_request(agent: &Agent, scratch: &mut Scratch) -> Option<&'stat
         .find(|(_, r)| r.1.is_none())
         .or(reads.first())
         .map(|(t, _)| *t)
-}
-
-/// The topic's own utterances, then suite lines, then its description.
-fn topic_utterances(agent: &Agent, t: TopicId, harvest: &[&str]) -> Vec<String> {
-    let topic = &agent.topics[t as usize];
-    let mut out: Vec<String> = topic.utterances.clone();
-    out.extend(harvest.iter().map(|s| s.to_string()));
-    if !topic.description.is_empty() {
-        out.push(topic.description.clone());
-    }
-    out
 }
 
 /// Utterances that give a valid value for the slot, the plainest first.
@@ -179,12 +219,14 @@ pub fn valid_utterances(agent: &Agent, slot: SlotId, harvest: &[&str]) -> Vec<St
     };
     // A suite line that gives the value is a valid answer as it stands (a
     // pattern may need its context: "ticket #12345" captures only 12345).
+    // (Sets, not list scans: a thousand suite lines may each give a value.)
     let mut lines: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = values.iter().cloned().collect();
     for line in harvest {
         if let Some((a, b)) = s.extractor.find(line) {
-            let v = line[a..b].to_string();
-            if !values.contains(&v) {
-                values.push(v);
+            let v = &line[a..b];
+            if seen.insert(v.to_string()) {
+                values.push(v.to_string());
             }
             lines.push(line.to_string());
         }
@@ -202,24 +244,123 @@ pub fn valid_utterances(agent: &Agent, slot: SlotId, harvest: &[&str]) -> Vec<St
             .all(|(i, o)| (i == slot as usize) == o.extractor.find(u).is_some())
     };
     let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let wrapped = values
         .iter()
         .flat_map(|v| [format!("it's {v}"), v.clone(), format!("my {name} is {v}")]);
     for u in wrapped.chain(lines) {
-        if only_this(&u) && !out.contains(&u) {
+        if !seen.contains(&u) && only_this(&u) {
+            seen.insert(u.clone());
             out.push(u);
         }
     }
     out
 }
 
-/// Values for a `pattern` slot made from the pattern itself (anchors and
-/// word boundaries left out), with a fixed seed.
+/// The most capture groups a slot pattern may have for values to be
+/// generated from it. Only the first group is the value; finding it in a
+/// text that matches costs time in proportion to the text's length times
+/// the pattern's size times the number of groups, so that with 1,000 groups
+/// a single look at a generated value takes most of a second (5,000: four
+/// minutes), and the search looks at every caller line.
+pub const MAX_PATTERN_GROUPS: usize = 32;
+
+/// The largest slot pattern, in generator nodes, that values are generated
+/// from: each literal, class, group, concatenation and alternation counts
+/// one, and a repetition counts its body as many times as the generator may
+/// repeat it (its maximum; 32 for `*` and `+`, twice the minimum for
+/// `{n,}`). Realistic patterns (`T-[0-9]{4}`, an email shape) count under
+/// a hundred.
+pub const MAX_PATTERN_SIZE: u64 = 1_000;
+
+/// Why values are not generated from a slot pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TooComplex {
+    Groups(usize),
+    Size(u64),
+}
+
+impl std::fmt::Display for TooComplex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TooComplex::Groups(n) => write!(f, "{n} capture groups; the limit is {MAX_PATTERN_GROUPS}"),
+            TooComplex::Size(n) => write!(
+                f,
+                "{} generator nodes; the limit is {MAX_PATTERN_SIZE}",
+                if *n == u64::MAX {
+                    "too many".to_string()
+                } else {
+                    n.to_string()
+                }
+            ),
+        }
+    }
+}
+
+/// The pattern values are generated from: anchors and word boundaries left
+/// out (the generator cannot make them; the value is wrapped in words anyway).
+fn generation_source(pattern: &str) -> String {
+    pattern.replace("\\b", "").replace(['^', '$'], "")
+}
+
+/// Whether a slot pattern is beyond the generation limits, measured on its
+/// syntax tree before any value is generated. `None` also when the pattern
+/// cannot be generated from at all (then no values are).
+pub fn too_complex(pattern: &str) -> Option<TooComplex> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&generation_source(pattern))
+        .ok()?;
+    check_hir(&hir).err()
+}
+
+fn check_hir(hir: &regex_syntax::hir::Hir) -> Result<(), TooComplex> {
+    let groups = hir.properties().explicit_captures_len();
+    if groups > MAX_PATTERN_GROUPS {
+        return Err(TooComplex::Groups(groups));
+    }
+    match generator_size(hir) {
+        n if n > MAX_PATTERN_SIZE => Err(TooComplex::Size(n)),
+        _ => Ok(()),
+    }
+}
+
+/// The size of proptest's generator for `hir` (see [`MAX_PATTERN_SIZE`]).
+/// The parser's nesting limit bounds the recursion.
+fn generator_size(hir: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => 1,
+        HirKind::Capture(c) => generator_size(&c.sub).saturating_add(1),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().fold(1u64, |n, s| n.saturating_add(generator_size(s)))
+        }
+        HirKind::Repetition(r) => {
+            let times = match (r.min, r.max) {
+                (0 | 1, None) => 32,
+                (min, None) => u64::from(min) * 2,
+                (_, Some(max)) => u64::from(max),
+            };
+            generator_size(&r.sub).saturating_mul(times).saturating_add(1)
+        }
+    }
+}
+
+/// Values for a `pattern` slot made from the pattern itself, with a fixed
+/// seed; none when the pattern is beyond the limits (see [`too_complex`]).
 fn generated_values(pattern: &str) -> Vec<String> {
     use proptest::strategy::{Strategy, ValueTree};
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-    let stripped = pattern.replace("\\b", "").replace(['^', '$'], "");
-    let Ok(strategy) = proptest::string::string_regex(&stripped) else {
+    let Ok(hir) = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&generation_source(pattern))
+    else {
+        return Vec::new();
+    };
+    if check_hir(&hir).is_err() {
+        return Vec::new();
+    }
+    let Ok(strategy) = proptest::string::string_regex_parsed(&hir) else {
         return Vec::new();
     };
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
@@ -482,4 +623,171 @@ pub fn cooperative<'s>(
         }
     }
     Err(tried)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// How a representative was chosen, in the reference below: by which
+    /// rule, and from the topic's own utterances (0), the suite lines (1) or
+    /// the description (2).
+    type How = (Rule, u8);
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Rule {
+        Direct,
+        RunnerUp,
+    }
+
+    /// The choice as it was made before the readings were shared: every
+    /// candidate of every topic read again, in order.
+    fn reference(agent: &Agent, harvest: &[&str]) -> Vec<Option<(String, How)>> {
+        let mut scratch = Scratch::default();
+        let mut out = Vec::new();
+        for (ti, topic) in agent.topics.iter().enumerate() {
+            let ti = ti as TopicId;
+            let mut cands: Vec<String> = topic.utterances.clone();
+            cands.extend(harvest.iter().map(|s| s.to_string()));
+            if !topic.description.is_empty() {
+                cands.push(topic.description.clone());
+            }
+            let source = |i: usize| {
+                if i < topic.utterances.len() {
+                    0
+                } else if i < topic.utterances.len() + harvest.len() {
+                    1
+                } else {
+                    2
+                }
+            };
+            let direct = cands
+                .iter()
+                .position(|u| engine::read(agent, u, &mut scratch) == (Request::No, Some(ti)))
+                .map(|i| (cands[i].clone(), (Rule::Direct, source(i))));
+            let runner_up = || {
+                let mut scratch = Scratch::default();
+                cands
+                    .iter()
+                    .position(|u| {
+                        engine::read(agent, u, &mut scratch).0 == Request::No
+                            && matches!(
+                                engine::classify(agent, &scratch),
+                                Some((_, best, Some((r, score))))
+                                    if r == ti && score >= agent.threshold && best - score <= agent.margin
+                            )
+                    })
+                    .map(|i| (cands[i].clone(), (Rule::RunnerUp, source(i))))
+            };
+            out.push(direct.or_else(runner_up));
+        }
+        out
+    }
+
+    fn same_as_reference(agent: &Agent, harvest: &[&str]) -> Vec<How> {
+        let want = reference(agent, harvest);
+        let got = topic_representatives(agent, harvest, &mut Scratch::default());
+        let want_texts: Vec<Option<&str>> = want.iter().map(|w| w.as_ref().map(|(t, _)| t.as_str())).collect();
+        assert_eq!(got, want_texts, "agent {}", agent.name);
+        want.into_iter().flatten().map(|(_, how)| how).collect()
+    }
+
+    #[test]
+    fn representatives_are_chosen_as_before_on_the_shipped_agents() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let suites = crate::model::load_suites(&[root.join("suites"), root.join("fixtures/mutants")]).unwrap();
+        for suite in &suites {
+            same_as_reference(&suite.agent, &crate::explore::harvest(suite));
+        }
+    }
+
+    #[test]
+    fn representatives_are_chosen_as_before_where_topics_share_words() {
+        // Small agents over a few shared words, so that utterances reach
+        // other topics, ties put topics second within the margin, and suite
+        // lines and descriptions are needed: every rule and every source
+        // is exercised.
+        const WORDS: &[&str] = &["order", "refund", "card", "late", "broken", "store"];
+        let mut seed = 0x9e37_79b9_u32;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as usize % n
+        };
+        let phrase = |next: &mut dyn FnMut(usize) -> usize| {
+            let k = 1 + next(3);
+            (0..k).map(|_| WORDS[next(WORDS.len())]).collect::<Vec<_>>().join(" ")
+        };
+        let mut seen: Vec<How> = Vec::new();
+        for round in 0..200 {
+            let mut yaml = format!("agent: A{round}\nescalation: {{ flow: F }}\ntopics:\n");
+            for t in 0..8 {
+                let utterances: Vec<String> = (0..next(3)).map(|_| format!("{:?}", phrase(&mut next))).collect();
+                let description = if next(2) == 0 { phrase(&mut next) } else { String::new() };
+                yaml.push_str(&format!(
+                    "  - name: T{t}\n    description: \"{description}\"\n    utterances: [{}]\n",
+                    utterances.join(", ")
+                ));
+            }
+            let agent = Agent::from_yaml(Path::new("a.yaml"), &yaml).unwrap();
+            let harvest: Vec<String> = (0..next(12)).map(|_| phrase(&mut next)).collect();
+            let harvest: Vec<&str> = harvest.iter().map(String::as_str).collect();
+            for how in same_as_reference(&agent, &harvest) {
+                if !seen.contains(&how) {
+                    seen.push(how);
+                }
+            }
+        }
+        for rule in [Rule::Direct, Rule::RunnerUp] {
+            for source in 0..3 {
+                assert!(
+                    seen.contains(&(rule, source)),
+                    "never chosen by {rule:?} from source {source}: {seen:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn realistic_patterns_are_within_the_generation_limits() {
+        for p in [
+            r"T-[0-9]{4}",
+            r"\b(\d{8})\b",
+            r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+            r"(?:\+?1[-. ]?)?\(?\d{3}\)?[-. ]?\d{3}[-. ]?\d{4}",
+            r"ticket #(\d+)",
+        ] {
+            assert_eq!(too_complex(p), None, "{p}");
+            assert!(!generated_values(p).is_empty(), "{p}");
+        }
+    }
+
+    #[test]
+    fn patterns_beyond_the_limits_are_measured_not_generated() {
+        let groups = "(a)".repeat(5000);
+        assert_eq!(too_complex(&groups), Some(TooComplex::Groups(5000)));
+        let at_limit = "(a)".repeat(MAX_PATTERN_GROUPS);
+        assert_eq!(too_complex(&at_limit), None);
+        assert_eq!(
+            too_complex(&"(a)".repeat(MAX_PATTERN_GROUPS + 1)),
+            Some(TooComplex::Groups(MAX_PATTERN_GROUPS + 1))
+        );
+        // Repetition multiplies: 100 x (100 x one class + 1) + 1.
+        assert_eq!(too_complex(r"(?:\w{100}){100}"), Some(TooComplex::Size(10_101)));
+        assert_eq!(too_complex(r"\w{999}"), None);
+        assert_eq!(too_complex(r"\w{1000}"), Some(TooComplex::Size(1001)));
+        // Nested past what a u64 counts: the count saturates, never wraps.
+        let nested = (0..7).fold(r"\w".to_string(), |p, _| format!("(?:{p}){{1000}}"));
+        assert_eq!(too_complex(&nested), Some(TooComplex::Size(u64::MAX)));
+        assert_eq!(
+            TooComplex::Size(u64::MAX).to_string(),
+            "too many generator nodes; the limit is 1000"
+        );
+        for p in [&groups, &nested] {
+            let t = std::time::Instant::now();
+            assert!(generated_values(p).is_empty());
+            assert!(t.elapsed() < std::time::Duration::from_secs(1), "{:?}", t.elapsed());
+        }
+    }
 }

@@ -13,10 +13,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::check::property::{Ledger, Missing, Violation, check_turn};
+use crate::diag::Diagnostics;
 use crate::engine::{Chooser, Engine, State, Trace};
 use crate::model::property::PropertyKind;
 use crate::model::{Choice, Event, Suite};
-use crate::nlu::Scratch;
+use crate::nlu::{Scratch, Shape};
 use crate::policy::{ActionId, TopicId};
 use caller::Alphabet;
 
@@ -338,9 +339,15 @@ pub fn coverage_warnings(suite: &Suite) -> Vec<String> {
     }
     for (i, v) in a.slot_valid.iter().enumerate() {
         if v.is_none() {
+            let slot = &agent.slots[i];
+            let why =
+                match caller::too_complex(slot.extractor.source()).filter(|_| slot.extractor.shape == Shape::Pattern) {
+                    Some(why) => format!(" (the pattern is too complex to generate one from: {why})"),
+                    None => String::new(),
+                };
             out.push(format!(
-                "no valid value found for slot '{}' (add a conversation line that gives one): the search never fills it",
-                agent.slots[i].name
+                "no valid value found for slot '{}'{why} (add a conversation line that gives one): the search never fills it",
+                slot.name
             ));
         }
     }
@@ -504,6 +511,63 @@ pub trait SearchProgress: Sync {
 
 impl SearchProgress for () {}
 
+/// Why a search leaves a suite alone, if it does.
+fn skip_reason(suite: &Suite) -> Option<String> {
+    if suite.properties.is_empty() {
+        Some("no properties: the suite declares none and the agent's guards imply none".to_string())
+    } else if regression::is_regression_file(&suite.path) {
+        Some("a regression suite written by a search; `baton run` replays it".to_string())
+    } else {
+        None
+    }
+}
+
+/// What `fuzz` and `verify` need of the suites they search beyond what
+/// `run` does, checked before any search starts: a value for every
+/// `pattern` slot. Values are generated from the pattern unless it is too
+/// complex to (see [`caller::too_complex`]); then a conversation line of
+/// the suite must give one. Generating anyway would grind for minutes and
+/// gigabytes before the search began.
+///
+/// This is a load error (exit 2, nothing searched or written), not a
+/// failed search (exit 1): it is known from the files alone, says nothing
+/// about how the agent behaves, and is fixed by editing them.
+pub fn check_searchable(suites: &[Suite]) -> Result<(), Diagnostics> {
+    let mut errs = Diagnostics::default();
+    for suite in suites.iter().filter(|s| skip_reason(s).is_none()) {
+        let lines = harvest(suite);
+        for slot in &suite.agent.slots {
+            if slot.extractor.shape != Shape::Pattern {
+                continue;
+            }
+            let Some(why) = caller::too_complex(slot.extractor.source()) else {
+                continue;
+            };
+            if lines.iter().any(|l| slot.extractor.find(l).is_some()) {
+                continue;
+            }
+            errs.push(
+                slot.src
+                    .error(format!(
+                        "pattern of slot '{}' is too complex for fuzz and verify to generate values from ({why}): expected a sample value in a caller line of the suite",
+                        slot.name
+                    ))
+                    .with_help(Some(format!(
+                    "{}add a turn such as `caller: \"my {} is ...\"` with a real value to a conversation of {}",
+                    match why {
+                        // Only the first group is the value.
+                        caller::TooComplex::Groups(_) => "make all groups but the first non-capturing, (?:...), or ",
+                        caller::TooComplex::Size(_) => "simplify the pattern, or ",
+                    },
+                    crate::model::agent::humanize(&slot.name),
+                    suite.path.display()
+                ))),
+            );
+        }
+    }
+    errs.into_result(())
+}
+
 /// Searches every suite (in order) and writes the regression suites.
 pub fn search_all(
     suites: &[Suite],
@@ -515,15 +579,6 @@ pub fn search_all(
     let run_id = crate::report::new_run_id();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
     let mut names_taken = std::collections::HashSet::new();
-    let skip_reason = |suite: &Suite| {
-        if suite.properties.is_empty() {
-            Some("no properties: the suite declares none and the agent's guards imply none".to_string())
-        } else if regression::is_regression_file(&suite.path) {
-            Some("a regression suite written by a search; `baton run` replays it".to_string())
-        } else {
-            None
-        }
-    };
     let searched = suites.iter().filter(|s| skip_reason(s).is_none()).count() as u64;
     progress.start(match opts.mode {
         Mode::Fuzz { cases, .. } => searched * u64::from(cases),

@@ -14,9 +14,19 @@ use crate::model::{Choice, Event, Suite};
 /// How every regression suite begins; searches skip files that do.
 pub const HEADER: &str = "# Counterexample found by ";
 
-/// Text on one comment line.
+/// Text on one comment line: what could end the line or that YAML does not
+/// allow in a file is written as an escape (a comment has no escapes, so it
+/// reads as the text `\uFFFE` would in a quoted string).
 fn comment(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if raw_ok(c) {
+            out.push(c);
+        } else {
+            escape(c, &mut out);
+        }
+    }
+    out
 }
 
 /// Whether the file at `path` is a regression suite written by a search.
@@ -29,9 +39,52 @@ pub fn is_regression_file(path: &Path) -> bool {
     head[..n].starts_with(HEADER.as_bytes())
 }
 
-/// A YAML double-quoted scalar (JSON strings are valid YAML).
+/// A YAML double-quoted scalar that reads back as exactly `s`. JSON's
+/// escaping is not enough: it leaves U+FFFE, U+FFFF and C1 controls raw,
+/// and YAML refuses a file that holds them.
 fn q(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if raw_ok(c) => out.push(c),
+            c => escape(c, &mut out),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Whether `c` may stand as it is in a quoted scalar or a comment: YAML's
+/// printable set (`c-printable`), less the characters that break or fold
+/// a line (tab, NEL, U+2028, U+2029), the byte-order mark, noncharacters
+/// and bidirectional controls, which are legal but would make the file
+/// read differently from what it holds.
+fn raw_ok(c: char) -> bool {
+    let u = c as u32;
+    let printable = matches!(u, 0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF);
+    let hidden = u == 0xFEFF
+        || matches!(u, 0x2028 | 0x2029 | 0x202A..=0x202E | 0x2066..=0x2069 | 0x200E | 0x200F | 0x061C)
+        || (0xFDD0..=0xFDEF).contains(&u)
+        || u & 0xFFFE == 0xFFFE;
+    printable && !hidden
+}
+
+/// A YAML double-quoted escape for `c`.
+fn escape(c: char, out: &mut String) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        c if (c as u32) <= 0xFFFF => {
+            let _ = write!(out, "\\u{:04X}", c as u32);
+        }
+        c => {
+            let _ = write!(out, "\\U{:08X}", c as u32);
+        }
+    }
 }
 
 /// The regression suite for a counterexample.
@@ -47,7 +100,12 @@ pub fn yaml(
     let prop = &suite.properties[property];
     let mut y = String::new();
     let _ = writeln!(y, "{HEADER}`{source}`.");
-    let _ = writeln!(y, "# Property: {} ({})", comment(&prop.name), prop.origin_text(agent));
+    let _ = writeln!(
+        y,
+        "# Property: {} ({})",
+        comment(&prop.name),
+        comment(&prop.origin_text(agent))
+    );
     let what: Vec<String> = violation.missing.iter().map(|m| m.describe(agent)).collect();
     if violation.turn == 0 {
         let _ = writeln!(y, "# Broken from the start: {}.", comment(&what.join("; ")));
@@ -220,4 +278,70 @@ pub fn write(suite: &Suite, yaml: &str, path: &Path) -> std::io::Result<(PathBuf
     let text = with_agent(yaml, &rel);
     crate::report::atomic_write(path, text.as_bytes())?;
     Ok((path.to_path_buf(), text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every class of character a caller line may hold: C0 controls with
+    /// line breaks and tab, DEL, C1 controls, NEL, line and paragraph
+    /// separators, the byte-order mark, noncharacters, bidirectional
+    /// controls, quotes and backslashes, and plain text in several scripts.
+    fn nasty() -> Vec<String> {
+        let ranges = [
+            0..=0x3000u32,
+            0xD7F0..=0xD7FF,
+            0xE000..=0xE0FF,
+            0xFDC0..=0xFFFF,
+            0x1_0000..=0x1_00FF,
+            0x1_FFF0..=0x1_FFFF,
+            0x10_FFF0..=0x10_FFFF,
+        ];
+        let all: String = ranges.into_iter().flatten().filter_map(char::from_u32).collect();
+        let mut out = vec![
+            all,
+            String::new(),
+            " leading and trailing ".to_string(),
+            "\u{fffe}\u{ffff}\x07\n\"quoted\" \\ back".to_string(),
+            "# not a comment: - [a, b] {c: d} & * ! | > ' % @ `".to_string(),
+            "\u{202e}reversed\u{202c} \u{2066}isolate\u{2069} \u{200f}\u{61c}".to_string(),
+            "\u{feff}bom \u{85}nel \u{2028}ls \u{2029}ps \t tab \r\n crlf".to_string(),
+            "Rückruf 請求 ☕ 🎧".to_string(),
+        ];
+        out.extend((0..=0x9Fu32).filter_map(char::from_u32).map(|c| format!("a{c}b")));
+        out
+    }
+
+    fn load(text: &str) -> std::collections::HashMap<String, String> {
+        crate::model::yaml::parse(Path::new("t.yaml"), text, "a test document")
+            .unwrap_or_else(|e| panic!("{e}\n{text:?}"))
+    }
+
+    #[test]
+    fn a_quoted_scalar_reads_back_as_the_text() {
+        for s in nasty() {
+            let text = format!("v: {}\n", q(&s));
+            assert_eq!(load(&text)["v"], s, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_comment_line_never_breaks_the_file() {
+        for s in nasty() {
+            let line = comment(&s);
+            assert!(!line.contains(['\n', '\r']), "{line:?}");
+            let text = format!("# {line}\nv: x\n");
+            assert_eq!(load(&text)["v"], "x", "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_file_holds_only_printable_text() {
+        for s in nasty() {
+            for c in q(&s).chars().chain(comment(&s).chars()) {
+                assert!(raw_ok(c), "U+{:04X} written raw", c as u32);
+            }
+        }
+    }
 }

@@ -54,6 +54,12 @@ impl Loader {
             ..
         } = b;
         let mut errs = errs;
+        let names = std::iter::once(("suite name", &top.suite)).chain(top.tags.iter().map(|t| ("tag", t)));
+        for (kind, name) in names {
+            if let Err(d) = super::name::check(path, Pos::of(name), kind, &name.value) {
+                errs.push(d);
+            }
+        }
         let Some(agent) = agent else {
             return Err(errs);
         };
@@ -72,12 +78,12 @@ impl Loader {
             conversations[i].fixtures = Some(Arc::new(apply(&fixtures, &o)));
         }
         errs.into_result(Suite {
-            name: top.suite,
+            name: top.suite.value,
             path: path.to_path_buf(),
             root: root.clone(),
             description: top.description,
             agent,
-            tags: top.tags,
+            tags: top.tags.into_iter().map(|t| t.value).collect(),
             fixtures,
             properties,
             conversations,
@@ -88,9 +94,9 @@ impl Loader {
 
 /// The top-level keys of a suite other than its conversations.
 struct Top {
-    suite: String,
+    suite: Spanned<String>,
     description: Option<String>,
-    tags: Vec<String>,
+    tags: Vec<Spanned<String>>,
     fixtures: indexmap::IndexMap<Spanned<String>, raw::FixtureSection>,
     properties: Vec<raw::PropertySection>,
     /// Where the suite has no conversations (an error unless it has properties).
@@ -149,9 +155,9 @@ impl<'de> Visitor<'de> for SuiteSeed<'_, '_, '_> {
         let mut raw_conversations: Option<Vec<raw::ConversationSection>> = None;
         while let Some(key) = map.next_key::<Spanned<String>>()? {
             match key.value.as_str() {
-                "suite" => suite = Some(map.next_value::<String>()?),
+                "suite" => suite = Some(map.next_value::<Spanned<String>>()?),
                 "description" => description = map.next_value::<Option<String>>()?,
-                "tags" => tags = map.next_value::<Vec<String>>()?,
+                "tags" => tags = map.next_value::<Vec<Spanned<String>>>()?,
                 "fixtures" => fixtures = map.next_value()?,
                 "properties" => properties = map.next_value()?,
                 "agent" => {
@@ -286,6 +292,12 @@ impl Builder<'_, '_> {
     }
 
     fn add(&mut self, c: &raw::ConversationSection) {
+        let names = std::iter::once(("conversation name", &c.name)).chain(c.tags.iter().map(|t| ("tag", t)));
+        for (kind, name) in names {
+            if let Err(d) = super::name::check(self.path, Pos::of(name), kind, &name.value) {
+                self.errs.push(d);
+            }
+        }
         let line = c.name.referenced.line() as u32;
         if let Some(first) = self.names.insert(c.name.value.clone(), line) {
             self.errs.push(Diagnostic::new(
@@ -324,7 +336,7 @@ impl Builder<'_, '_> {
                 choices.push((i as u32, choice(path, &mut self.errs, &agent, ch)));
             }
             let checks = match &t.value.expect {
-                Some(e) => self.expect(&agent, e),
+                Some(e) => self.expect(&agent, e, i as u32 + 1),
                 None => Box::default(),
             };
             expects.push(checks);
@@ -345,7 +357,7 @@ impl Builder<'_, '_> {
         Conversation {
             name: c.name.value.clone(),
             line: c.name.referenced.line() as u32,
-            tags: c.tags.clone(),
+            tags: c.tags.iter().map(|t| t.value.clone()).collect(),
             skip: c.skip.clone(),
             transcript,
             transcript_pos: c.transcript.as_ref().map_or(Pos::FILE, Pos::of),
@@ -356,7 +368,8 @@ impl Builder<'_, '_> {
         }
     }
 
-    fn expect(&mut self, agent: &Agent, e: &raw::ExpectSection) -> Box<[Check]> {
+    /// The checks of the expectation on turn `turn` (1-based).
+    fn expect(&mut self, agent: &Agent, e: &raw::ExpectSection, turn: u32) -> Box<[Check]> {
         let (path, errs) = (self.path, &mut self.errs);
         let mut checks = Vec::new();
         if let Some(t) = &e.topic {
@@ -409,12 +422,31 @@ impl Builder<'_, '_> {
                     ));
                 }
             }
+            // The check looks for a handoff on this turn or before it, so
+            // any other turn number can never hold.
+            if let Some(t) = &h.turn
+                && !(1..=turn).contains(&t.value)
+            {
+                let why = if t.value == 0 {
+                    "turns are numbered from 1".to_string()
+                } else {
+                    format!("the handoff cannot have happened yet on turn {turn}")
+                };
+                errs.push(Diagnostic::new(
+                    path,
+                    Pos::of(t),
+                    format!(
+                        "`handoff.turn: {}` can never hold: {why}; expected a turn from 1 to {turn}",
+                        t.value
+                    ),
+                ));
+            }
             checks.push(Check::Handoff(Box::new(HandoffExpect {
                 flow: h.flow.clone(),
                 message: h.message.clone(),
                 reason: h.reason,
                 topic: h.topic.as_ref().map(|t| topic_ref(path, errs, agent, t)),
-                turn: h.turn,
+                turn: h.turn.as_ref().map(|t| t.value),
                 context: h.context.iter().map(|(k, v)| (k.value.clone(), v.clone())).collect(),
             })));
         }
@@ -516,20 +548,79 @@ fn event(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<raw::Tu
     }
 }
 
+/// The flags a `says` regex may carry (those of the regex crate's inline groups).
+const SAYS_FLAGS: &str = "imsxU";
+
 impl Loader {
+    /// `says`: text the reply contains (ignoring case), or `/regex/flags`.
+    /// An expectation that passes on every reply, or a regex whose flags
+    /// would be read as part of a literal text, checks nothing: both are
+    /// errors, so that a typo never turns a test into a silent pass.
     fn says(&mut self, path: &Path, errs: &mut Diagnostics, s: &Spanned<String>) -> Option<Says> {
         let v = &s.value;
+        let error = |errs: &mut Diagnostics, msg: String, help: Option<String>| {
+            errs.push(Diagnostic::new(path, Pos::of(s), msg).with_help(help));
+        };
+        if v.is_empty() {
+            error(
+                errs,
+                "empty `says` matches every reply: expected text the reply must contain, or /regex/".to_string(),
+                None,
+            );
+            return None;
+        }
+        // The regex form: a later slash followed by nothing but letters.
         let regex_form = v.strip_prefix('/').and_then(|rest| {
             let end = rest.rfind('/')?;
             let flags = &rest[end + 1..];
             flags
                 .chars()
-                .all(|c| "imsxU".contains(c))
+                .all(|c| c.is_ascii_alphabetic())
                 .then(|| (&rest[..end], flags))
         });
         let Some((pattern, flags)) = regex_form else {
             return Some(Says::Contains(v.as_str().into()));
         };
+        let mut unknown: Vec<char> = Vec::new();
+        for c in flags.chars() {
+            if !SAYS_FLAGS.contains(c) && !unknown.contains(&c) {
+                unknown.push(c);
+            }
+        }
+        if !unknown.is_empty() {
+            let listed: Vec<String> = unknown.iter().map(|c| format!("'{c}'")).collect();
+            let accepted: Vec<String> = SAYS_FLAGS.chars().map(String::from).collect();
+            let mut help = Vec::new();
+            if unknown.contains(&'g') {
+                help.push("every `says` regex already matches anywhere in the reply: drop the 'g'".to_string());
+            }
+            help.push(format!(
+                "to match the text literally, escape its slashes: {}",
+                literal_regex(v)
+            ));
+            error(
+                errs,
+                format!(
+                    "unknown regex flag{} {} in `says`: expected flags from {}",
+                    if unknown.len() == 1 { "" } else { "s" },
+                    listed.join(", "),
+                    accepted.join(", ")
+                ),
+                Some(help.join("; ")),
+            );
+            return None;
+        }
+        if pattern.is_empty() {
+            error(
+                errs,
+                "empty regex in `says` matches every reply: expected a pattern between the slashes".to_string(),
+                Some(format!(
+                    "to match the text literally, escape its slashes: {}",
+                    literal_regex(v)
+                )),
+            );
+            return None;
+        }
         let full = if flags.is_empty() {
             pattern.to_string()
         } else {
@@ -545,15 +636,27 @@ impl Loader {
                 Some(Says::Regex(re, v.as_str().into()))
             }
             Err(e) => {
-                errs.push(Diagnostic::new(
-                    path,
-                    Pos::of(s),
+                error(
+                    errs,
                     format!("invalid regex in `says`: {}", crate::nlu::regex_error_detail(&e)),
-                ));
+                    None,
+                );
                 None
             }
         }
     }
+}
+
+/// `says: '/\/abc\/q/i'`: the `says` line that matches `text` literally, as
+/// plain `says` text does (ignoring case), written single-quoted so that the
+/// backslashes stay as they are.
+fn literal_regex(text: &str) -> String {
+    let escaped = regex::escape(text)
+        .replace('/', "\\/")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+        .replace('\t', "\\t");
+    format!("says: '/{}/i'", escaped.replace('\'', "''"))
 }
 
 fn topic_ref(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<String>) -> String {

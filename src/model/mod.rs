@@ -5,6 +5,7 @@
 /// The compiled agent, where the suite formats expect it.
 pub use crate::agent::compiled as agent;
 mod build;
+pub(crate) mod name;
 pub mod property;
 pub mod raw;
 mod refs;

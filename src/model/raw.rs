@@ -242,7 +242,7 @@ pub struct FixtureSection {
 pub struct ConversationSection {
     pub name: Spanned<String>,
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub tags: Vec<Spanned<String>>,
     /// A reason to skip the conversation; it is counted as skipped.
     #[serde(default)]
     pub skip: Option<String>,
@@ -308,7 +308,7 @@ pub struct HandoffSection {
     #[serde(default)]
     pub topic: Option<Spanned<String>>,
     #[serde(default)]
-    pub turn: Option<u32>,
+    pub turn: Option<Spanned<u32>>,
     #[serde(default)]
     pub context: IndexMap<Spanned<String>, String>,
 }

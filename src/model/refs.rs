@@ -131,12 +131,8 @@ pub(super) fn properties(
         let name = p.name.value.trim();
         if name.is_empty() {
             errs.push(Diagnostic::new(path, Pos::of(&p.name), "empty property name"));
-        } else if name.contains(char::is_control) {
-            errs.push(Diagnostic::new(
-                path,
-                Pos::of(&p.name),
-                "property name has a line break or control character: expected one line of text",
-            ));
+        } else if let Err(d) = super::name::check(path, Pos::of(&p.name), "property name", name) {
+            errs.push(d);
         }
         if let Some(first) = out.iter().find(|q| q.name == name) {
             let line = match first.origin {

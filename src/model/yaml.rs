@@ -66,6 +66,9 @@ fn check_not_empty(path: &Path, text: &str, what: &str) -> Result<(), Diagnostic
 
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
+        // Only true and false: YAML 1.1 also reads yes/no/on/off (even
+        // quoted) as booleans, so `escalated: "off"` would pass as false.
+        strict_booleans: true,
         budget: serde_saphyr::budget! {
             max_depth: 48,
             max_documents: 1,
@@ -93,8 +96,9 @@ fn yaml_error(path: &Path, err: &serde_saphyr::Error, what: &str) -> Diagnostic 
         message.truncate(i);
     }
     let mut message = message.replace('`', "'");
-    if message == "invalid boolean" {
-        message.push_str(": expected true or false");
+    // Strict booleans say "(strict mode expects true/false)".
+    if message.starts_with("invalid boolean") {
+        message = "invalid boolean: expected true or false".to_string();
     }
     // The library's hint names its own options; say what the author can do.
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
