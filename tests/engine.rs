@@ -544,3 +544,39 @@ fn keypad_and_silence_handoffs_are_on_the_builtin_topic() {
     let r = run(&a, &[Event::Dtmf("0".into())]);
     assert_eq!(r.topics[0].as_deref(), Some("Escalation (built-in)"), "{}", r.text);
 }
+
+/// Pattern A's "if they have not, ask for the email first": the email the
+/// guard needs is asked for before the input an action of the topic lacks.
+#[test]
+fn a_blocked_request_asks_for_the_guarded_slot_first() {
+    let a = agent(
+        "agent: A\nescalation: { flow: F }\nslots:\n  email: { kind: email, ask: \"Your email?\" }\n  order: { pattern: '\\b(\\d{6})\\b', ask: \"Your order number?\" }\nactions:\n  lookup: { inputs: [order] }\ntopics:\n  - name: Orders\n    description: order status and tracking\n    utterances: [\"where is my order\"]\n    can_escalate: true\n    actions: [lookup]\n    instructions:\n      - \"Run the 'lookup' action.\"\n      - \"Allow the 'Escalation' action only if the user has provided their email address; if they have not, ask for the email first.\"\n",
+    );
+    let r = run(
+        &a,
+        &[
+            caller("where is my order"),
+            caller("get me a human"),
+            caller("jo@example.com"),
+        ],
+    );
+    assert_eq!(r.says[0], "Your order number?");
+    assert_eq!(r.says[1], "Your email?", "the guard's slot comes first");
+    assert!(
+        r.handoff.is_some(),
+        "the email given, the request goes through: {}",
+        r.text
+    );
+}
+
+/// A turn that hands off asks nothing: the question would go unanswered.
+#[test]
+fn a_turn_that_hands_off_asks_no_question() {
+    let a = agent(
+        "agent: A\nescalation: { flow: F, message: \"Connecting you.\" }\nslots:\n  order: { pattern: '\\b(\\d{6})\\b', ask: \"Your order number?\" }\nactions:\n  lookup: { inputs: [order] }\ntopics:\n  - name: Orders\n    description: order status and tracking\n    utterances: [\"where is my order\"]\n    can_escalate: true\n    actions: [lookup]\n    instructions:\n      - \"Run the 'lookup' action.\"\n",
+    );
+    let r = run(&a, &[caller("where is my order, get me a human")]);
+    assert!(r.handoff.is_some(), "{}", r.text);
+    assert_eq!(r.says[0], "Connecting you.", "{}", r.text);
+    assert!(!r.text.contains("Your order number?"), "{}", r.text);
+}

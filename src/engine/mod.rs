@@ -479,6 +479,19 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
     fn topic_work(&mut self, t: TopicId, requested: bool) {
         let agent = self.e.agent;
         let topic = &agent.topics[t as usize];
+        // Pattern A: "if they have not, ask for the email first". A slot
+        // that a guard on the request needs is asked for before any input
+        // an action is missing, or a caller who does not volunteer it would
+        // never reach a human.
+        if topic.can_escalate && (requested || self.st.pending_escalation) {
+            let missing = topic.rules.iter().find_map(|r| match *r {
+                Rule::RequireSlot { slot, .. } if self.st.slots[slot as usize].is_none() => Some(slot),
+                _ => None,
+            });
+            if let Some(slot) = missing {
+                self.ask(slot);
+            }
+        }
         for rule in &topic.rules {
             // A failed action may have escalated: nothing runs after a handoff.
             if self.st.end.is_some() {
@@ -684,6 +697,21 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
     }
 
     fn handoff(&mut self, reason: HandoffReason, topic: Option<TopicId>) {
+        // A turn that hands off asks nothing: the question would go
+        // unanswered ("Could you give me your account number? Connecting
+        // you to a representative.").
+        if self.asked.take().is_some() {
+            let start = self.says_start;
+            let mut i = start;
+            while i < self.trace.says.len() {
+                if matches!(self.trace.says[i], Say::Ask(_)) {
+                    self.trace.says.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+            self.st.awaiting = None;
+        }
         if self.e.agent.escalation.flow.is_none() {
             // The agent says it is connecting, and nothing happens: with no
             // route the caller is never handed to a person.
