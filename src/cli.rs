@@ -132,6 +132,9 @@ pub struct RunArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub root: RootArgs,
+    /// Fail (exit 1) when an agent has warnings (unbound instructions, policies that never bind, no route), as clippy's -D warnings does.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 /// Where the paths a suite names may lead (see the README's "Running baton
@@ -176,6 +179,9 @@ pub struct SearchArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub root: RootArgs,
+    /// Fail (exit 1) when an agent has warnings (unbound instructions, policies that never bind, no route), as clippy's -D warnings does.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 #[derive(Debug, Args)]
@@ -401,7 +407,7 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2], acc
     if !written {
         return ExitCode::from(EXIT_USAGE);
     }
-    if report.failed() {
+    if report.failed() || denied(args.deny_warnings, &suites) {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
@@ -448,11 +454,37 @@ fn run(args: RunArgs) -> ExitCode {
     if !written {
         return ExitCode::from(EXIT_USAGE);
     }
-    if counts.failed > 0 {
+    if counts.failed > 0 || denied(args.deny_warnings, &suites) {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Whether `--deny-warnings` fails the run: some agent has warnings.
+fn denied(deny: bool, suites: &[crate::model::Suite]) -> bool {
+    let n = agent_warnings(suites).iter().map(|(_, w)| w.len()).sum::<usize>();
+    if deny && n > 0 {
+        eprintln!(
+            "error: {n} agent warning{} and --deny-warnings",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    deny && n > 0
+}
+
+/// Each agent the suites use, once, with its warnings.
+fn agent_warnings(suites: &[crate::model::Suite]) -> Vec<(&crate::model::Agent, Vec<String>)> {
+    let mut seen: Vec<*const crate::model::Agent> = Vec::new();
+    let mut out = Vec::new();
+    for s in suites {
+        let ptr = std::sync::Arc::as_ptr(&s.agent);
+        if !seen.contains(&ptr) {
+            seen.push(ptr);
+            out.push((&*s.agent, crate::lint::warnings(&s.agent)));
+        }
+    }
+    out
 }
 
 /// Loads the suites, saying what the folder walks passed over.
@@ -460,6 +492,12 @@ fn load(paths: &[PathBuf], root: &RootArgs) -> Result<Vec<crate::model::Suite>, 
     let loaded = load_suites_with(paths, &root.confinement()).map_err(|d| load_errors(&d))?;
     for why in &loaded.skipped {
         eprintln!("warning: skipped {why}");
+    }
+    // Once per agent, however many suites use it.
+    for (agent, warnings) in agent_warnings(&loaded.suites) {
+        for w in warnings {
+            eprintln!("warning: agent {} ({}): {w}", agent.name, agent.path.display());
+        }
     }
     Ok(loaded.suites)
 }

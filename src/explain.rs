@@ -27,19 +27,11 @@ pub fn explain(agent: &Agent) -> String {
         agent.flow(),
         if agent.escalation.default_topic { "on" } else { "off" }
     );
-    let mut warnings = Vec::new();
     if let Some(surface) = &agent.escalation.surface {
         let _ = writeln!(out, "  route from surface: {surface}");
     }
     if let Some(c) = &agent.escalation.available {
         let _ = writeln!(out, "  Escalation topic available only when: {}", c.describe(agent));
-    }
-    if agent.escalation.flow.is_none() && agent.escalation.default_topic
-        || agent.escalation.flow.is_none() && agent.topics.iter().any(|t| t.can_escalate)
-    {
-        warnings.push(
-            "no outbound route: the agent says it escalates, but nothing reaches an Omni-Channel flow".to_string(),
-        );
     }
     if !agent.variables.is_empty() {
         let _ = writeln!(out, "variables:");
@@ -89,7 +81,7 @@ pub fn explain(agent: &Agent) -> String {
             let _ = writeln!(out, "  actions: {}", names.join(", "));
         }
         for (i, ins) in topic.instructions.iter().enumerate() {
-            let at = where_written(agent, &ins.src);
+            let at = crate::lint::where_written(agent, &ins.src);
             let _ = writeln!(out, "  {}. {:?} ({at})", i + 1, ins.text);
             for r in ins.compiled.rules() {
                 let mut line = describe_rule(agent, r);
@@ -114,11 +106,6 @@ pub fn explain(agent: &Agent) -> String {
             }
             if let Some(why) = ins.compiled.unbound() {
                 let _ = writeln!(out, "     -> binds nothing: {why}");
-                warnings.push(format!(
-                    "topic {} instruction {} ({at}) binds nothing: {why}",
-                    topic.name,
-                    i + 1,
-                ));
             }
             match &ins.compiled {
                 Compiled::Text => {
@@ -150,17 +137,6 @@ pub fn explain(agent: &Agent) -> String {
             "not possible (no can_escalate, default topic off)".to_string()
         };
         let _ = writeln!(out, "  escalation: {summary}");
-        if !topic.can_escalate && (!guards.is_empty() || topic.escalates_always()) {
-            warnings.push(format!(
-                "topic {} has an escalation policy but lacks can_escalate: the policy never binds, requests take the default path",
-                topic.name
-            ));
-        } else if !topic.can_escalate && topic.instructions.iter().any(|i| i.compiled.unbound().is_some()) {
-            warnings.push(format!(
-                "topic {} speaks of escalation in its instructions but lacks can_escalate: a request there goes to the default Escalation topic, whatever they say",
-                topic.name
-            ));
-        }
     }
 
     let guarded: Vec<&str> = agent
@@ -245,14 +221,12 @@ pub fn explain(agent: &Agent) -> String {
             let _ = writeln!(out, "  - {}: at every Escalation while its topic is in effect", p.name);
         }
     }
-    for lint in &agent.lints {
-        warnings.push(format!("{} ({})", lint.value, where_written(agent, &lint.src)));
-    }
+    let warnings = crate::lint::warnings(agent);
     if !agent.notes.is_empty() {
         out.push('\n');
         let _ = writeln!(out, "not modelled, and defaults baton chose:");
         for n in &agent.notes {
-            let _ = writeln!(out, "  - {} ({})", n.value, where_written(agent, &n.src));
+            let _ = writeln!(out, "  - {} ({})", n.value, crate::lint::where_written(agent, &n.src));
         }
     }
     if !warnings.is_empty() {
@@ -263,16 +237,4 @@ pub fn explain(agent: &Agent) -> String {
         }
     }
     out
-}
-
-/// "line 12" in the agent's own file; "path:12" in another of its files
-/// (metadata spreads an agent over several).
-fn where_written(agent: &Agent, src: &crate::agent::spec::Src) -> String {
-    if src.pos.line == 0 {
-        src.file.display().to_string()
-    } else if *src.file == *agent.path {
-        format!("line {}", src.pos.line)
-    } else {
-        format!("{}:{}", src.file.display(), src.pos.line)
-    }
 }

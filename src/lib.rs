@@ -16,6 +16,7 @@
 //! - [`check`]: expectations against traces;
 //! - [`runner`]: parallel, order-stable runs with golden transcripts;
 //! - [`report`]: console, diff, JUnit and JSON reporters, and how their files are written;
+//! - [`lint`]: warnings about an agent, shown by every command;
 //! - [`explain`]: what an agent compiled to;
 //! - [`testing_center`]: Salesforce Testing Center specs into suites and back;
 //! - [`cli`]: the `baton` command line.
@@ -28,6 +29,7 @@ pub mod engine;
 pub mod explain;
 pub mod explore;
 pub mod files;
+pub mod lint;
 pub mod model;
 pub mod nlu;
 pub mod policy;

@@ -101,6 +101,8 @@ pub struct SuiteResult {
     pub name: String,
     pub path: PathBuf,
     pub agent: String,
+    /// Warnings about the agent ([`crate::lint`]).
+    pub agent_warnings: Vec<String>,
     pub cases: Vec<CaseResult>,
     pub duration: Duration,
 }
@@ -209,6 +211,7 @@ pub fn run_with(
                 name: suite.name.clone(),
                 path: suite.path.clone(),
                 agent: suite.agent.name.clone(),
+                agent_warnings: crate::lint::warnings(&suite.agent),
                 duration: cases.iter().map(|c| c.duration).sum(),
                 cases,
             }

@@ -602,3 +602,49 @@ fn the_reports_of_one_run_carry_its_id() {
     assert!(!first.is_empty());
     assert_ne!(first, second, "two runs share an id");
 }
+
+/// An agent's warnings are printed once (however many suites use it),
+/// carried in JUnit and JSON, and fail the run only with --deny-warnings.
+#[test]
+fn agent_warnings_are_shown_once_reported_and_deniable() {
+    let dir = workspace(PASSING);
+    // An escalation policy without the quoted keyword binds nothing.
+    let agent = AGENT.replacen(
+        "    instructions:\n",
+        "    instructions:\n      - \"Escalate to a human only after the case is created.\"\n",
+        1,
+    );
+    assert_ne!(agent, AGENT, "the agent has an instructions list to add to");
+    std::fs::write(dir.path().join("agent.yaml"), agent).unwrap();
+    let suite = std::fs::read_to_string(dir.path().join("suite.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("second.yaml"),
+        suite.replace("Mini suite", "Second suite"),
+    )
+    .unwrap();
+    let args = ["run", ".", "--junit", "j.xml", "--json", "r.json"];
+    let (code, out, err) = baton(&args, dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    let shown = err.matches("binds nothing").count();
+    assert_eq!(shown, 1, "once per agent, not per suite:\n{err}");
+    assert!(
+        err.contains("warning: agent Mini (./agent.yaml): topic Cases instruction 1"),
+        "{err}"
+    );
+    let xml = std::fs::read_to_string(dir.path().join("j.xml")).unwrap();
+    assert!(xml.contains("name=\"agent_warning\""), "{xml}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert!(
+        json["suites"][0]["agent_warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("binds nothing"),
+        "{json}"
+    );
+    let mut denied = args.to_vec();
+    denied.push("--deny-warnings");
+    let (code, _, err) = baton(&denied, dir.path());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error: 1 agent warning and --deny-warnings"), "{err}");
+}

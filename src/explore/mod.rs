@@ -194,6 +194,8 @@ pub struct SuiteSearch {
     pub error: Option<String>,
     /// What the caller model could not cover, which weakens what a pass means.
     pub warnings: Vec<String>,
+    /// Warnings about the agent ([`crate::lint`]).
+    pub agent_warnings: Vec<String>,
 }
 
 impl SuiteSearch {
@@ -209,6 +211,7 @@ impl SuiteSearch {
             skipped: None,
             error: None,
             warnings: Vec::new(),
+            agent_warnings: crate::lint::warnings(&suite.agent),
         }
     }
 

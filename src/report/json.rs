@@ -26,6 +26,7 @@ struct Suite<'a> {
     name: &'a str,
     file: String,
     agent: &'a str,
+    agent_warnings: &'a [String],
     conversations: Vec<Case<'a>>,
 }
 
@@ -130,6 +131,7 @@ pub fn build(run: &RunResult) -> String {
                 name: &s.name,
                 file: s.path.display().to_string(),
                 agent: &s.agent,
+                agent_warnings: &s.agent_warnings,
                 conversations: s.cases.iter().map(case).collect(),
             })
             .collect(),

@@ -23,6 +23,9 @@ pub fn build(run: &RunResult) -> Report {
         ts.add_property(Property::new("run_id", text(&run.run_id)));
         ts.add_property(Property::new("file", text(&suite.path.display().to_string())));
         ts.add_property(Property::new("agent", text(&suite.agent)));
+        for w in &suite.agent_warnings {
+            ts.add_property(Property::new("agent_warning", text(w)));
+        }
         for case in &suite.cases {
             let status = match &case.status {
                 Status::Passed => TestCaseStatus::success(),

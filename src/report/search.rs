@@ -221,6 +221,9 @@ pub fn junit(report: &SearchReport) -> Report {
         for w in &s.warnings {
             ts.add_property(Property::new("warning", text(w)));
         }
+        for w in &s.agent_warnings {
+            ts.add_property(Property::new("agent_warning", text(w)));
+        }
         if let Some(e) = &s.error {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status.set_message(text(e.lines().next().unwrap_or("")));
@@ -314,6 +317,7 @@ pub fn json(report: &SearchReport) -> String {
                 "skipped": s.skipped,
                 "error": s.error,
                 "warnings": s.warnings,
+                "agent_warnings": s.agent_warnings,
                 "duration_ms": s.duration.as_secs_f64() * 1000.0,
                 "stats": {
                     "cases": st.cases, "turns": st.turns, "states": st.states,
