@@ -19,6 +19,7 @@
 //! - [`lint`]: warnings about an agent, shown by every command;
 //! - [`explain`]: what an agent compiled to;
 //! - [`testing_center`]: Salesforce Testing Center specs into suites and back;
+//! - [`xml`]: Salesforce XML read with positions (metadata, Testing Center);
 //! - [`cli`]: the `baton` command line.
 
 pub mod agent;
@@ -37,3 +38,4 @@ pub mod report;
 pub mod runner;
 pub mod testing_center;
 pub mod transcript;
+pub mod xml;

@@ -10,7 +10,6 @@ use baton::agent::compiled::Agent;
 use baton::agent::spec::CmpOp;
 use baton::explore::fuzz::{FuzzOptions, fuzz_suite};
 use baton::explore::verify::{VerifyOptions, verify_suite};
-use baton::explore::{Outcome, SuiteSearch};
 use baton::model::raw::Channel;
 use baton::runner::{self, RunOptions};
 
@@ -287,19 +286,6 @@ fn the_dx_project_gives_the_same_transcripts_as_the_yaml_agent() {
     }
 }
 
-fn verdicts(s: &SuiteSearch) -> Vec<(String, Option<usize>)> {
-    s.properties
-        .iter()
-        .map(|p| {
-            let n = match &p.outcome {
-                Outcome::Held | Outcome::Inconclusive { .. } => None,
-                Outcome::Violated(ce) => Some(ce.turns),
-            };
-            (p.name.clone(), n)
-        })
-        .collect()
-}
-
 #[test]
 fn the_dx_project_gives_the_same_fuzz_and_verify_verdicts() {
     let dir = tempfile::tempdir().unwrap();
@@ -318,16 +304,19 @@ fn the_dx_project_gives_the_same_fuzz_and_verify_verdicts() {
         cases: 3_000,
         ..FuzzOptions::default()
     };
-    assert_eq!(verdicts(&fuzz_suite(&a, &fuzz)), verdicts(&fuzz_suite(&b, &fuzz)));
+    assert_eq!(
+        common::lengths(&fuzz_suite(&a, &fuzz)),
+        common::lengths(&fuzz_suite(&b, &fuzz))
+    );
     let verify = VerifyOptions {
         depth: 8,
         ..VerifyOptions::default()
     };
     let (va, vb) = (verify_suite(&a, &verify), verify_suite(&b, &verify));
-    assert_eq!(verdicts(&va), verdicts(&vb));
+    assert_eq!(common::lengths(&va), common::lengths(&vb));
     assert_eq!(va.stats.states, vb.stats.states, "the same state space");
     assert!(
-        verdicts(&va).iter().any(|v| v.1.is_some()),
+        common::lengths(&va).iter().any(|v| v.1.is_some()),
         "the policy suite has a violation to find"
     );
 }

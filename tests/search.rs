@@ -14,7 +14,7 @@ use baton::model::{Event, Suite};
 use baton::runner::{self, RunOptions};
 
 mod common;
-use common::{clean_copy, load_anywhere, mutant_suite_files};
+use common::{clean_copy, lengths, load_anywhere, mutant_suite_files};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -24,20 +24,6 @@ fn load(file: &Path) -> Suite {
     load_anywhere(&[file.to_path_buf()])
         .unwrap_or_else(|e| panic!("{e}"))
         .remove(0)
-}
-
-/// Per property: the counterexample's length, if violated.
-fn lengths(s: &SuiteSearch) -> Vec<(String, Option<usize>)> {
-    s.properties
-        .iter()
-        .map(|p| {
-            let n = match &p.outcome {
-                Outcome::Held | Outcome::Inconclusive { .. } => None,
-                Outcome::Violated(ce) => Some(ce.turns),
-            };
-            (p.name.clone(), n)
-        })
-        .collect()
 }
 
 #[test]

@@ -6,14 +6,11 @@
 
 use std::path::Path;
 
-use roxmltree::{Document, Node, ParsingOptions};
+use roxmltree::{Document, Node};
 
 use super::read_spec::{Read, order_history, scorer};
 use super::spec::{Case, Class, Form, HistoryTurn, Input, Kept, Role, Spec};
 use crate::diag::{Diagnostic, Diagnostics, Pos};
-
-/// Metadata files are kilobytes; this bounds a hostile one.
-const MAX_NODES: u32 = 2_000_000;
 
 struct Xml<'a, 't> {
     path: &'a Path,
@@ -22,19 +19,7 @@ struct Xml<'a, 't> {
 }
 
 pub(super) fn read(path: &Path, source: &str) -> Result<Read, Diagnostics> {
-    let options = ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: MAX_NODES,
-        ..ParsingOptions::default()
-    };
-    let doc = Document::parse_with_options(source, options).map_err(|e| {
-        let p = e.pos();
-        Diagnostic::new(
-            path,
-            Pos::new(p.row.into(), p.col.into()),
-            format!("malformed XML: {}", strip_position(&e.to_string())),
-        )
-    })?;
+    let doc = crate::xml::parse_document(path, source)?;
     let mut x = Xml {
         path,
         doc: &doc,
@@ -265,13 +250,5 @@ fn unknown_element(name: &str, node: Node<'_, '_>) -> Kept {
         name: format!("<{name}>"),
         class: Class::Unknown,
         detail: (!t.is_empty()).then_some(t),
-    }
-}
-
-/// roxmltree's messages end with " at ROW:COL", which the diagnostic says.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at ") {
-        Some(i) if message[i + 4..].chars().all(|c| c.is_ascii_digit() || c == ':') => message[..i].to_string(),
-        _ => message.to_string(),
     }
 }

@@ -55,3 +55,19 @@ pub fn strict_xml(xml: &str) -> roxmltree::Document<'_> {
     }
     roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("not XML: {e}\n{xml}"))
 }
+
+/// Per property of a search: its name, and the counterexample's length if
+/// it was violated.
+pub fn lengths(s: &baton::explore::SuiteSearch) -> Vec<(String, Option<usize>)> {
+    use baton::explore::Outcome;
+    s.properties
+        .iter()
+        .map(|p| {
+            let n = match &p.outcome {
+                Outcome::Held | Outcome::Inconclusive { .. } => None,
+                Outcome::Violated(ce) => Some(ce.turns),
+            };
+            (p.name.clone(), n)
+        })
+        .collect()
+}

@@ -10,9 +10,9 @@ use std::path::Path;
 use roxmltree::Node;
 use serde_json::Value;
 
-use super::xml::{Xml, children, text};
 use crate::agent::spec::{ActionSpec, At, Name, SlotShape, SlotSpec, Src};
 use crate::files::{MAX_FILE_BYTES, read_regular};
+use crate::xml::{Xml, children, text};
 
 /// An action read from metadata, with every name the bundle may use for it.
 pub struct ReadAction {

@@ -10,9 +10,9 @@ use roxmltree::Node;
 
 use super::index::Index;
 use super::planner::read_xml_text;
-use super::xml::{Xml, children, text};
 use crate::agent::spec::Name;
 use crate::diag::Diagnostic;
+use crate::xml::{Xml, children, text};
 
 pub struct BotInfo {
     pub name: String,
@@ -29,7 +29,7 @@ pub fn find(index: &Index, planner: &str) -> Result<Option<BotInfo>, Diagnostic>
         let xml = Xml::parse(&file, &text)?;
         let root = xml.root("BotVersion")?;
         let names_it = children(root, "conversationDefinitionPlanners")
-            .any(|p| super::xml::text(p, "genAiPlannerName") == Some(planner));
+            .any(|p| crate::xml::text(p, "genAiPlannerName") == Some(planner));
         if !names_it {
             continue;
         }
@@ -45,7 +45,7 @@ pub fn find(index: &Index, planner: &str) -> Result<Option<BotInfo>, Diagnostic>
             let xml = Xml::parse(&file, &text)?;
             let root = xml.root("Bot")?;
             info.variables.extend(declared(&xml, root, "contextVariables"));
-            info.default_outbound_flow = super::xml::child(root, "defaultOutboundFlow")
+            info.default_outbound_flow = crate::xml::child(root, "defaultOutboundFlow")
                 .and_then(|f| Some(Name::new(f.text()?.trim().to_string(), xml.src(f))));
         }
         return Ok(Some(info));

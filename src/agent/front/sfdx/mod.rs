@@ -9,7 +9,6 @@ mod action;
 mod bot;
 mod index;
 mod planner;
-pub mod xml;
 
 use std::path::Path;
 

@@ -14,7 +14,6 @@ use roxmltree::Node;
 use super::action::{self, ReadAction, strip_id};
 use super::bot::BotInfo;
 use super::index::Index;
-use super::xml::{Xml, child, children, flag, text};
 use crate::agent::spec::{
     ActionSpec, AgentSpec, At, CmpOp, ComparisonSpec, ConditionSpec, Name, RouteSpec, SlotSpec, Src, TopicSpec,
     VariableSpec,
@@ -22,6 +21,7 @@ use crate::agent::spec::{
 use crate::diag::{Diagnostic, Diagnostics, Pos};
 use crate::files::{MAX_FILE_BYTES, read_regular};
 use crate::model::raw::Channel;
+use crate::xml::{Xml, child, children, flag, text};
 
 /// The standard topic that escalates to a human.
 const STANDARD_ESCALATION: &str = "SvcCopilotTmpl__Escalation";

@@ -1,7 +1,8 @@
-//! Reading Salesforce metadata XML: a parsed document that knows its file,
-//! the position of every element, and which child elements the front end
-//! read, so that the rest can be listed as not modelled rather than dropped
-//! silently (metadata grows with every release).
+//! Reading Salesforce XML (agent metadata, Testing Center definitions):
+//! parsing with a node budget and no DTDs, located errors, and a document
+//! that knows its file, the position of every element, and which child
+//! elements a reader used, so that the rest can be listed as not modelled
+//! rather than dropped silently (metadata grows with every release).
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -27,19 +28,7 @@ const MAX_NODES: u32 = 2_000_000;
 impl<'t> Xml<'t> {
     /// Parses `text`; DTDs are refused (no entity expansion).
     pub fn parse(file: &Arc<Path>, text: &'t str) -> Result<Xml<'t>, Diagnostic> {
-        let options = ParsingOptions {
-            allow_dtd: false,
-            nodes_limit: MAX_NODES,
-            ..ParsingOptions::default()
-        };
-        let doc = Document::parse_with_options(text, options).map_err(|e| {
-            let p = e.pos();
-            Diagnostic::new(
-                file,
-                Pos::new(p.row.into(), p.col.into()),
-                format!("malformed XML: {}", strip_position(&e.to_string())),
-            )
-        })?;
+        let doc = parse_document(file, text)?;
         Ok(Xml {
             file: file.clone(),
             doc,
@@ -84,6 +73,24 @@ impl<'t> Xml<'t> {
     pub fn into_unread(self) -> Vec<(String, Src)> {
         self.unread.into_inner()
     }
+}
+
+/// Parses an XML document with a node budget and without DTDs (no entity
+/// expansion); a malformed one is an error at its position.
+pub fn parse_document<'t>(file: &Path, text: &'t str) -> Result<Document<'t>, Diagnostic> {
+    let options = ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: MAX_NODES,
+        ..ParsingOptions::default()
+    };
+    Document::parse_with_options(text, options).map_err(|e| {
+        let p = e.pos();
+        Diagnostic::new(
+            file,
+            Pos::new(p.row.into(), p.col.into()),
+            format!("malformed XML: {}", strip_position(&e.to_string())),
+        )
+    })
 }
 
 /// The child elements of `node` named `name`.
