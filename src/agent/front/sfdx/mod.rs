@@ -8,7 +8,10 @@
 mod action;
 mod bot;
 mod index;
+mod mapping;
 mod planner;
+mod route;
+mod rules;
 
 use std::path::Path;
 

@@ -1,8 +1,8 @@
 //! One agent from its planner: a GenAiPlannerBundle (API 64+) or a
-//! GenAiPlanner (60-63) with the topics it references or embeds, their
-//! actions, the variables its attribute mappings and rule expressions use,
-//! the conditions that gate topics, and the escalation route of the chosen
-//! surface. The standard Escalation topic becomes baton's built-in default
+//! GenAiPlanner (60-63) with the topics it references or embeds and their
+//! actions, assembled with its mappings ([`super::mapping`]), rules
+//! ([`super::rules`]) and route ([`super::route`]) into the agent model.
+//! The standard Escalation topic becomes baton's built-in default
 //! Escalation topic, with its conditions.
 
 use std::collections::HashMap;
@@ -14,13 +14,14 @@ use roxmltree::Node;
 use super::action::{self, ReadAction, strip_id};
 use super::bot::BotInfo;
 use super::index::Index;
+use super::mapping::{Mapping, variables};
+use super::route::route;
+use super::rules::{both, conditions};
 use crate::agent::spec::{
-    ActionSpec, AgentSpec, At, CmpOp, ComparisonSpec, ConditionSpec, Name, RouteSpec, SlotSpec, Src, TopicSpec,
-    VariableSpec,
+    ActionSpec, AgentSpec, At, ConditionSpec, Name, RouteSpec, SlotSpec, Src, TopicSpec, VariableSpec,
 };
 use crate::diag::{Diagnostic, Diagnostics, Pos};
 use crate::files::{MAX_FILE_BYTES, read_regular};
-use crate::model::raw::Channel;
 use crate::xml::{Xml, child, children, flag, text};
 
 /// The standard topic that escalates to a human.
@@ -536,246 +537,6 @@ impl Reader<'_> {
     }
 }
 
-/// Two rules on one target: both must hold.
-fn both(a: Option<ConditionSpec>, b: &ConditionSpec) -> ConditionSpec {
-    match a {
-        None => b.clone(),
-        Some(mut a) => {
-            a.name.value = format!("{} and {}", a.name.value, b.name.value);
-            a.all.extend(b.all.iter().cloned());
-            a
-        }
-    }
-}
-
-/// One attribute mapping: an action's input filled from a variable, or
-/// its output written to one.
-struct Mapping {
-    action: String,
-    attribute: String,
-    input: bool,
-    variable: Name,
-}
-
-impl Mapping {
-    fn read(xml: &Xml<'_>, root: Node<'_, '_>, notes: &mut Vec<At<String>>) -> Vec<Mapping> {
-        let mut out = Vec::new();
-        for m in children(root, "attributeMappings") {
-            let src = xml.src(m);
-            let (Some(name), Some(kind), Some(target)) = (
-                text(m, "attributeName"),
-                text(m, "attributeType"),
-                text(m, "mappingTargetName"),
-            ) else {
-                continue;
-            };
-            if !matches!(text(m, "mappingType"), Some("Variable" | "ContextVariable")) {
-                notes.push(At::new(
-                    format!("mapping of '{name}' is not to a variable: not modelled"),
-                    src,
-                ));
-                continue;
-            }
-            let mut parts = name.rsplit('.');
-            let (Some(attr), Some(action)) = (parts.next(), parts.next()) else {
-                continue;
-            };
-            let attr = attr.trim();
-            let (input, attr) = match kind {
-                "StandardPluginFunctionInput" => (true, attr),
-                "StandardPluginFunctionOutput" => (false, attr),
-                _ => match (attr.strip_prefix("input_"), attr.strip_prefix("output_")) {
-                    (Some(a), _) => (true, a),
-                    (_, Some(a)) => (false, a),
-                    _ => continue,
-                },
-            };
-            out.push(Mapping {
-                action: action.trim().to_string(),
-                attribute: attr.to_string(),
-                input,
-                variable: Name::new(target.to_string(), src),
-            });
-        }
-        out
-    }
-}
-
-/// The variables: those the mappings name, and those the bot declares.
-fn variables(mappings: &[Mapping], bot: Option<&BotInfo>) -> Vec<VariableSpec> {
-    let mut out: Vec<VariableSpec> = Vec::new();
-    let names = mappings
-        .iter()
-        .map(|m| &m.variable)
-        .chain(bot.into_iter().flat_map(|b| b.variables.iter()));
-    for n in names {
-        if !out.iter().any(|v| v.name.value == n.value) {
-            out.push(VariableSpec {
-                name: n.clone(),
-                default: None,
-            });
-        }
-    }
-    out
-}
-
-/// The rule expressions, by name.
-fn conditions(xml: &Xml<'_>, root: Node<'_, '_>, notes: &mut Vec<At<String>>) -> HashMap<String, ConditionSpec> {
-    let mut out = HashMap::new();
-    for r in children(root, "ruleExpressions") {
-        let Some(name) = text(r, "expressionName") else {
-            continue;
-        };
-        let src = xml.src(r);
-        if let Some(e) = text(r, "expression").filter(|e| *e != name) {
-            notes.push(At::new(
-                format!("rule '{name}': custom logic '{e}' is not modelled; every condition is required"),
-                src.clone(),
-            ));
-        }
-        if text(r, "expressionType").is_some_and(|t| t != "sel") {
-            notes.push(At::new(
-                format!("rule '{name}': expression type is not modelled"),
-                src.clone(),
-            ));
-        }
-        let mut all = Vec::new();
-        for c in children(r, "conditions") {
-            let Some(left) = text(c, "leftOperand") else { continue };
-            let op = match text(c, "operator") {
-                Some("equal") => CmpOp::Eq,
-                Some("notEqual") => CmpOp::Ne,
-                Some("lessThan") => CmpOp::Lt,
-                Some("lessThanOrEqual") => CmpOp::Le,
-                Some("greaterThan") => CmpOp::Gt,
-                Some("greaterThanOrEqual") => CmpOp::Ge,
-                Some("isEmpty") => CmpOp::IsEmpty,
-                Some("isNotEmpty") => CmpOp::IsNotEmpty,
-                other => {
-                    // Leaving a comparison out opens the topic more often:
-                    // the search then explores more, never less.
-                    notes.push(At::new(
-                        format!(
-                            "rule '{name}': operator '{}' is not modelled; the comparison is left out",
-                            other.unwrap_or("")
-                        ),
-                        xml.src(c),
-                    ));
-                    continue;
-                }
-            };
-            all.push(ComparisonSpec {
-                variable: Name::new(left.to_string(), xml.src(c)),
-                op,
-                value: text(c, "rightOperandValue").map(str::to_string),
-            });
-        }
-        out.insert(
-            name.to_string(),
-            ConditionSpec {
-                name: Name::new(name.to_string(), src),
-                all,
-            },
-        );
-    }
-    out
-}
-
-/// Where a handoff goes, from the surface baton takes.
-struct Route {
-    flow: Option<Name>,
-    message: Option<String>,
-    surface: Option<String>,
-}
-
-/// The route of the chosen surface: a voice agent's Telephony surface,
-/// else the first surface with an outbound route; failing that, the bot's
-/// default outbound flow, and its Transfer dialog's message.
-fn route(
-    xml: &Xml<'_>,
-    root: Node<'_, '_>,
-    bot: Option<&BotInfo>,
-    prefer: Option<&At<String>>,
-    notes: &mut Vec<At<String>>,
-) -> Result<(Route, Channel), Diagnostic> {
-    let voice_planner = text(root, "plannerType") == Some("Atlas__VoiceAgent");
-    let surfaces: Vec<(String, Option<Node<'_, '_>>, Src)> = children(root, "plannerSurfaces")
-        .map(|s| {
-            (
-                text(s, "surfaceType").unwrap_or_default().to_string(),
-                child(s, "outboundRouteConfigs"),
-                xml.src(s),
-            )
-        })
-        .collect();
-    let telephony = surfaces.iter().position(|s| s.0 == "Telephony");
-    let named = match prefer {
-        Some(p) => match surfaces.iter().position(|s| s.0.eq_ignore_ascii_case(&p.value)) {
-            Some(i) => Some(i),
-            None => {
-                let names: Vec<&str> = surfaces.iter().map(|s| s.0.as_str()).collect();
-                return Err(p.src.error(format!(
-                    "the agent has no '{}' surface: expected one of {}",
-                    p.value,
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                )));
-            }
-        },
-        None => None,
-    };
-    let (chosen, why) = match (named, voice_planner, telephony) {
-        (Some(i), _, _) => (Some(i), "named by the overlay's `surface`"),
-        (None, true, Some(i)) => (Some(i), "a voice agent (Atlas__VoiceAgent) uses its Telephony surface"),
-        _ => match surfaces.iter().position(|s| s.1.is_some()) {
-            Some(i) => (Some(i), "the first surface with an outbound route"),
-            None => (None, ""),
-        },
-    };
-    let voice = voice_planner || chosen.is_some_and(|i| surfaces[i].0 == "Telephony");
-    let channel = if voice { Channel::Voice } else { Channel::Messaging };
-    if let Some(i) = chosen
-        && let Some(cfg) = surfaces[i].1
-        && let Some(flow) = child(cfg, "outboundRouteName")
-    {
-        return Ok((
-            Route {
-                flow: Some(Name::new(clean(flow.text().unwrap_or_default()), xml.src(flow))),
-                message: text(cfg, "escalationMessage").map(str::to_string),
-                surface: Some(format!("{} ({why})", surfaces[i].0)),
-            },
-            channel,
-        ));
-    }
-    let at = chosen.map_or_else(|| xml.src(root), |i| surfaces[i].2.clone());
-    let message = bot.and_then(|b| b.transfer_message.clone());
-    if let Some(flow) = bot.and_then(|b| b.default_outbound_flow.clone()) {
-        return Ok((
-            Route {
-                flow: Some(flow),
-                message,
-                surface: Some("none with a route: the bot's defaultOutboundFlow".to_string()),
-            },
-            channel,
-        ));
-    }
-    notes.push(At::new(
-        "no outbound route: the agent says it escalates, but nothing reaches an Omni-Channel flow".to_string(),
-        at,
-    ));
-    Ok((
-        Route {
-            flow: None,
-            message,
-            surface: chosen.map(|i| format!("{} ({why}), which has no outbound route", surfaces[i].0)),
-        },
-        channel,
-    ))
-}
-
 /// `SvcCopilotTmpl__VerifyCustomer` -> `VerifyCustomer`: a standard
 /// action's name without its namespace.
 fn standard_name(name: &str) -> String {
@@ -783,6 +544,6 @@ fn standard_name(name: &str) -> String {
 }
 
 /// Element text with its line wrapping folded (formatters wrap long text).
-fn clean(text: &str) -> String {
+pub(super) fn clean(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
