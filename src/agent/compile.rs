@@ -41,7 +41,7 @@ impl Problems<'_> {
 pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
     let mut problems = Problems {
         errs,
-        lints: Vec::new(),
+        lints: spec.lints.clone(),
         strict: spec.strict_references,
     };
     let errs = &mut *problems.errs;

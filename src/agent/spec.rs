@@ -75,6 +75,8 @@ pub struct AgentSpec {
     /// What the front end read but does not model, and the defaults it
     /// chose where the format is silent: `explain` lists them.
     pub notes: Vec<At<String>>,
+    /// What the front end found wrong but not fatal: shown as warnings.
+    pub lints: Vec<At<String>>,
 }
 
 /// A conversation variable.

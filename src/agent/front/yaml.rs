@@ -151,6 +151,7 @@ fn to_spec(file: Arc<Path>, raw: raw::AgentFile) -> Result<AgentSpec, Diagnostic
         variables: Vec::new(),
         strict_references: true,
         notes: Vec::new(),
+        lints: Vec::new(),
     };
     errs.into_result(spec)
 }

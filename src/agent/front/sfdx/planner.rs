@@ -86,6 +86,7 @@ pub fn read(
             None
         },
         notes: Vec::new(),
+        lints: Vec::new(),
         errs: Diagnostics::default(),
         actions: Vec::new(),
         slots: Vec::new(),
@@ -160,6 +161,7 @@ pub fn read(
         variables,
         strict_references: false,
         notes,
+        lints: r.lints,
     })
 }
 
@@ -175,6 +177,7 @@ struct Reader<'i> {
     index: &'i Index,
     bundle_dir: Option<PathBuf>,
     notes: Vec<At<String>>,
+    lints: Vec<At<String>>,
     errs: Diagnostics,
     actions: Vec<ReadAction>,
     slots: Vec<SlotSpec>,
@@ -227,10 +230,12 @@ impl Reader<'_> {
                 }
             },
             None => {
-                self.notes.push(At::new(
-                    format!("action '{fname}' has no GenAiFunction file in the project (a standard action): its inputs and outputs are not known"),
+                self.missing(
+                    format!("action '{fname}' has no GenAiFunction file in the project"),
+                    "modelled with no inputs or outputs",
+                    fname,
                     src.clone(),
-                ));
+                );
                 let name = standard_name(fname);
                 ReadAction {
                     spec: ActionSpec {
@@ -262,6 +267,20 @@ impl Reader<'_> {
         Ok(read)
     }
 
+    /// A topic or action the planner names that the project does not hold.
+    /// A standard one (`Namespace__Name`) never has a file: a note. Any
+    /// other is a partial retrieve or a typo: a warning, so that
+    /// `--deny-warnings` can refuse it; not a load error, so that a team
+    /// can test what it has retrieved.
+    fn missing(&mut self, what: String, so: &str, name: &str, src: Src) {
+        if name.contains("__") {
+            self.notes.push(At::new(format!("{what} (a standard one): {so}"), src));
+        } else {
+            self.lints
+                .push(At::new(format!("{what}: {so} (retrieve it to test it)"), src));
+        }
+    }
+
     /// Adds an action (once) and returns its name as a reference at `src`.
     fn add_action(&mut self, read: ReadAction, src: Src) -> Name {
         let name = read.spec.name.value.clone();
@@ -289,10 +308,12 @@ impl Reader<'_> {
                 self.escalation.get_or_insert(None);
                 self.topic_aliases.insert(pname.to_string(), ESCALATION_TOPIC);
             } else {
-                self.notes.push(At::new(
-                    format!("topic '{pname}' has no GenAiPlugin file in the project (a standard topic): not modelled"),
+                self.missing(
+                    format!("topic '{pname}' has no GenAiPlugin file in the project"),
+                    "not modelled",
+                    pname,
                     xml.src(p),
-                ));
+                );
             }
         }
         let linked: Vec<&str> = children(root, "localTopicLinks")
