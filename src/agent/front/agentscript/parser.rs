@@ -1,6 +1,6 @@
 //! The parser, in two steps. First the base grammar, which knows no block
 //! names: lines of `key: value` with indented blocks, statements, list
-//! items, templates and expressions ([`Item`]). A syntax error stops it
+//! items, templates and expressions (`Item`). A syntax error stops it
 //! with one located diagnostic. Then the Agent Script blocks are read from
 //! those items into the [`super::ast`] tree: misplaced or ill-typed values are
 //! located errors (all of them are collected), keys not modelled become
@@ -2467,6 +2467,23 @@ subagent a:
         );
         let go = s.agents[0].binding("go").unwrap();
         assert!(matches!(&go.target, BindingTarget::Other(e) if e.kind == ExprKind::Name("go".into())));
+    }
+
+    #[test]
+    fn tabs_quoted_keys_and_keyword_keys() {
+        let s = ok(
+            "subagent shop:\n\tdescription: \"d\"\n\tactions:\n\t\tfind:\n\t\t\tinputs:\n\t\t\t\t\"siteId\": @variables.siteId\n\t\t\t\t\t\tis_required: True\n\t\t\t\tset: string\n\t\t\ttarget: \"flow://Find\"\n",
+        );
+        let find = s.agents[0].action("find").unwrap();
+        let site = &find.inputs[0];
+        assert_eq!((site.name.name.as_str(), site.name.pos), ("siteId", pos(6, 5)));
+        assert_eq!(
+            (site.ty.as_ref(), site.default.as_ref().map(show)),
+            (None, Some("@variables.siteId".into()))
+        );
+        assert_eq!(site.is_required.map(|f| f.value), Some(true));
+        assert_eq!(find.inputs[1].ty.as_ref().map(|t| t.name.as_str()), Some("string"));
+        assert_eq!(find.target.as_ref().unwrap().value, "flow://Find");
     }
 
     #[test]
