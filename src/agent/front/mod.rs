@@ -1,6 +1,7 @@
 //! Front ends: each reads one format into the [`AgentSpec`] model and
 //! checks only what is particular to that format.
 
+pub mod agentscript;
 pub mod overlay;
 pub mod sfdx;
 pub mod yaml;
