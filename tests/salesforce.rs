@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use baton::agent::compiled::Agent;
+use baton::agent::compiled::{Agent, Cond};
 use baton::agent::spec::CmpOp;
 use baton::explore::fuzz::{FuzzOptions, fuzz_suite};
 use baton::explore::verify::{VerifyOptions, verify_suite};
@@ -54,10 +54,11 @@ fn the_voice_bundle_sample_gates_escalation_on_verification() {
     );
     let gate = a.escalation.available.as_ref().expect("Escalation is gated");
     assert_eq!(gate.name, "IsVerifiedNew");
-    assert_eq!(gate.all.len(), 1);
-    assert_eq!(a.variables[gate.all[0].var as usize].name, "isVerifiedNew");
-    assert_eq!(gate.all[0].op, CmpOp::Eq);
-    assert_eq!(gate.all[0].value.as_deref(), Some("true"));
+    let Cond::All(all) = &gate.expr else { panic!("{gate:?}") };
+    let [Cond::Cmp(cmp)] = &all[..] else { panic!("{gate:?}") };
+    assert_eq!(a.variables[cmp.var as usize].name, "isVerifiedNew");
+    assert_eq!(cmp.op, CmpOp::Eq);
+    assert_eq!(cmp.value.as_deref(), Some("true"));
     let names: Vec<&str> = a.topics.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(
         names,
@@ -110,8 +111,10 @@ fn the_bundle_sample_reads_customised_and_referenced_topics() {
         .as_ref()
         .expect("gated by Is_Unverified_Customer");
     assert_eq!(gate.name, "Is_Unverified_Customer");
-    assert_eq!(gate.all[0].op, CmpOp::IsEmpty);
-    assert_eq!(a.variables[gate.all[0].var as usize].name, "Verified_Customer_Id");
+    let Cond::All(all) = &gate.expr else { panic!("{gate:?}") };
+    let [Cond::Cmp(cmp)] = &all[..] else { panic!("{gate:?}") };
+    assert_eq!(cmp.op, CmpOp::IsEmpty);
+    assert_eq!(a.variables[cmp.var as usize].name, "Verified_Customer_Id");
     // A standard action known only from its mappings gets the outputs they name.
     let verify = a.actions.iter().find(|x| x.name == "VerifyCustomer").unwrap();
     assert!(

@@ -50,12 +50,22 @@ pub struct Variable {
     pub default: Option<String>,
 }
 
-/// A deterministic condition on variables (a rule expression): every
-/// comparison must hold.
+/// A deterministic condition on variables (a rule expression, an Agent
+/// Script `available when`).
 #[derive(Debug)]
 pub struct Condition {
     pub name: String,
-    pub all: Vec<Comparison>,
+    pub expr: Cond,
+}
+
+#[derive(Debug)]
+pub enum Cond {
+    Cmp(Comparison),
+    Truthy(VarId),
+    Not(Box<Cond>),
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+    Const(bool),
 }
 
 #[derive(Debug)]
@@ -66,20 +76,42 @@ pub struct Comparison {
 }
 
 impl Condition {
-    /// "isVerified == true" (and ...), for transcripts and `explain`.
+    /// "IsVerified (isVerified == true)", for transcripts and `explain`;
+    /// the name alone when it is the expression as written.
     pub fn describe(&self, agent: &Agent) -> String {
-        let parts: Vec<String> = self
-            .all
-            .iter()
-            .map(|c| {
-                let var = &agent.variables[c.var as usize].name;
-                match &c.value {
-                    Some(v) => format!("{var} {} {v}", c.op.symbol()),
-                    None => format!("{var} {}", c.op.symbol()),
-                }
-            })
-            .collect();
-        format!("{} ({})", self.name, parts.join(" and "))
+        let text = self.expr.describe(agent);
+        if text == self.name {
+            text
+        } else {
+            format!("{} ({text})", self.name)
+        }
+    }
+}
+
+impl Cond {
+    fn describe(&self, agent: &Agent) -> String {
+        let var = |v: &VarId| agent.variables[*v as usize].name.as_str();
+        let join = |cs: &[Cond], sep: &str| {
+            let parts: Vec<String> = cs
+                .iter()
+                .map(|c| match c {
+                    Cond::All(_) | Cond::Any(_) => format!("({})", c.describe(agent)),
+                    _ => c.describe(agent),
+                })
+                .collect();
+            parts.join(sep)
+        };
+        match self {
+            Cond::Cmp(c) => match &c.value {
+                Some(v) => format!("{} {} {v}", var(&c.var), c.op.symbol()),
+                None => format!("{} {}", var(&c.var), c.op.symbol()),
+            },
+            Cond::Truthy(v) => var(v).to_string(),
+            Cond::Not(c) => format!("not {}", c.describe(agent)),
+            Cond::All(cs) => join(cs, " and "),
+            Cond::Any(cs) => join(cs, " or "),
+            Cond::Const(b) => if *b { "True" } else { "False" }.to_string(),
+        }
     }
 }
 

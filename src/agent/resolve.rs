@@ -3,8 +3,8 @@
 //! result's outputs) becomes an index, or a located error with a
 //! did-you-mean.
 
-use crate::agent::compiled::{ActionFixture, Comparison, Condition, Fixtures, VarId, apply_result};
-use crate::agent::spec::{AgentSpec, ConditionSpec, Name};
+use crate::agent::compiled::{ActionFixture, Comparison, Cond, Condition, Fixtures, VarId, apply_result};
+use crate::agent::spec::{AgentSpec, CondSpec, ConditionSpec, Name};
 use crate::diag::{Diagnostics, suggest};
 use crate::policy::{ActionId, SlotId};
 
@@ -80,17 +80,7 @@ pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
     let condition = |c: &Option<ConditionSpec>, errs: &mut Diagnostics| {
         c.as_ref().map(|c| Condition {
             name: c.name.value.clone(),
-            all: c
-                .all
-                .iter()
-                .filter_map(|cmp| {
-                    Some(Comparison {
-                        var: lookup(&cmp.variable, &variables, "condition names unknown variable", errs)?,
-                        op: cmp.op,
-                        value: cmp.value.clone(),
-                    })
-                })
-                .collect(),
+            expr: cond(&c.expr, &variables, errs),
         })
     };
     let topic_available = spec.topics.iter().map(|t| condition(&t.available_when, errs)).collect();
@@ -102,6 +92,27 @@ pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
         sets,
         topic_available,
         escalation_available,
+    }
+}
+
+/// A condition's expression with its variables resolved; an unknown one
+/// is an error and reads as false.
+fn cond(c: &CondSpec, variables: &[&str], errs: &mut Diagnostics) -> Cond {
+    let var = |n: &Name, errs: &mut Diagnostics| lookup(n, variables, "condition names unknown variable", errs);
+    match c {
+        CondSpec::Cmp(cmp) => match var(&cmp.variable, errs) {
+            Some(v) => Cond::Cmp(Comparison {
+                var: v,
+                op: cmp.op,
+                value: cmp.value.clone(),
+            }),
+            None => Cond::Const(false),
+        },
+        CondSpec::Truthy(n) => var(n, errs).map_or(Cond::Const(false), Cond::Truthy),
+        CondSpec::Not(c) => Cond::Not(Box::new(cond(c, variables, errs))),
+        CondSpec::All(cs) => Cond::All(cs.iter().map(|c| cond(c, variables, errs)).collect()),
+        CondSpec::Any(cs) => Cond::Any(cs.iter().map(|c| cond(c, variables, errs)).collect()),
+        CondSpec::Const(b) => Cond::Const(*b),
     }
 }
 

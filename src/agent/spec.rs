@@ -87,12 +87,39 @@ pub struct VariableSpec {
     pub default: Option<String>,
 }
 
-/// A deterministic condition on variables: every comparison must hold.
+/// A deterministic condition on variables (a rule expression, an Agent
+/// Script `available when`).
 #[derive(Clone, Debug)]
 pub struct ConditionSpec {
-    /// The rule's name, for transcripts and `explain`.
+    /// The rule's name (or the expression as written), for transcripts and
+    /// `explain`.
     pub name: Name,
-    pub all: Vec<ComparisonSpec>,
+    pub expr: CondSpec,
+}
+
+/// A condition's expression.
+#[derive(Clone, Debug)]
+pub enum CondSpec {
+    Cmp(ComparisonSpec),
+    /// The variable is set and not false, zero or empty.
+    Truthy(Name),
+    Not(Box<CondSpec>),
+    All(Vec<CondSpec>),
+    Any(Vec<CondSpec>),
+    Const(bool),
+}
+
+impl CondSpec {
+    /// Every variable the condition reads.
+    pub fn variables(&self, out: &mut Vec<Name>) {
+        match self {
+            CondSpec::Cmp(c) => out.push(c.variable.clone()),
+            CondSpec::Truthy(v) => out.push(v.clone()),
+            CondSpec::Not(c) => c.variables(out),
+            CondSpec::All(cs) | CondSpec::Any(cs) => cs.iter().for_each(|c| c.variables(out)),
+            CondSpec::Const(_) => {}
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

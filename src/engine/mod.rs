@@ -17,7 +17,7 @@
 mod chooser;
 pub mod trace;
 
-use crate::agent::compiled::{Condition, VarId};
+use crate::agent::compiled::{Cond, Condition, VarId};
 use crate::agent::spec::CmpOp;
 use crate::model::raw::{DtmfAction, HandoffReason, NoInputThen};
 use crate::model::{Agent, Event, Fixtures};
@@ -88,9 +88,18 @@ impl<'a> Engine<'a> {
 
     /// Whether a condition on variables holds in `st`.
     pub fn holds(&self, st: &State<'_>, cond: &Condition) -> bool {
-        cond.all
-            .iter()
-            .all(|c| compare(self.var(st, c.var), c.op, c.value.as_deref()))
+        self.eval(st, &cond.expr)
+    }
+
+    fn eval(&self, st: &State<'_>, c: &Cond) -> bool {
+        match c {
+            Cond::Cmp(c) => compare(self.var(st, c.var), c.op, c.value.as_deref()),
+            Cond::Truthy(v) => truthy(self.var(st, *v)),
+            Cond::Not(c) => !self.eval(st, c),
+            Cond::All(cs) => cs.iter().all(|c| self.eval(st, c)),
+            Cond::Any(cs) => cs.iter().any(|c| self.eval(st, c)),
+            Cond::Const(b) => *b,
+        }
     }
 
     /// Whether the classifier may pick topic `t` in `st`.
@@ -173,6 +182,13 @@ impl<'a> Engine<'a> {
 
 /// A variable's value source in [`State::vars`]: its default.
 const DEFAULT_VALUE: u32 = 0;
+
+/// Whether a value counts as true: set, and not false, zero or empty.
+fn truthy(value: Option<&str>) -> bool {
+    value.map(str::trim).is_some_and(|v| {
+        !v.is_empty() && !v.eq_ignore_ascii_case("false") && v.parse::<f64>().map_or(true, |n| n != 0.0)
+    })
+}
 
 /// Compares a variable's value with a rule's operand: as numbers when both
 /// read as numbers, else as text ignoring case (`True` equals `true`). An

@@ -109,14 +109,13 @@ pub fn read(
     let mut variables = variables(&mappings, bot.as_ref());
     let conditions = conditions(&xml, root, &mut r.notes);
     r.apply_conditions(&xml, root, &conditions);
+    let mut read = Vec::new();
     for c in conditions.values() {
-        for cmp in &c.all {
-            if !variables.iter().any(|v| v.name.value == cmp.variable.value) {
-                variables.push(VariableSpec {
-                    name: cmp.variable.clone(),
-                    default: None,
-                });
-            }
+        c.expr.variables(&mut read);
+    }
+    for name in read {
+        if !variables.iter().any(|v| v.name.value == name.value) {
+            variables.push(VariableSpec { name, default: None });
         }
     }
     let (route, channel) = route(&xml, root, bot.as_ref(), surface, &mut r.notes)?;
@@ -520,7 +519,12 @@ impl Reader<'_> {
 
     /// Rule assignments: a rule on a topic gates it; on the standard
     /// Escalation topic, it gates the default escalation path.
-    fn apply_conditions(&mut self, xml: &Xml<'_>, root: Node<'_, '_>, rules: &HashMap<String, ConditionSpec>) {
+    fn apply_conditions(
+        &mut self,
+        xml: &Xml<'_>,
+        root: Node<'_, '_>,
+        rules: &indexmap::IndexMap<String, ConditionSpec>,
+    ) {
         for a in children(root, "ruleExpressionAssignments") {
             let (Some(rule), Some(target)) = (text(a, "ruleExpressionName"), text(a, "targetName")) else {
                 continue;

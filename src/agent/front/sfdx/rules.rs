@@ -1,20 +1,21 @@
 //! Rule expressions: named conditions on variables (every condition must
 //! hold), which gate the topics they are assigned to.
 
-use std::collections::HashMap;
+use indexmap::IndexMap;
 
 use roxmltree::Node;
 
-use crate::agent::spec::{At, CmpOp, ComparisonSpec, ConditionSpec, Name};
+use crate::agent::spec::{At, CmpOp, ComparisonSpec, CondSpec, ConditionSpec, Name};
 use crate::xml::{Xml, children, text};
 
-/// The rule expressions, by name.
+/// The rule expressions, by name, in file order (variables they introduce
+/// take that order).
 pub(super) fn conditions(
     xml: &Xml<'_>,
     root: Node<'_, '_>,
     notes: &mut Vec<At<String>>,
-) -> HashMap<String, ConditionSpec> {
-    let mut out = HashMap::new();
+) -> IndexMap<String, ConditionSpec> {
+    let mut out = IndexMap::new();
     for r in children(root, "ruleExpressions") {
         let Some(name) = text(r, "expressionName") else {
             continue;
@@ -67,7 +68,7 @@ pub(super) fn conditions(
             name.to_string(),
             ConditionSpec {
                 name: Name::new(name.to_string(), src),
-                all,
+                expr: CondSpec::All(all.into_iter().map(CondSpec::Cmp).collect()),
             },
         );
     }
@@ -78,10 +79,9 @@ pub(super) fn conditions(
 pub(super) fn both(a: Option<ConditionSpec>, b: &ConditionSpec) -> ConditionSpec {
     match a {
         None => b.clone(),
-        Some(mut a) => {
-            a.name.value = format!("{} and {}", a.name.value, b.name.value);
-            a.all.extend(b.all.iter().cloned());
-            a
-        }
+        Some(a) => ConditionSpec {
+            name: Name::new(format!("{} and {}", a.name.value, b.name.value), a.name.src.clone()),
+            expr: CondSpec::All(vec![a.expr, b.expr.clone()]),
+        },
     }
 }
