@@ -186,7 +186,7 @@ const DEFAULT_VALUE: u32 = 0;
 /// Whether a value counts as true: set, and not false, zero or empty.
 fn truthy(value: Option<&str>) -> bool {
     value.map(str::trim).is_some_and(|v| {
-        !v.is_empty() && !v.eq_ignore_ascii_case("false") && v.parse::<f64>().map_or(true, |n| n != 0.0)
+        !v.is_empty() && !v.eq_ignore_ascii_case("false") && !v.parse::<f64>().is_ok_and(|n| n == 0.0)
     })
 }
 
