@@ -72,6 +72,24 @@ pub fn explain(agent: &Agent) -> String {
         if let Some(c) = &topic.available {
             let _ = writeln!(out, "  available only when: {} (by structure)", c.describe(agent));
         }
+        if let Some(c) = &topic.escalation_when {
+            let _ = writeln!(
+                out,
+                "  escalation available only when: {} (by structure)",
+                c.describe(agent)
+            );
+        }
+        for (action, when) in &topic.runs {
+            let name = &agent.actions[*action as usize].name;
+            match when {
+                Some(c) => {
+                    let _ = writeln!(out, "  runs '{name}' as a tool when {}", c.describe(agent));
+                }
+                None => {
+                    let _ = writeln!(out, "  runs '{name}' as a tool");
+                }
+            }
+        }
         if !topic.actions.is_empty() {
             let names: Vec<&str> = topic
                 .actions
@@ -117,6 +135,8 @@ pub fn explain(agent: &Agent) -> String {
         let guards: Vec<&Rule> = topic.guards().collect();
         let summary = if topic.can_escalate && topic.escalates_always() {
             "escalates every request it handles (smart routing)".to_string()
+        } else if topic.can_escalate && guards.is_empty() && topic.escalation_when.is_some() {
+            "handled by this topic, only while its condition holds".to_string()
         } else if topic.can_escalate && guards.is_empty() {
             "handled by this topic, no conditions".to_string()
         } else if topic.can_escalate {

@@ -267,6 +267,13 @@ fn note_line(engine: &Engine<'_>, n: Note, slots: &[Option<&str>]) -> String {
                 def.outputs[output as usize]
             )
         }
+        Note::EscalationUnavailable { topic: t } => {
+            let why = agent.topics[t as usize]
+                .escalation_when
+                .as_ref()
+                .map_or(String::new(), |c| format!(": {} is false", c.describe(agent)));
+            format!("route: the escalation of {} is not available{why}", topic(t))
+        }
         Note::NoRoute => {
             "route: no outbound route, so the handoff reaches no Omni-Channel flow and no person".to_string()
         }

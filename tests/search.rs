@@ -535,14 +535,12 @@ fn the_state_limit_is_a_hard_bound_and_never_reads_as_a_pass() {
                 assert!(statuses.contains(&"violated"), "{}: {statuses:?}", suite["name"]);
             }
         }
-        if limit == 1 {
-            assert_eq!(limited, suites.len(), "every mutant needs more than {limit} states");
-        } else {
-            assert!(
-                limited > 0,
-                "no mutant needs more than {limit} states: the test checks nothing"
-            );
-        }
+        // (A mutant whose liveness fails at the start is refuted before
+        // it needs a second state, so not every one reaches the limit.)
+        assert!(
+            limited > 0,
+            "no mutant needs more than {limit} states: the test checks nothing"
+        );
     }
 }
 

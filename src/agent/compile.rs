@@ -93,9 +93,13 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
         .iter()
         .zip(refs.topic_actions)
         .zip(refs.topic_available)
-        .map(|((t, topic_actions), available)| {
+        .zip(refs.topic_escalation)
+        .zip(refs.topic_runs)
+        .map(|((((t, topic_actions), available), escalation_when), runs)| {
             let mut topic = topic(t, topic_actions, &names, &mut vocab, &mut problems);
             topic.available = available;
+            topic.escalation_when = escalation_when;
+            topic.runs = runs;
             topic
         })
         .collect();
@@ -242,6 +246,8 @@ fn topic(
             catch_all,
         },
         available: None,
+        escalation_when: None,
+        runs: Vec::new(),
     }
 }
 

@@ -173,6 +173,10 @@ pub struct Topic {
     pub model: TopicModel,
     /// When the classifier may pick it at all.
     pub available: Option<Condition>,
+    /// When its escalation may happen at all (a structural guard).
+    pub escalation_when: Option<Condition>,
+    /// Actions it runs as tools, each when its condition holds.
+    pub runs: Vec<(ActionId, Option<Condition>)>,
 }
 
 impl Topic {

@@ -22,6 +22,10 @@ pub struct Refs {
     pub topic_available: Vec<Option<Condition>>,
     /// When the built-in Escalation topic is available.
     pub escalation_available: Option<Condition>,
+    /// Per topic, when its own escalation is available.
+    pub topic_escalation: Vec<Option<Condition>>,
+    /// Per topic, the actions it runs as tools and when.
+    pub topic_runs: Vec<Vec<(ActionId, Option<Condition>)>>,
 }
 
 pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
@@ -85,6 +89,25 @@ pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
     };
     let topic_available = spec.topics.iter().map(|t| condition(&t.available_when, errs)).collect();
     let escalation_available = condition(&spec.escalation.available_when, errs);
+    let topic_escalation = spec
+        .topics
+        .iter()
+        .map(|t| condition(&t.escalation_when, errs))
+        .collect();
+    let topic_runs = spec
+        .topics
+        .iter()
+        .map(|t| {
+            t.runs
+                .iter()
+                .filter_map(|r| {
+                    let what = format!("topic '{}' runs unknown action", t.name.value);
+                    let id = lookup(&r.action, &actions, &what, errs)?;
+                    Some((id, condition(&r.when, errs)))
+                })
+                .collect()
+        })
+        .collect();
     Refs {
         inputs,
         topic_actions,
@@ -92,6 +115,8 @@ pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
         sets,
         topic_available,
         escalation_available,
+        topic_escalation,
+        topic_runs,
     }
 }
 

@@ -235,4 +235,17 @@ pub struct TopicSpec {
     pub reply: Option<String>,
     /// When the classifier may pick it at all.
     pub available_when: Option<ConditionSpec>,
+    /// When its escalation may happen at all (Agent Script's `available
+    /// when` on `@utils.escalate`): a structural guard.
+    pub escalation_when: Option<ConditionSpec>,
+    /// Actions the topic runs as a tool the model calls (Agent Script
+    /// bindings), each with its `available when`.
+    pub runs: Vec<RunSpec>,
+}
+
+/// An action a topic runs when it is active and the action is available.
+#[derive(Debug)]
+pub struct RunSpec {
+    pub action: Name,
+    pub when: Option<ConditionSpec>,
 }

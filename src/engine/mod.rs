@@ -185,9 +185,9 @@ const DEFAULT_VALUE: u32 = 0;
 
 /// Whether a value counts as true: set, and not false, zero or empty.
 fn truthy(value: Option<&str>) -> bool {
-    value.map(str::trim).is_some_and(|v| {
-        !v.is_empty() && !v.eq_ignore_ascii_case("false") && !v.parse::<f64>().is_ok_and(|n| n == 0.0)
-    })
+    value
+        .map(str::trim)
+        .is_some_and(|v| !v.is_empty() && !v.eq_ignore_ascii_case("false") && !v.parse::<f64>().is_ok_and(|n| n == 0.0))
 }
 
 /// Compares a variable's value with a rule's operand: as numbers when both
@@ -520,6 +520,17 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 self.try_action(action, t);
             }
         }
+        // Tools the model calls while the topic is active (Agent Script
+        // bindings), each only while its `available when` holds.
+        for (action, when) in &topic.runs {
+            if self.st.end.is_some() {
+                return;
+            }
+            let available = when.as_ref().is_none_or(|c| self.e.holds(self.st, c));
+            if available && self.st.succeeded[*action as usize].is_none() && !self.tried_this_turn(*action) {
+                self.try_action(*action, t);
+            }
+        }
         if self.st.end.is_some() {
             return;
         }
@@ -533,6 +544,16 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 } else {
                     Note::Resumed { topic: t }
                 });
+            }
+            // A structural guard: with its condition false the escalation
+            // tool is not there to call, whatever the instructions say.
+            if let Some(c) = &topic.escalation_when
+                && !self.e.holds(self.st, c)
+            {
+                self.trace.notes.push(Note::EscalationUnavailable { topic: t });
+                self.st.pending_escalation = false;
+                self.say(Say::CannotTransfer);
+                return;
             }
             let mut blocked = false;
             for (ri, rule) in topic.rules.iter().enumerate() {

@@ -195,6 +195,10 @@ pub enum Note {
     Unavailable {
         topic: Option<TopicId>,
     },
+    /// A topic's escalation is not available now: its condition is false.
+    EscalationUnavailable {
+        topic: TopicId,
+    },
     /// A successful action set a variable from one of its outputs.
     Set {
         action: ActionId,

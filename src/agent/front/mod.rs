@@ -20,6 +20,15 @@ use crate::files::Root;
 /// (an overlay's `surface:`), where the default choice is not wanted.
 pub fn read(path: &Path, root: &Root, surface: Option<&At<String>>) -> Result<AgentSpec, Diagnostics> {
     let (file, selector) = split_selector(path);
+    if let Some(script) = agentscript_file(&file) {
+        if let Some(s) = surface {
+            return Err(s
+                .src
+                .error("`surface` applies to Salesforce metadata agents only")
+                .into());
+        }
+        return agentscript::read(&script);
+    }
     if sfdx::is_metadata(&file) {
         return sfdx::read(&file, selector.as_deref(), root, surface);
     }
@@ -30,6 +39,17 @@ pub fn read(path: &Path, root: &Root, surface: Option<&At<String>>) -> Result<Ag
             .into());
     }
     yaml::load(path, root)
+}
+
+/// The `.agent` file `path` names: the file, or the one in an
+/// `aiAuthoringBundles/NAME` folder.
+fn agentscript_file(path: &Path) -> Option<std::path::PathBuf> {
+    if path.extension().is_some_and(|e| e == "agent") {
+        return Some(path.to_path_buf());
+    }
+    let name = path.file_name()?.to_str()?;
+    let inner = path.join(format!("{name}.agent"));
+    (path.is_dir() && inner.is_file()).then_some(inner)
 }
 
 /// `force-app#Support_Agent` -> (`force-app`, `Support_Agent`); a path

@@ -114,6 +114,8 @@ fn to_spec(file: Arc<Path>, raw: raw::AgentFile) -> Result<AgentSpec, Diagnostic
             instructions: t.instructions.into_iter().map(name).collect(),
             reply: t.reply,
             available_when: None,
+            escalation_when: None,
+            runs: Vec::new(),
         })
         .collect();
     let number = |v: Option<Spanned<f32>>| v.map(|v| At::new(v.value, Src::new(&file, Pos::of(&v))));

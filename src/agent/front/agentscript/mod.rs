@@ -100,6 +100,7 @@
 
 pub mod ast;
 pub mod lexer;
+pub mod model;
 pub mod parser;
 
 use std::path::Path;
@@ -113,6 +114,12 @@ pub const MAX_DEPTH: usize = 64;
 pub const MAX_SCRIPT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Parses the Agent Script in `text`; `path` names it in diagnostics.
+/// Reads a `.agent` file into the agent model.
+pub fn read(path: &Path) -> Result<crate::agent::AgentSpec, Diagnostics> {
+    let script = parse_file(path)?;
+    model::to_spec(path, &script)
+}
+
 pub fn parse(path: &Path, text: &str) -> Result<ast::Script, Diagnostics> {
     parser::parse(path, text).map_err(|mut d| {
         if !looks_like_agent_script(text) {

@@ -422,6 +422,8 @@ impl Reader<'_> {
             instructions,
             reply: None,
             available_when: None,
+            escalation_when: None,
+            runs: Vec::new(),
         });
     }
 
