@@ -10,14 +10,14 @@ use roxmltree::{Document, Node, ParsingOptions};
 
 use super::read_spec::{Read, order_history, scorer};
 use super::spec::{Case, Class, Form, HistoryTurn, Input, Kept, Role, Spec};
-use crate::diag::{Diagnostic, Diagnostics, Pos};
+use crate::diag::{Diagnostic, Diagnostics, LineIndex, Pos};
 
 /// Metadata files are kilobytes; this bounds a hostile one.
 const MAX_NODES: u32 = 2_000_000;
 
 struct Xml<'a, 't> {
     path: &'a Path,
-    doc: &'a Document<'t>,
+    lines: LineIndex<'t>,
     errs: Diagnostics,
 }
 
@@ -37,7 +37,7 @@ pub(super) fn read(path: &Path, source: &str) -> Result<Read, Diagnostics> {
     })?;
     let mut x = Xml {
         path,
-        doc: &doc,
+        lines: LineIndex::new(source),
         errs: Diagnostics::default(),
     };
     let root = doc.root_element();
@@ -106,8 +106,7 @@ pub(super) fn read(path: &Path, source: &str) -> Result<Read, Diagnostics> {
 
 impl Xml<'_, '_> {
     fn pos(&self, node: Node<'_, '_>) -> Pos {
-        let p = self.doc.text_pos_at(node.range().start);
-        Pos::new(p.row.into(), p.col.into())
+        self.lines.pos(node.range().start)
     }
 
     fn error(&self, node: Node<'_, '_>, message: impl Into<String>) -> Diagnostic {
