@@ -115,6 +115,57 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Positions of byte offsets in one text, as roxmltree gives them (row:
+/// line breaks before, plus one; column: characters since the last line
+/// break, plus one), in time independent of the text's length: roxmltree's
+/// own `text_pos_at` counts from the start of the text on every call, so a
+/// hostile file with many elements took time in the square of its size.
+pub struct LineIndex<'t> {
+    text: &'t str,
+    /// Byte offset of the start of every line.
+    starts: Vec<usize>,
+    /// The last position asked for, as (offset, line start, column):
+    /// positions are mostly asked for in document order, and on a very long
+    /// line counting on from the last one keeps the total linear.
+    last: std::cell::Cell<(usize, usize, u64)>,
+}
+
+impl<'t> LineIndex<'t> {
+    pub fn new(text: &'t str) -> LineIndex<'t> {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex {
+            text,
+            starts,
+            last: std::cell::Cell::new((0, 0, 1)),
+        }
+    }
+
+    /// The position of byte `offset` (clamped to the text, and back to a
+    /// character boundary).
+    pub fn pos(&self, offset: usize) -> Pos {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        let (last_offset, last_start, last_col) = self.last.get();
+        let col = if last_start == start && last_offset <= offset {
+            last_col + self.text[last_offset..offset].chars().count() as u64
+        } else {
+            1 + self.text[start..offset].chars().count() as u64
+        };
+        self.last.set((offset, start, col));
+        Pos::new(line as u64, col)
+    }
+}
+
 /// Every diagnostic found while loading, sorted by file and position.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
@@ -216,6 +267,19 @@ mod tests {
             d.to_string(),
             "suites/a.yaml:12:9: unknown action 'createcas' (did you mean 'createcase'?)"
         );
+    }
+
+    #[test]
+    fn line_index_agrees_with_roxmltree() {
+        let text = "<a>\n  <b>é</b><c/>\n\n<d>‘x’<e/></d>\n</a>";
+        let doc = roxmltree::Document::parse(text).unwrap();
+        let index = LineIndex::new(text);
+        let nodes: Vec<usize> = doc.descendants().map(|n| n.range().start).collect();
+        // In document order, backwards, and past the end.
+        for &o in nodes.iter().chain(nodes.iter().rev()).chain([text.len() + 5].iter()) {
+            let p = doc.text_pos_at(o);
+            assert_eq!(index.pos(o), Pos::new(p.row.into(), p.col.into()), "offset {o}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use roxmltree::{Document, Node, ParsingOptions};
 
 use crate::agent::spec::Src;
-use crate::diag::{Diagnostic, Pos};
+use crate::diag::{Diagnostic, LineIndex, Pos};
 
 /// A parsed metadata file.
 pub struct Xml<'t> {
@@ -19,6 +19,9 @@ pub struct Xml<'t> {
     pub doc: Document<'t>,
     /// Element paths seen but not read, e.g. `GenAiPlannerBundle/voiceDefinition`.
     unread: RefCell<Vec<(String, Src)>>,
+    /// The paths in `unread`, to look up (a hostile file has thousands).
+    unread_seen: RefCell<std::collections::HashSet<String>>,
+    lines: LineIndex<'t>,
 }
 
 /// The largest document read: metadata files are kilobytes; this bounds a
@@ -33,6 +36,8 @@ impl<'t> Xml<'t> {
             file: file.clone(),
             doc,
             unread: RefCell::new(Vec::new()),
+            unread_seen: RefCell::new(std::collections::HashSet::new()),
+            lines: LineIndex::new(text),
         })
     }
 
@@ -50,19 +55,20 @@ impl<'t> Xml<'t> {
 
     /// Where `node` starts.
     pub fn src(&self, node: Node<'_, '_>) -> Src {
-        let p = self.doc.text_pos_at(node.range().start);
-        Src::new(&self.file, Pos::new(p.row.into(), p.col.into()))
+        Src::new(&self.file, self.lines.pos(node.range().start))
     }
 
     /// Records the children of `node` that are not among `read`, by their
     /// element path, for `explain`'s list of what was not modelled.
     pub fn note_unread(&self, node: Node<'_, '_>, path: &str, read: &[&str]) {
         let mut unread = self.unread.borrow_mut();
+        let mut seen = self.unread_seen.borrow_mut();
         for c in node.children().filter(Node::is_element) {
             let name = c.tag_name().name();
             if !read.contains(&name) {
                 let p = format!("{path}/{name}");
-                if !unread.iter().any(|(q, _)| *q == p) {
+                if !seen.contains(&p) {
+                    seen.insert(p.clone());
                     unread.push((p, self.src(c)));
                 }
             }
@@ -144,6 +150,28 @@ mod tests {
         assert_eq!(unread.len(), 1);
         assert_eq!(unread[0].0, "GenAiPlugin/newThing");
         assert_eq!(unread[0].1.pos, Pos::new(4, 5));
+    }
+
+    /// 50,000 distinct unknown elements (a hostile bundle) took minutes:
+    /// each was compared with every one listed before, and each position
+    /// was counted from the start of the file.
+    #[test]
+    fn many_unread_elements_take_linear_time() {
+        let file: Arc<Path> = Arc::from(Path::new("a.xml"));
+        let many: String = (0..50_000).map(|i| format!("<unknown{i}/>\n")).collect();
+        let text = format!("<GenAiPlugin>\n{many}<unknown0/></GenAiPlugin>");
+        let started = std::time::Instant::now();
+        let xml = Xml::parse(&file, &text).unwrap();
+        let root = xml.root("GenAiPlugin").unwrap();
+        xml.note_unread(root, "GenAiPlugin", &[]);
+        let unread = xml.into_unread();
+        assert_eq!(unread.len(), 50_000);
+        assert_eq!(unread[49_999].1.pos, Pos::new(50_001, 1));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

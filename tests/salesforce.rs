@@ -473,3 +473,56 @@ fn an_overlay_names_the_surface_whose_route_to_take() {
         "{err}"
     );
 }
+
+/// An overlay's `extends:` and a suite's `agent:` that lead nowhere, to a
+/// special file, or put `#Name` on what is no project are errors at the
+/// value: they were errors naming the joined path (no file at all) with no
+/// position.
+#[test]
+fn bad_extends_and_selectors_are_located_where_they_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let overlay = dir.path().join("o.yaml");
+    let agent_err = |extends: &str| {
+        std::fs::write(&overlay, format!("# an overlay\nextends: {extends}\n")).unwrap();
+        baton::agent::load(&overlay).unwrap_err().to_string()
+    };
+    let at = format!("{}:2:10: ", overlay.display());
+    assert_eq!(
+        agent_err("../missing/force-app"),
+        format!("{at}cannot read extended agent '../missing/force-app': no such file or directory")
+    );
+    std::fs::write(dir.path().join("agent.yaml"), "agent: A\n").unwrap();
+    assert!(
+        agent_err("agent.yaml#Beta").starts_with(&format!(
+            "{at}extended agent 'agent.yaml#Beta' picks an agent named 'Beta', but "
+        )),
+        "{}",
+        agent_err("agent.yaml#Beta")
+    );
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("pipe.yaml");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(
+            agent_err("pipe.yaml"),
+            format!("{at}extended agent 'pipe.yaml' is a FIFO (named pipe): expected a regular file")
+        );
+    }
+    // A suite naming `#Name` beside it: its own folder is no project.
+    let suite = dir.path().join("s.yaml");
+    std::fs::write(
+        &suite,
+        "suite: s\nagent: \"#Contoso_Voice\"\nconversations:\n  - name: c\n    turns: [{ caller: hi }]\n",
+    )
+    .unwrap();
+    let err = common::load_anywhere(std::slice::from_ref(&suite)).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}:2:8: agent '#Contoso_Voice' picks an agent named 'Contoso_Voice', but ",
+            suite.display()
+        )),
+        "{err}"
+    );
+}

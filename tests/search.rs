@@ -851,3 +851,55 @@ fn a_slot_pattern_too_complex_to_generate_from_is_refused_at_once() {
         assert!(took < SETUP_BUDGET, "{args:?} took {took:?}");
     }
 }
+
+/// A 10 MB caller line (or utterance) was a sample like any other: fuzz
+/// played it over and over and ran for hours. Texts longer than
+/// MAX_SAMPLE_BYTES are not samples; the rest of the suite still is.
+#[test]
+fn huge_caller_lines_and_utterances_are_not_samples() {
+    use baton::explore::caller::{Alphabet, Palette};
+    use baton::explore::{MAX_SAMPLE_BYTES, harvest};
+    let dir = tempfile::tempdir().unwrap();
+    let agent = std::fs::read_to_string(root().join("fixtures/agents/acme_support.yaml"))
+        .unwrap()
+        .replace(
+            "\"where is my package\",",
+            &format!("\"where is my package\", \"{}\",", "my item is damaged ".repeat(60_000)),
+        );
+    std::fs::write(dir.path().join("agent.yaml"), agent).unwrap();
+    let huge = "my order arrived broken ".repeat(50_000);
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        format!(
+            "suite: huge\nagent: agent.yaml\nproperties:\n  - name: case first\n    escalation_requires: {{ actions: [createcase] }}\nconversations:\n  - name: c\n    turns:\n      - caller: \"{huge}\"\n      - caller: \"jane@example.com\"\n"
+        ),
+    )
+    .unwrap();
+    let suite = load(&dir.path().join("s.yaml"));
+    assert_eq!(harvest(&suite), vec!["jane@example.com"]);
+    let texts = |events: &mut dyn Iterator<Item = &Event>| {
+        events
+            .filter_map(|e| match e {
+                Event::Caller(t) => Some(t.len()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    let palette = Palette::new(&suite.agent, &harvest(&suite));
+    let longest = texts(&mut palette.groups.iter().flat_map(|g| g.items.iter().flatten()));
+    assert!(longest <= MAX_SAMPLE_BYTES + 100, "a palette text of {longest} bytes");
+    let alphabet = Alphabet::new(&suite.agent, &harvest(&suite));
+    assert!(texts(&mut alphabet.events.iter()) <= MAX_SAMPLE_BYTES);
+    let fuzzed = fuzz_suite(
+        &suite,
+        &FuzzOptions {
+            cases: 200,
+            ..FuzzOptions::default()
+        },
+    );
+    assert!(
+        fuzzed.properties.len() >= 2,
+        "the declared property and the implied guard"
+    );
+}

@@ -38,3 +38,55 @@ pub fn build(spec: AgentSpec) -> Result<Agent, Diagnostics> {
     let agent = compile::compile(spec, refs, &mut errs);
     errs.into_result(agent)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An agent with `n` slots, all inputs (and as many outputs) of one
+    /// action when `inputs`.
+    fn many(n: usize, inputs: bool) -> String {
+        let mut s = String::from("agent: Many\nescalation: { flow: F }\nslots:\n");
+        for i in 0..n {
+            s.push_str(&format!("  s{i}: {{ kind: email }}\n"));
+        }
+        if !inputs {
+            s.push_str("topics:\n  - name: T\n");
+            return s;
+        }
+        s.push_str("actions:\n  a:\n    inputs: [");
+        s.push_str(&(0..n).map(|i| format!("s{i}")).collect::<Vec<_>>().join(", "));
+        s.push_str("]\n    outputs: [");
+        s.push_str(&(0..n).map(|i| format!("o{i}")).collect::<Vec<_>>().join(", "));
+        s.push_str("]\ntopics:\n  - name: T\n    actions: [a]\n");
+        s
+    }
+
+    /// Every reference was looked up by scanning a list of names, and
+    /// every slot compiled its own regex: 50,000 slots took over two
+    /// minutes in a debug build, and take seconds (the bound leaves room
+    /// for a loaded machine).
+    #[test]
+    fn many_names_load_in_linear_time() {
+        let started = std::time::Instant::now();
+        let spec = front::yaml::from_text(Path::new("many.yaml"), &many(50_000, true)).unwrap();
+        let agent = build(spec).unwrap();
+        assert_eq!(agent.slots.len(), 50_000);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn too_many_slots_is_one_error_at_the_first_past_the_limit() {
+        let spec = front::yaml::from_text(Path::new("many.yaml"), &many(65_536, false)).unwrap();
+        let errs = build(spec).err().unwrap();
+        assert_eq!(errs.0.len(), 1, "{errs}");
+        assert_eq!(
+            errs.0[0].to_string(),
+            "many.yaml:65539:3: 65536 slots: at most 65535 are supported"
+        );
+    }
+}

@@ -29,8 +29,8 @@ pub struct Refs {
 }
 
 pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
-    let slots: Vec<&str> = spec.slots.iter().map(|s| s.name.value.as_str()).collect();
-    let actions: Vec<&str> = spec.actions.iter().map(|a| a.name.value.as_str()).collect();
+    let slots = Names::new(spec.slots.iter().map(|s| s.name.value.as_str()));
+    let actions = Names::new(spec.actions.iter().map(|a| a.name.value.as_str()));
     let inputs = spec
         .actions
         .iter()
@@ -64,12 +64,12 @@ pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
         apply_result(errs, &a.name.value, &outputs, result, &mut fx);
         fixtures.actions.push(fx);
     }
-    let variables: Vec<&str> = spec.variables.iter().map(|v| v.name.value.as_str()).collect();
+    let variables = Names::new(spec.variables.iter().map(|v| v.name.value.as_str()));
     let sets = spec
         .actions
         .iter()
         .map(|a| {
-            let outputs: Vec<&str> = a.outputs.iter().map(|o| o.value.as_str()).collect();
+            let outputs = Names::new(a.outputs.iter().map(|o| o.value.as_str()));
             let out_what = format!("action '{}' has no output", a.name.value);
             a.sets
                 .iter()
@@ -122,7 +122,7 @@ pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
 
 /// A condition's expression with its variables resolved; an unknown one
 /// is an error and reads as false.
-fn cond(c: &CondSpec, variables: &[&str], errs: &mut Diagnostics) -> Cond {
+fn cond(c: &CondSpec, variables: &Names<'_>, errs: &mut Diagnostics) -> Cond {
     let var = |n: &Name, errs: &mut Diagnostics| lookup(n, variables, "condition names unknown variable", errs);
     match c {
         CondSpec::Cmp(cmp) => match var(&cmp.variable, errs) {
@@ -141,18 +141,39 @@ fn cond(c: &CondSpec, variables: &[&str], errs: &mut Diagnostics) -> Cond {
     }
 }
 
-/// The index of `name` among `names`; else an error "`what` 'name'".
-fn lookup<T: TryFrom<usize>>(name: &Name, names: &[&str], what: &str, errs: &mut Diagnostics) -> Option<T> {
-    let found = names
-        .iter()
-        .position(|n| *n == name.value)
-        .and_then(|i| T::try_from(i).ok());
-    if found.is_none() {
+/// Names to look up: an agent may have tens of thousands (a hostile one
+/// does), and a scan of the list per reference took minutes.
+struct Names<'a> {
+    list: Vec<&'a str>,
+    /// The first index of each name.
+    index: std::collections::HashMap<&'a str, usize>,
+}
+
+impl<'a> Names<'a> {
+    fn new(names: impl Iterator<Item = &'a str>) -> Names<'a> {
+        let list: Vec<&str> = names.collect();
+        let mut index = std::collections::HashMap::with_capacity(list.len());
+        for (i, n) in list.iter().enumerate() {
+            index.entry(*n).or_insert(i);
+        }
+        Names { list, index }
+    }
+}
+
+/// The index of `name` among `names`; else an error "`what` 'name'". A
+/// name past the index type's range is no error here: validation has
+/// already said there are too many.
+fn lookup<T: TryFrom<usize>>(name: &Name, names: &Names<'_>, what: &str, errs: &mut Diagnostics) -> Option<T> {
+    let found = names.index.get(name.value.as_str());
+    if let Some(&i) = found {
+        return T::try_from(i).ok();
+    }
+    {
         errs.push(
             name.src
                 .error(format!("{what} '{}'", name.value))
-                .with_help(suggest(&name.value, names.iter().copied())),
+                .with_help(suggest(&name.value, names.list.iter().copied())),
         );
     }
-    found
+    None
 }

@@ -62,6 +62,8 @@ fn names(spec: &AgentSpec, errs: &mut Diagnostics) {
     duplicates(spec.slots.iter().map(|s| &s.name), "slot", errs);
     duplicates(spec.actions.iter().map(|a| &a.name), "action", errs);
     duplicates(spec.topics.iter().map(|t| &t.name), "topic", errs);
+    // Sets, not scans: a hostile agent has tens of thousands of names.
+    let slot_names: std::collections::HashSet<&str> = spec.slots.iter().map(|s| s.name.value.as_str()).collect();
     for a in &spec.actions {
         if a.name.value.eq_ignore_ascii_case(BUILTIN_ESCALATION) {
             errs.push(
@@ -70,14 +72,15 @@ fn names(spec: &AgentSpec, errs: &mut Diagnostics) {
                     .error("'Escalation' is the built-in escalation action and cannot be redefined"),
             );
         }
-        for (i, out) in a.outputs.iter().enumerate() {
-            if a.outputs[..i].iter().any(|o| o.value == out.value) {
+        let mut outputs = std::collections::HashSet::new();
+        for out in &a.outputs {
+            if !outputs.insert(out.value.as_str()) {
                 errs.push(
                     out.src
                         .error(format!("action '{}' lists output '{}' twice", a.name.value, out.value)),
                 );
             }
-            if spec.slots.iter().any(|s| s.name.value == out.value) {
+            if slot_names.contains(out.value.as_str()) {
                 errs.push(out.src.error(format!(
                     "output '{}' of action '{}' has the name of a slot: the handoff context would hold both",
                     out.value, a.name.value
@@ -92,8 +95,9 @@ fn names(spec: &AgentSpec, errs: &mut Diagnostics) {
                 t.name.value
             )));
         }
-        for (i, a) in t.actions.iter().enumerate() {
-            if t.actions[..i].iter().any(|b| b.value == a.value) {
+        let mut actions = std::collections::HashSet::new();
+        for a in &t.actions {
+            if !actions.insert(a.value.as_str()) {
                 errs.push(
                     a.src
                         .error(format!("topic '{}' lists action '{}' twice", t.name.value, a.value)),
@@ -125,12 +129,17 @@ fn duplicates<'a>(names: impl Iterator<Item = &'a Name>, kind: &str, errs: &mut 
 
 fn limits(spec: &AgentSpec, errs: &mut Diagnostics) {
     let limit = u16::MAX as usize;
-    for (kind, count, src) in [
-        ("slots", spec.slots.len(), &spec.name.src),
-        ("actions", spec.actions.len(), &spec.name.src),
-        ("topics", spec.topics.len(), &spec.topics_src),
+    // At the first one past the limit.
+    for (kind, count, past) in [
+        ("slots", spec.slots.len(), spec.slots.get(limit).map(|s| &s.name.src)),
+        (
+            "actions",
+            spec.actions.len(),
+            spec.actions.get(limit).map(|a| &a.name.src),
+        ),
+        ("topics", spec.topics.len(), spec.topics.get(limit).map(|t| &t.name.src)),
     ] {
-        if count > limit {
+        if let Some(src) = past {
             errs.push(src.error(format!("{count} {kind}: at most {limit} are supported")));
         }
     }

@@ -175,8 +175,14 @@ fn topic_representatives<'a>(agent: &'a Agent, harvest: &[&'a str], scratch: &mu
     let mut out = Vec::with_capacity(n);
     for (ti, topic) in agent.topics.iter().enumerate() {
         let t = Some(ti as TopicId);
-        let own = || topic.utterances.iter().map(String::as_str);
-        let description = Some(topic.description.as_str()).filter(|d| !d.is_empty());
+        let own = || {
+            topic
+                .utterances
+                .iter()
+                .map(String::as_str)
+                .filter(|u| super::is_sample(u))
+        };
+        let description = Some(topic.description.as_str()).filter(|d| !d.is_empty() && super::is_sample(d));
         let direct = own()
             .find(|u| read(u).topic == t)
             .or(line_direct[ti])
@@ -463,14 +469,14 @@ impl Palette {
         }
         let mut topics = Vec::new();
         for t in &agent.topics {
-            topics.extend(t.utterances.iter().cloned());
+            topics.extend(t.utterances.iter().filter(|u| super::is_sample(u)).cloned());
         }
         topics.extend(harvest.iter().map(|s| s.to_string()));
         topics.extend(
             agent
                 .topics
                 .iter()
-                .filter(|t| !t.description.is_empty())
+                .filter(|t| !t.description.is_empty() && super::is_sample(&t.description))
                 .map(|t| t.description.clone()),
         );
         let mut slots = Vec::new();
@@ -649,15 +655,21 @@ mod tests {
         let mut out = Vec::new();
         for (ti, topic) in agent.topics.iter().enumerate() {
             let ti = ti as TopicId;
-            let mut cands: Vec<String> = topic.utterances.clone();
+            let own: Vec<String> = topic
+                .utterances
+                .iter()
+                .filter(|u| crate::explore::is_sample(u))
+                .cloned()
+                .collect();
+            let mut cands = own.clone();
             cands.extend(harvest.iter().map(|s| s.to_string()));
-            if !topic.description.is_empty() {
+            if !topic.description.is_empty() && crate::explore::is_sample(&topic.description) {
                 cands.push(topic.description.clone());
             }
             let source = |i: usize| {
-                if i < topic.utterances.len() {
+                if i < own.len() {
                     0
-                } else if i < topic.utterances.len() + harvest.len() {
+                } else if i < own.len() + harvest.len() {
                     1
                 } else {
                     2

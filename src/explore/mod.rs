@@ -302,9 +302,20 @@ impl SearchReport {
 /// values, few enough that the caller model stays small on a large suite.
 pub const HARVEST_LIMIT: usize = 1_000;
 
+/// The longest text, in bytes, that the caller models take as a sample
+/// (a suite's caller line, a topic's utterance or description). Callers
+/// say a sentence or two; a search plays its samples over and over, and a
+/// 10 MB caller line made `fuzz` run for hours.
+pub const MAX_SAMPLE_BYTES: usize = 4 * 1024;
+
+/// Whether the caller models may take `text` as a sample.
+pub fn is_sample(text: &str) -> bool {
+    text.len() <= MAX_SAMPLE_BYTES
+}
+
 /// The distinct caller lines of a suite's conversations (the first
-/// [`HARVEST_LIMIT`]): realistic utterances and slot values for the caller
-/// models.
+/// [`HARVEST_LIMIT`] of at most [`MAX_SAMPLE_BYTES`]): realistic utterances
+/// and slot values for the caller models.
 pub fn harvest(suite: &Suite) -> Vec<&str> {
     let mut seen = std::collections::HashSet::new();
     suite
@@ -315,7 +326,7 @@ pub fn harvest(suite: &Suite) -> Vec<&str> {
             Event::Caller(t) => Some(&**t),
             _ => None,
         })
-        .filter(|t| seen.insert(*t))
+        .filter(|t| is_sample(t) && seen.insert(*t))
         .take(HARVEST_LIMIT)
         .collect()
 }

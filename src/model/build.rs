@@ -244,12 +244,8 @@ impl Builder<'_, '_> {
             Some(Ok(agent)) => self.agent = Some(agent.clone()),
             Some(Err(())) => self.agent_failed = true,
             None => {
-                if let Err(e) = std::fs::metadata(&agent_file) {
-                    self.errs.push(Diagnostic::new(
-                        self.path,
-                        Pos::of(a),
-                        format!("cannot read agent '{}': {}", a.value, super::yaml::io_reason(&e)),
-                    ));
+                if let Err(why) = crate::agent::front::check_path(&agent_path, "agent", &a.value) {
+                    self.errs.push(Diagnostic::new(self.path, Pos::of(a), why));
                     self.agent_failed = true;
                     return;
                 }

@@ -33,7 +33,7 @@ pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
 /// Parses one YAML document into `T`, with budgets against hostile input.
 pub fn parse<T: DeserializeOwned>(path: &Path, text: &str, what: &str) -> Result<T, Diagnostic> {
     check_not_empty(path, text, what)?;
-    serde_saphyr::from_str_with_options(text, options()).map_err(|e| yaml_error(path, &e, what))
+    serde_saphyr::from_str_with_options(text, options(text.len())).map_err(|e| yaml_error(path, &e, what))
 }
 
 /// Parses a YAML file through a seed: the caller builds its own structures
@@ -46,7 +46,7 @@ where
 {
     let text = read_text(path)?;
     check_not_empty(path, &text, what)?;
-    serde_saphyr::with_deserializer_from_str_with_options(&text, options(), |de| seed.deserialize(de))
+    serde_saphyr::with_deserializer_from_str_with_options(&text, options(text.len()), |de| seed.deserialize(de))
         .map_err(|e| yaml_error(path, &e, what))
 }
 
@@ -64,7 +64,19 @@ fn check_not_empty(path: &Path, text: &str, what: &str) -> Result<(), Diagnostic
     Ok(())
 }
 
-fn options() -> serde_saphyr::Options {
+/// The most scalar text a document of `len` bytes may produce. Without
+/// aliases it produces at most about its own size; every alias replays its
+/// anchor's scalars again, so a 1 MB caller line aliased 300 times made
+/// 300 MB of text (and twice that in memory) from a 1 MB file. Twice the
+/// file and a megabyte leaves room for aliases as people use them (a list
+/// of turns shared by a few conversations) and bounds the rest.
+fn max_scalar_bytes(len: usize) -> usize {
+    len.saturating_mul(2)
+        .saturating_add(1 << 20)
+        .min(MAX_FILE_BYTES as usize)
+}
+
+fn options(len: usize) -> serde_saphyr::Options {
     serde_saphyr::options! {
         // Only true and false: YAML 1.1 also reads yes/no/on/off (even
         // quoted) as booleans, so `escalated: "off"` would pass as false.
@@ -77,7 +89,7 @@ fn options() -> serde_saphyr::Options {
             max_recorded_anchor_events: 200_000,
             max_events: 200_000_000,
             max_nodes: 100_000_000,
-            max_total_scalar_bytes: MAX_FILE_BYTES as usize,
+            max_total_scalar_bytes: max_scalar_bytes(len),
         },
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: 200_000,
@@ -94,6 +106,14 @@ fn yaml_error(path: &Path, err: &serde_saphyr::Error, what: &str) -> Diagnostic 
         && message[i..].contains(", column ")
     {
         message.truncate(i);
+        // "... (defined at line 7, column 20) (used at line 10, column 17)":
+        // the parenthesis the position was in goes too.
+        if let Some(open) = message.rfind('(')
+            && !message[open..].contains(')')
+        {
+            message.truncate(open);
+            message.truncate(message.trim_end().len());
+        }
     }
     let mut message = message.replace('`', "'");
     // Strict booleans say "(strict mode expects true/false)".
@@ -111,4 +131,61 @@ fn yaml_error(path: &Path, err: &serde_saphyr::Error, what: &str) -> Diagnostic 
         message
     };
     Diagnostic::new(path, pos, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Doc {
+        #[allow(dead_code)]
+        lines: Vec<String>,
+    }
+
+    /// One long line and `aliases` aliases of it.
+    fn aliased(line_len: usize, aliases: usize) -> String {
+        // Anchors enough for the library's alias-to-anchor ratio check.
+        let mut s = String::from("anchors: [");
+        for i in 0..aliases / 8 + 1 {
+            s.push_str(&format!("&a{i} x, "));
+        }
+        s.push_str("]\nlines:\n  - &big ");
+        s.push_str(&"x".repeat(line_len));
+        s.push('\n');
+        for _ in 0..aliases {
+            s.push_str("  - *big\n");
+        }
+        s
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct WithAnchors {
+        #[allow(dead_code)]
+        anchors: Vec<String>,
+        #[allow(dead_code)]
+        lines: Vec<String>,
+    }
+
+    #[test]
+    fn aliases_cannot_multiply_a_long_scalar() {
+        let text = aliased(1 << 20, 300);
+        let e = parse::<WithAnchors>(Path::new("s.yaml"), &text, "a suite").unwrap_err();
+        assert!(e.pos.line > 3, "{e}");
+        assert!(e.message.contains("too large"), "{e}");
+        assert!(e.message.starts_with("budget breached: ScalarBytes"), "{e}");
+        assert!(
+            e.message
+                .contains("(defined at line 3, column 10): the document is too large"),
+            "the position of the use is the diagnostic's own, and no half parenthesis is left: {e}"
+        );
+    }
+
+    #[test]
+    fn aliases_as_people_use_them_still_load() {
+        parse::<WithAnchors>(Path::new("s.yaml"), &aliased(1 << 10, 500), "a suite").unwrap();
+        // And a long scalar written out (not aliased) is read whole.
+        let text = format!("lines:\n  - {}\n  - {}\n", "x".repeat(1 << 20), "y".repeat(1 << 20));
+        parse::<Doc>(Path::new("s.yaml"), &text, "a suite").unwrap();
+    }
 }

@@ -6,15 +6,15 @@
 
 use std::path::Path;
 
-use roxmltree::{Document, Node};
+use roxmltree::Node;
 
 use super::read_spec::{Read, order_history, scorer};
 use super::spec::{Case, Class, Form, HistoryTurn, Input, Kept, Role, Spec};
-use crate::diag::{Diagnostic, Diagnostics, Pos};
+use crate::diag::{Diagnostic, Diagnostics, LineIndex, Pos};
 
 struct Xml<'a, 't> {
     path: &'a Path,
-    doc: &'a Document<'t>,
+    lines: LineIndex<'t>,
     errs: Diagnostics,
 }
 
@@ -22,7 +22,7 @@ pub(super) fn read(path: &Path, source: &str) -> Result<Read, Diagnostics> {
     let doc = crate::xml::parse_document(path, source)?;
     let mut x = Xml {
         path,
-        doc: &doc,
+        lines: LineIndex::new(source),
         errs: Diagnostics::default(),
     };
     let root = doc.root_element();
@@ -91,8 +91,7 @@ pub(super) fn read(path: &Path, source: &str) -> Result<Read, Diagnostics> {
 
 impl Xml<'_, '_> {
     fn pos(&self, node: Node<'_, '_>) -> Pos {
-        let p = self.doc.text_pos_at(node.range().start);
-        Pos::new(p.row.into(), p.col.into())
+        self.lines.pos(node.range().start)
     }
 
     fn error(&self, node: Node<'_, '_>, message: impl Into<String>) -> Diagnostic {

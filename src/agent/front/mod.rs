@@ -52,6 +52,27 @@ fn agentscript_file(path: &Path) -> Option<std::path::PathBuf> {
     (path.is_dir() && inner.is_file()).then_some(inner)
 }
 
+/// What is wrong with an agent path before anything is read, as the
+/// message of an error at the place it was written (`written`, for `what`):
+/// nothing there, a FIFO, device or socket, or a `#Name` on what is not a
+/// Salesforce project, package or bundle (which alone holds several agents). Without this check the
+/// error named the joined path, which is no file, at no position.
+pub fn check_path(path: &Path, what: &str, written: &str) -> Result<(), String> {
+    let (file, selector) = split_selector(path);
+    let meta = std::fs::metadata(&file)
+        .map_err(|e| format!("cannot read {what} '{written}': {}", crate::files::read::io_reason(&e)))?;
+    if let Some(kind) = crate::files::read::kind_of(&meta.file_type()).filter(|_| !meta.is_dir()) {
+        return Err(format!("{what} '{written}' is {kind}: expected a regular file"));
+    }
+    match selector {
+        Some(name) if !sfdx::is_metadata(&file) => Err(format!(
+            "{what} '{written}' picks an agent named '{name}', but {} is no Salesforce DX project, package or bundle: expected PATH#Name with PATH one of those",
+            file.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `force-app#Support_Agent` -> (`force-app`, `Support_Agent`); a path
 /// that exists as written is taken whole.
 pub fn split_selector(path: &Path) -> (std::path::PathBuf, Option<String>) {

@@ -86,6 +86,8 @@ pub fn load(path: &Path, text: &str, root: &Root) -> Result<AgentSpec, Diagnosti
     let (base_file, _) = super::split_selector(&base);
     root.check(&base_file, "extended agent", &o.extends.value)
         .map_err(|m| Diagnostic::new(path, Pos::of(&o.extends), m))?;
+    super::check_path(&base, "extended agent", &o.extends.value)
+        .map_err(|m| Diagnostic::new(path, Pos::of(&o.extends), m))?;
     if crate::model::yaml::read_text(&base_file).is_ok_and(|t| is_overlay(&t)) {
         return Err(at(&o.extends)
             .error("an overlay extends a project agent, not another overlay")

@@ -73,13 +73,13 @@ pub fn read(
     let mut outputs: Vec<(String, Option<String>, Src)> = Vec::new();
     match &input_schema {
         Some((s, file)) => {
-            let required: Vec<&str> = s["required"]
+            let required: std::collections::HashSet<&str> = s["required"]
                 .as_array()
-                .map_or(Vec::new(), |r| r.iter().filter_map(Value::as_str).collect());
+                .map_or_else(Default::default, |r| r.iter().filter_map(Value::as_str).collect());
             for (p, def) in s["properties"].as_object().into_iter().flatten() {
                 inputs.push(Input {
                     name: p.clone(),
-                    required: required.contains(&p.as_str()),
+                    required: required.contains(p.as_str()),
                     title: def["title"]
                         .as_str()
                         .or(def["description"].as_str())

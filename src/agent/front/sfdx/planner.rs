@@ -430,14 +430,32 @@ impl Reader<'_> {
     /// Inputs: mapped from a variable (the caller is not asked), else a
     /// required input becomes a slot. Outputs mapped to a variable set it.
     fn bind_inputs_and_outputs(&mut self, mappings: &[Mapping]) {
+        // Looked up by name: a hostile project has tens of thousands of
+        // inputs, slots and mappings, and scanning lists took minutes.
+        let mut by_action: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, m) in mappings.iter().enumerate() {
+            by_action.entry(m.action.as_str()).or_default().push(i);
+        }
+        let mut slot_names: std::collections::HashSet<String> =
+            self.slots.iter().map(|s| s.name.value.clone()).collect();
         for a in &mut self.actions {
-            let mapped = |attr: &str, input: bool| {
-                mappings
-                    .iter()
-                    .find(|m| m.input == input && m.attribute == attr && a.aliases.contains(&m.action))
-            };
+            // This action's mappings (under any of its names), in file order.
+            let mut mine: Vec<usize> = Vec::new();
+            let mut aliases: Vec<&str> = a.aliases.iter().map(String::as_str).collect();
+            aliases.sort_unstable();
+            aliases.dedup();
+            for alias in aliases {
+                mine.extend(by_action.get(alias).into_iter().flatten());
+            }
+            mine.sort_unstable();
+            let mine: Vec<&Mapping> = mine.into_iter().map(|i| &mappings[i]).collect();
+            let mut input_mapping: HashMap<&str, &Mapping> = HashMap::new();
+            for m in mine.iter().filter(|m| m.input) {
+                input_mapping.entry(m.attribute.as_str()).or_insert(m);
+            }
+            let mapped = |attr: &str| input_mapping.get(attr).copied();
             for input in &a.inputs {
-                if let Some(m) = mapped(&input.name, true) {
+                if let Some(m) = mapped(&input.name) {
                     self.notes.push(At::new(
                         format!(
                             "input '{}' of '{}' is filled from variable '{}': the caller is not asked for it",
@@ -450,7 +468,8 @@ impl Reader<'_> {
                 if !input.required {
                     continue;
                 }
-                if !self.slots.iter().any(|s| s.name.value == input.name) {
+                if !slot_names.contains(&input.name) {
+                    slot_names.insert(input.name.clone());
                     let slot = action::slot_for(input);
                     self.notes.push(At::new(
                         format!(
@@ -471,8 +490,10 @@ impl Reader<'_> {
                 }
                 a.spec.inputs.push(Name::new(input.name.clone(), input.src.clone()));
             }
-            for m in mappings.iter().filter(|m| !m.input && a.aliases.contains(&m.action)) {
-                if !a.spec.outputs.iter().any(|o| o.value == m.attribute) {
+            let mut outputs: std::collections::HashSet<String> =
+                a.spec.outputs.iter().map(|o| o.value.clone()).collect();
+            for m in mine.iter().filter(|m| !m.input) {
+                if outputs.insert(m.attribute.clone()) {
                     // A standard action's output, known only from the mapping.
                     let out = Name::new(m.attribute.clone(), m.variable.src.clone());
                     a.spec
@@ -499,7 +520,7 @@ impl Reader<'_> {
         }
         // The handoff context holds slots and outputs by name: an output
         // named like a slot is qualified with its action.
-        let slots: Vec<String> = self.slots.iter().map(|s| s.name.value.clone()).collect();
+        let slots = slot_names;
         for a in &mut self.actions {
             let qualify = |n: &mut Name, action: &str| {
                 if slots.contains(&n.value) {
