@@ -23,14 +23,14 @@ pub fn warnings(agent: &Agent) -> Vec<String> {
                 "topic {} has an escalation policy but lacks can_escalate: the policy never binds, requests take the default path",
                 topic.name
             ));
-        } else if !topic.can_escalate && topic.instructions.iter().any(|i| i.compiled.unbound().is_some()) {
+        } else if !topic.can_escalate && topic.instructions.iter().any(|i| i.compiled.unbound_reason().is_some()) {
             out.push(format!(
                 "topic {} speaks of escalation in its instructions but lacks can_escalate: a request there goes to the default Escalation topic, whatever they say",
                 topic.name
             ));
         }
         for (i, ins) in topic.instructions.iter().enumerate() {
-            if let Some(why) = ins.compiled.unbound() {
+            if let Some(why) = ins.compiled.unbound_reason() {
                 out.push(format!(
                     "topic {} instruction {} ({}) binds nothing: {why}",
                     topic.name,

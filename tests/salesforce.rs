@@ -161,7 +161,7 @@ fn the_classic_sample_reads_the_planner_and_its_bot() {
     );
     // 'Get Sessions' is the label of Get_Sessions.
     assert!(t.rules.iter().any(
-        |r| matches!(r, baton::policy::Rule::RunAction { action } if a.actions[*action as usize].name == "Get_Sessions")
+        |r| matches!(r, baton::policy::Rule::RunAction { action, .. } if a.actions[*action as usize].name == "Get_Sessions")
     ));
 }
 

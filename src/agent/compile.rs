@@ -9,7 +9,7 @@ use crate::agent::spec::{AgentSpec, At, SlotShape, Src, TopicSpec};
 use crate::diag::{Diagnostics, suggest};
 use crate::model::raw::NoInputThen;
 use crate::nlu::{Extractor, TopicModel, Vocab};
-use crate::policy::{self, Compiled, Names, Rule};
+use crate::policy::{self, Compiled, Counter, Names, Req, Rule, TopicId, Trigger, When};
 
 const DEFAULT_THRESHOLD: f32 = 0.3;
 const DEFAULT_MARGIN: f32 = 0.05;
@@ -93,13 +93,15 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
         .iter()
         .zip(refs.topic_actions)
         .zip(refs.topic_available)
-        .map(|((t, topic_actions), available)| {
-            let mut topic = topic(t, topic_actions, &names, &mut vocab, &mut problems);
+        .enumerate()
+        .map(|(ti, ((t, topic_actions), available))| {
+            let mut topic = topic(t, ti as TopicId, topic_actions, &names, &mut vocab, &mut problems);
             topic.available = available;
             topic
         })
         .collect();
     check_guard_topics(&topics, &actions, &mut problems);
+    let (triggers, counters) = triggers_and_counters(&topics);
     let no_input = match spec.no_input {
         Some(n) => NoInput {
             reprompts: n.reprompts,
@@ -143,7 +145,39 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
             .collect(),
         notes: spec.notes,
         lints: problems.lints,
+        triggers,
+        counters,
     }
+}
+
+/// The caller events and counters the rules of all topics wait for, each
+/// once, in the order the topics name them: the engine keeps one flag per
+/// trigger and one small count per counter in its state.
+fn triggers_and_counters(topics: &[Topic]) -> (Vec<Trigger>, Vec<(Counter, u8)>) {
+    let mut triggers: Vec<Trigger> = Vec::new();
+    let mut counters: Vec<(Counter, u8)> = Vec::new();
+    let mut see = |w: &When| match w {
+        When::Said(t) => {
+            if !triggers.contains(t) {
+                triggers.push(t.clone());
+            }
+        }
+        When::Count(c, n) => match counters.iter_mut().find(|(k, _)| k == c) {
+            Some((_, cap)) => *cap = (*cap).max(*n),
+            None => counters.push((*c, *n)),
+        },
+        When::Failed(_) | When::SlotEmpty(_) => {}
+    };
+    for t in topics {
+        for r in &t.rules {
+            match r {
+                Rule::Require(g) => g.unless.iter().for_each(&mut see),
+                Rule::EscalateWhen { when } => see(when),
+                _ => {}
+            }
+        }
+    }
+    (triggers, counters)
 }
 
 struct NameLists {
@@ -174,6 +208,7 @@ fn extractor(slot: &str, shape: &SlotShape, errs: &mut Diagnostics) -> Option<Ex
 
 fn topic(
     t: &TopicSpec,
+    this: TopicId,
     actions: Vec<crate::policy::ActionId>,
     names: &NameLists,
     vocab: &mut Vocab,
@@ -184,6 +219,9 @@ fn topic(
         actions: &names.actions,
         action_labels: &names.action_labels,
         topics: &names.topics,
+        this_topic: Some(this),
+        topic_actions: &actions,
+        escalation_aliases: &[],
     };
     let mut instructions = Vec::new();
     let mut rules = Vec::new();
@@ -195,12 +233,12 @@ fn topic(
                 let message = format!("instruction names unknown {} '{}'", u.kind, u.name);
                 let help = suggest(&u.name, u.candidates.iter().map(String::as_str));
                 problems.report(&ins.src, message.clone(), help);
-                Compiled::Unbound(message)
+                Compiled::unbound(message)
             }
         };
         let rs = compiled.rules();
         for r in rs {
-            if let Rule::RunAction { action } = r
+            if let Rule::RunAction { action, .. } = r
                 && !actions.contains(action)
             {
                 problems.report(
@@ -249,11 +287,9 @@ fn topic(
 fn check_guard_topics(topics: &[Topic], actions: &[Action], problems: &mut Problems<'_>) {
     for t in topics {
         for (rule, origin) in t.rules.iter().zip(&t.rule_origins) {
-            if let Rule::RequireAction {
-                action,
-                topic: Some(at),
-            } = rule
-            {
+            let Rule::Require(g) = rule else { continue };
+            for req in &g.any {
+                let Req::Action(action, Some(at)) = req else { continue };
                 let at = &topics[*at as usize];
                 if !at.actions.contains(action) {
                     let src: &Src = &t.instructions[*origin as usize - 1].src;
