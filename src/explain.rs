@@ -224,7 +224,7 @@ pub fn explain(agent: &Agent) -> String {
         }
     }
     for t in agent.topics.iter().filter(|t| t.can_escalate) {
-        for r in &t.rules {
+        for (ri, r) in t.rules.iter().enumerate() {
             match r {
                 Rule::EscalateOnFailure { action } => {
                     paths += 1;
@@ -248,10 +248,11 @@ pub fn explain(agent: &Agent) -> String {
                         paths += 1;
                         let _ = writeln!(
                             out,
-                            "  - in {}, when {}: the exception of '{}' lets a request through",
+                            "  - in {}, when {}: the exception of guard {} #{} lets a request through",
                             t.name,
                             describe_when(agent, w),
-                            describe_rule(agent, r)
+                            t.name,
+                            t.rule_origins[ri]
                         );
                     }
                 }

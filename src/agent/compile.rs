@@ -259,6 +259,7 @@ fn topic(
             compiled,
         });
     }
+    merge_exceptions(&mut rules);
     let examples = t.utterances.iter().map(|u| vocab.learn(u)).collect();
     let description = vocab.learn(&t.description);
     let catch_all = t
@@ -280,6 +281,33 @@ fn topic(
             catch_all,
         },
         available: None,
+    }
+}
+
+/// Two instructions of a topic that require the same thing, one with an
+/// exception and one without, both bind the exception: a deployed agent may
+/// follow either, and reading the guard without it would be stronger than
+/// the text (`lint` reports the duplicate).
+fn merge_exceptions(rules: &mut [Rule]) {
+    let all: Vec<(Vec<Req>, Vec<When>)> = rules
+        .iter()
+        .filter_map(|r| match r {
+            Rule::Require(g) => Some((g.any.clone(), g.unless.clone())),
+            _ => None,
+        })
+        .collect();
+    for r in rules.iter_mut() {
+        if let Rule::Require(g) = r {
+            for (any, unless) in &all {
+                if *any == g.any {
+                    for w in unless {
+                        if !g.unless.contains(w) {
+                            g.unless.push(w.clone());
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

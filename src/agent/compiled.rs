@@ -172,6 +172,20 @@ impl Topic {
                 out.push(a);
             }
         }
+        // An instruction that says a guarded requirement is not needed
+        // contradicts the guard: the verdict assumes it never applies.
+        for ins in &self.instructions {
+            let contradicts = ins.compiled.waives.iter().any(|w| {
+                self.guards().any(|g| match g {
+                    Rule::Require(g) => g.any.len() == 1 && crate::lint::same_req(&g.any[0], w),
+                    _ => false,
+                })
+            });
+            let a = format!("{:?} never applies", ins.text);
+            if contradicts && !out.contains(&a) {
+                out.push(a);
+            }
+        }
         out
     }
 }

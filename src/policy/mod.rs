@@ -245,6 +245,9 @@ impl Compiled {
         match &self.reading {
             Reading::Partly {
                 clause, opens: true, ..
+            } if is_scope(clause) => Some(format!("{} covers every caller", quote(clause))),
+            Reading::Partly {
+                clause, opens: true, ..
             } => Some(format!("{} never applies", quote(clause))),
             Reading::Unbound { opens: true, .. } => Some(format!("{} never applies", quote(&self.text_hint()))),
             _ => None,
@@ -269,6 +272,16 @@ impl Compiled {
             Reading::Unbound { .. } | Reading::Text => "not understood",
         }
     }
+}
+
+/// Whether an unmodelled clause restricts a guard to some callers ("for
+/// premium customers") rather than excepting some ("unless ...").
+fn is_scope(clause: &str) -> bool {
+    !(clause.starts_with("unless") || clause.starts_with("except") || clause.starts_with("but "))
+        && (clause.starts_with("for ")
+            || clause.starts_with("with ")
+            || clause.starts_with("if ")
+            || clause.starts_with("when "))
 }
 
 /// A note that carries the text of an unbound escalation instruction.
@@ -970,7 +983,7 @@ impl Cx<'_, '_> {
             part.rules.push(Rule::EscalateAlways);
             return Ok(part);
         }
-        let Some(cond) = CONDITION.find(s) else {
+        let Some(_) = CONDITION.find(s) else {
             part.unbound = Some((
                 "names the 'Escalation' action but no condition baton understands".into(),
                 true,
