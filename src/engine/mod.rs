@@ -376,8 +376,10 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             filled_any = true;
             answered = true;
         }
-        if !keypad && !agent.triggers.is_empty() {
-            self.triggers(text);
+        // A caller event the rules wait for ("no, I won't give my email")
+        // is for the active topic, as an answer is.
+        if !keypad && !agent.triggers.is_empty() && self.triggers(text) {
+            filled_any = true;
         }
         if self.request == Request::Yes {
             self.count(Counter::Requests);
@@ -786,8 +788,9 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         }
     }
 
-    /// Sets the flag of every trigger the utterance says.
-    fn triggers(&mut self, text: &str) {
+    /// Sets the flag of every trigger the utterance says; whether it said one.
+    fn triggers(&mut self, text: &str) -> bool {
+        let mut any = false;
         let agent = self.e.agent;
         let lower = text.to_lowercase();
         for (i, t) in agent.triggers.iter().enumerate() {
@@ -797,8 +800,10 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             if crate::policy::trigger_matches(t, &lower, self.st.awaiting, |s| agent.slots[s as usize].name.as_str()) {
                 self.st.said[i] = true;
                 self.trace.notes.push(Note::Said { trigger: i as u16 });
+                any = true;
             }
         }
+        any
     }
 
     fn try_action(&mut self, action: ActionId, t: TopicId, depth: u8) {
