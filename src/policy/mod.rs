@@ -398,7 +398,7 @@ re!(
 // "does not require the email", "even if the user has not provided".
 re!(
     NEGATED_REQUIREMENT,
-    r"\b(?:(?:does not|doesn't|do not|don't|need not|needn't|should not|shouldn't|never) (?:require|need|depend on|wait for)|is not (?:required|needed|necessary|restricted|gated|conditional|blocked|dependent)|(?:even if|even when|even though|regardless of whether|whether or not|without (?:first )?(?:requiring|waiting for|asking for|collecting|checking))\b)"
+    r"\b(?:(?:does not|doesn't|do not|don't|need not|needn't|should not|shouldn't|never) (?:require|need|depend on|wait for)|is not (?:required|needed|necessary|restricted|gated|conditional|blocked|dependent)|(?:even if|even when|even though|regardless of whether|whether or not|no need to|not necessary to|at any time|without (?:any )?(?:conditions|restrictions|prerequisites)|without (?:first )?(?:requiring|waiting for|asking for|collecting|checking))\b)"
 );
 re!(
     NEGATIVE_MAIN,
@@ -422,7 +422,7 @@ re!(
 );
 re!(
     TRAILING_SCOPE,
-    r"\b(?:for|with) ((?:premium|vip|gold|platinum|silver|business|enterprise|new|existing|returning|loyalty|high[- ]value|priority|verified|unverified|international|domestic|corporate|elite)\b[^,;]*?\b(?:customers?|callers?|users?|members?|accounts?|clients?))\b"
+    r"\b(?:for|with) ((?:premium|vip|gold|platinum|silver|business|enterprise|new|existing|returning|loyalty|high[- ]value|priority|international|domestic|corporate|elite)\b[^,;]*?\b(?:customers?|callers?|users?|members?|accounts?|clients?))\b"
 );
 re!(
     RUN_LEADING,
@@ -490,7 +490,7 @@ re!(
 );
 re!(
     ESCALATION_CALL,
-    r"(?:\b(?:call|use|run|invoke|trigger|execute|perform|fire|allow)\s+(?:the\s+)?'escalation'|'escalation'(?: action)? (?:is called|is allowed|may be called|can be called)|\bescalate\b|\btransfer (?:them|the (?:caller|customer|user|call|conversation))\b)"
+    r"(?:\b(?:call|use|run|invoke|trigger|execute|perform|fire|allow|using|via|with)\s+(?:the\s+)?'escalation'|'escalation'(?: action)? (?:is called|is allowed|may be called|can be called)|\bescalate\b|\btransfer (?:them|the (?:caller|customer|user|call|conversation))\b)"
 );
 
 /// Lower-cases, straightens quotes and folds white space.
@@ -685,9 +685,9 @@ pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
             Some(
                 "escalates only in some cases, or after other steps, in words baton cannot bind; write the condition with the quoted 'Escalation' keyword, or put an unconditional escalation in an instruction of its own",
             )
-        } else if MENTIONS_ESCALATION.is_match(&n) && !rules.iter().any(|r| matches!(r, Rule::RunAction { .. })) {
-            Some("mentions escalation without the quoted 'Escalation' keyword")
-        } else if ESCALATES_SOMEHOW.is_match(&n) {
+        } else if ESCALATES_SOMEHOW.is_match(&n)
+            || (MENTIONS_ESCALATION.is_match(&n) && !rules.iter().any(|r| matches!(r, Rule::RunAction { .. })))
+        {
             Some("mentions escalation without the quoted 'Escalation' keyword")
         } else {
             None
@@ -876,13 +876,20 @@ impl Cx<'_, '_> {
         // Every step names an action or calls 'Escalation' (the last one).
         let mut plan: Vec<Vec<ActionId>> = Vec::new();
         let mut escalates = false;
+        let mut conditional: Option<String> = None;
         for (i, step) in steps.iter().enumerate() {
             let step = step.trim().trim_start_matches("first ").trim();
             if QUOTED_ESCALATION.is_match(step) || step.starts_with("escalate") || step.starts_with("transfer") {
-                if i + 1 != steps.len() || !IMPERATIVE_CALL.is_match(step) {
+                if i + 1 != steps.len() {
                     return Ok(None);
                 }
-                escalates = true;
+                if IMPERATIVE_CALL.is_match(step) {
+                    escalates = true;
+                } else if plain_conditional_call(step) && i > 0 {
+                    conditional = Some(step.to_string());
+                } else {
+                    return Ok(None);
+                }
                 continue;
             }
             let mut acts = Vec::new();
@@ -922,6 +929,18 @@ impl Cx<'_, '_> {
         }
         if escalates {
             part.rules.push(Rule::EscalateAfter { requires: prev });
+        }
+        if let Some(step) = conditional {
+            match self.event(&step, &[])? {
+                Some(w) => part.exceptions.push(w),
+                None => {
+                    part.partly = Some((
+                        unmask(&step),
+                        "an escalation on a condition baton cannot read".into(),
+                        true,
+                    ))
+                }
+            }
         }
         Ok(Some(part))
     }
@@ -983,6 +1002,15 @@ impl Cx<'_, '_> {
             part.rules.push(Rule::EscalateAlways);
             return Ok(part);
         }
+        // "Call the 'Escalation' action if <something baton cannot read>":
+        // an escalation on a condition, never a guard.
+        if plain_conditional_call(s) {
+            part.unbound = Some((
+                "names the 'Escalation' action but no condition baton understands".into(),
+                true,
+            ));
+            return Ok(part);
+        }
         let Some(_) = CONDITION.find(s) else {
             part.unbound = Some((
                 "names the 'Escalation' action but no condition baton understands".into(),
@@ -1009,9 +1037,15 @@ impl Cx<'_, '_> {
         let mut scope: Option<String> = None;
         if let Some(c) = LEADING_CLAUSE.captures(&main) {
             let clause = c[1].to_string();
+            // "When the customer is verified, allow ..." states a requirement;
+            // "for callers who gave their account number" is a scope.
+            let scoped = main.starts_with("for ") || main.starts_with("with ");
+            let states_requirement = !scoped
+                && (VERIFIED_WORD.is_match(&clause) || self.names.slots.iter().any(|slot| mentions(&clause, slot)));
             if !QUOTED_ESCALATION.is_match(&clause)
                 && !REQUEST_WORDS.is_match(&clause)
                 && !QUOTED_NAME.is_match(&clause)
+                && !states_requirement
             {
                 let full = format!("{} {}", &main[..main.find(' ').unwrap_or(0)], clause);
                 scope = Some(full.trim().to_string());
@@ -1195,7 +1229,9 @@ impl Cx<'_, '_> {
     fn count(&mut self, clause: &str) -> Result<Option<When>, Unresolved> {
         let human = REQUEST_WORDS.is_match(clause);
         if human && let Some(c) = COUNT_REQUESTS.captures(clause) {
-            let n = c.get(1).or(c.get(2)).and_then(|m| number(m.as_str()));
+            let m = c.get(1).or(c.get(2));
+            let more = m.is_some_and(|m| clause[..m.start()].ends_with("more than "));
+            let n = m.and_then(|m| number(m.as_str())).map(|n| n + u8::from(more));
             return Ok(n.map(|n| When::Count(Counter::Requests, n)));
         }
         if human && let Some(c) = COUNT_REQUESTS_NTH.captures(clause) {
@@ -1552,6 +1588,18 @@ impl Cx<'_, '_> {
     }
 }
 
+/// "Call the 'Escalation' action if ..." with none of the words that make
+/// a guard ("only", "never", "before", "allow", ...).
+fn plain_conditional_call(s: &str) -> bool {
+    static GUARD_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:only|never|not|unless|until|before|after|once|requires?|needs?|provided|allow|allowed|allowing|may|must)\b")
+            .expect("static regex")
+    });
+    ESCALATION_CALL.is_match(s)
+        && !GUARD_WORDS.is_match(s)
+        && (s.starts_with("if ") || s.starts_with("when ") || s.contains(" if ") || s.contains(" when "))
+}
+
 /// A word's stem for matching a caller's words: "emergencies" -> "emergenc".
 fn stem(word: &str) -> String {
     let w = word.trim();
@@ -1642,7 +1690,7 @@ fn position_of(text: &str, slot: &str) -> Option<usize> {
                 let before = text[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
                 let after = text[i + w.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
                 // Inside a quoted action name ('send_email') it is no slot.
-                before && after && text[..i].matches('\'').count() % 2 == 0
+                before && after && text[..i].matches('\'').count().is_multiple_of(2)
             })
         })
         .min()
