@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use crate::model::Agent;
 use crate::model::raw::{Channel, DtmfAction, NoInputThen};
-use crate::policy::{Compiled, Rule};
-use crate::transcript::describe_rule;
+use crate::policy::{Reading, Req, Rule};
+use crate::transcript::{describe_rule, describe_when};
 
 /// The explanation of an agent, as text.
 pub fn explain(agent: &Agent) -> String {
@@ -101,9 +101,13 @@ pub fn explain(agent: &Agent) -> String {
         for (i, ins) in topic.instructions.iter().enumerate() {
             let at = crate::lint::where_written(agent, &ins.src);
             let _ = writeln!(out, "  {}. {:?} ({at})", i + 1, ins.text);
-            for r in ins.compiled.rules() {
+            let c = &ins.compiled;
+            if !matches!(c.reading, Reading::Text) {
+                let _ = writeln!(out, "     reading: {}", c.label());
+            }
+            for r in c.rules() {
                 let mut line = describe_rule(agent, r);
-                if let Rule::RunAction { action } = r {
+                if let Rule::RunAction { action, .. } = r {
                     let inputs: Vec<&str> = agent.actions[*action as usize]
                         .inputs
                         .iter()
@@ -113,23 +117,41 @@ pub fn explain(agent: &Agent) -> String {
                         let _ = write!(line, " (needs {})", inputs.join(", "));
                     }
                 }
-                let bound = if (r.is_guard() || matches!(r, Rule::EscalateAlways | Rule::EscalateOnFailure { .. }))
-                    && !topic.can_escalate
-                {
+                let bound = if (r.is_guard() || r.escalates()) && !topic.can_escalate {
                     "  [NOT ENFORCED: topic lacks can_escalate]"
                 } else {
                     ""
                 };
                 let _ = writeln!(out, "     -> {line}{bound}");
+                if let Rule::Require(g) = r {
+                    for w in &g.unless {
+                        let _ = writeln!(
+                            out,
+                            "        BYPASS by exception: when {}, the guard lets a request through",
+                            describe_when(agent, w)
+                        );
+                    }
+                }
             }
-            if let Some(why) = ins.compiled.unbound() {
-                let _ = writeln!(out, "     -> binds nothing: {why}");
-            }
-            match &ins.compiled {
-                Compiled::Text => {
+            match &c.reading {
+                Reading::Partly { clause, why, .. } => {
+                    let _ = writeln!(out, "     -> did not bind {clause:?}: {why}");
+                }
+                Reading::Unbound { why, .. } => {
+                    let _ = writeln!(out, "     -> binds nothing: {why}");
+                }
+                Reading::Text => {
                     let _ = writeln!(out, "     -> not compiled (kept as guidance text)");
                 }
-                Compiled::Rules(_) | Compiled::Unbound(_) | Compiled::Partly { .. } => {}
+                Reading::Understood | Reading::Excepted => {}
+            }
+            if let Some(a) = c.assumption() {
+                let _ = writeln!(out, "     -> verdicts on this topic's guards assume {a}");
+            }
+            for n in &c.notes {
+                if !n.starts_with("clause: ") {
+                    let _ = writeln!(out, "     note: {n}");
+                }
             }
         }
         let guards: Vec<&Rule> = topic.guards().collect();
@@ -142,12 +164,20 @@ pub fn explain(agent: &Agent) -> String {
         } else if topic.can_escalate {
             let mut req = Vec::new();
             for g in &guards {
-                match g {
-                    Rule::RequireSlot { slot, .. } => req.push(format!("slot {}", agent.slots[*slot as usize].name)),
-                    Rule::RequireAction { action, .. } => {
-                        req.push(format!("action {}", agent.actions[*action as usize].name))
+                if let Rule::Require(g) = g {
+                    let names: Vec<String> = g
+                        .any
+                        .iter()
+                        .map(|r| match *r {
+                            Req::Slot(s) => format!("slot {}", agent.slots[s as usize].name),
+                            Req::Action(a, _) => format!("action {}", agent.actions[a as usize].name),
+                        })
+                        .collect();
+                    let mut one = names.join(" or ");
+                    if !g.unless.is_empty() {
+                        one.push_str(" (with exceptions)");
                     }
-                    _ => {}
+                    req.push(one);
                 }
             }
             format!("handled by this topic; requires {}", req.join(", "))
@@ -214,14 +244,39 @@ pub fn explain(agent: &Agent) -> String {
         }
     }
     for t in agent.topics.iter().filter(|t| t.can_escalate) {
-        for r in &t.rules {
-            if let Rule::EscalateOnFailure { action } = r {
-                paths += 1;
-                let _ = writeln!(
-                    out,
-                    "  - a failed '{}' in {}: escalates without consulting its guards",
-                    agent.actions[*action as usize].name, t.name
-                );
+        for (ri, r) in t.rules.iter().enumerate() {
+            match r {
+                Rule::EscalateOnFailure { action } => {
+                    paths += 1;
+                    let _ = writeln!(
+                        out,
+                        "  - a failed '{}' in {}: escalates without consulting its guards",
+                        agent.actions[*action as usize].name, t.name
+                    );
+                }
+                Rule::EscalateWhen { when } => {
+                    paths += 1;
+                    let _ = writeln!(
+                        out,
+                        "  - in {}, when {}: escalates without consulting its guards",
+                        t.name,
+                        describe_when(agent, when)
+                    );
+                }
+                Rule::Require(g) => {
+                    for w in &g.unless {
+                        paths += 1;
+                        let _ = writeln!(
+                            out,
+                            "  - in {}, when {}: the exception of guard {} #{} lets a request through",
+                            t.name,
+                            describe_when(agent, w),
+                            t.name,
+                            t.rule_origins[ri]
+                        );
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -238,7 +293,18 @@ pub fn explain(agent: &Agent) -> String {
             "implied properties (checked on every path by run, fuzz and verify):"
         );
         for p in &implied {
-            let _ = writeln!(out, "  - {}: at every Escalation while its topic is in effect", p.name);
+            let when = match p.kind {
+                crate::model::property::PropertyKind::ActionRequires { .. } => {
+                    "at every run of the action in its topic"
+                }
+                _ => "at every Escalation while its topic is in effect",
+            };
+            let assuming = if p.assumptions.is_empty() {
+                String::new()
+            } else {
+                format!("; a HOLDS verdict assumes {}", p.assumptions.join(", and "))
+            };
+            let _ = writeln!(out, "  - {}: {when}{assuming}", p.name);
         }
     }
     let warnings = crate::lint::warnings(agent);

@@ -11,7 +11,7 @@ use crate::model::Event;
 use crate::model::agent::{Agent, BUILTIN_ESCALATION};
 use crate::model::raw::{Channel, NoInputThen};
 use crate::nlu::Request;
-use crate::policy::{Rule, TopicId};
+use crate::policy::{Counter, Req, Rule, TopicId, Trigger, When};
 
 /// How every transcript begins; a golden file that does not is not ours.
 pub const HEADER: &str = "conversation: ";
@@ -133,24 +133,118 @@ fn handoff_line(agent: &Agent, h: &Handoff) -> String {
     )
 }
 
+/// A requirement in words: "slot 'email' is filled", "'createcase' succeeded".
+pub fn describe_req(agent: &Agent, r: &Req) -> String {
+    match *r {
+        Req::Slot(s) => format!("slot '{}' is filled", agent.slots[s as usize].name),
+        Req::Action(a, topic) => format!(
+            "'{}' succeeded{}",
+            agent.actions[a as usize].name,
+            topic.map_or(String::new(), |t| format!(" in topic {}", topic_name(agent, t)))
+        ),
+    }
+}
+
+fn describe_reqs(agent: &Agent, rs: &[Req]) -> String {
+    rs.iter()
+        .map(|r| describe_req(agent, r))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// An exception or escalation condition in words.
+pub fn describe_when(agent: &Agent, w: &When) -> String {
+    match w {
+        When::Said(Trigger::Says(words)) => format!(
+            "the caller says {}",
+            words
+                .iter()
+                .map(|w| format!("\"{w}\""))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+        When::Said(Trigger::Refuses(s)) => format!("the caller refuses to give '{}'", agent.slots[*s as usize].name),
+        When::Failed(a) => format!("'{}' failed", agent.actions[*a as usize].name),
+        When::Count(Counter::Requests, n) => format!("the caller asked for a human {n} times"),
+        When::Count(Counter::Failures(a), n) => format!("'{}' failed {n} times", agent.actions[*a as usize].name),
+        When::SlotEmpty(s) => format!(
+            "slot '{}' is empty (the guard applies only to callers who gave it)",
+            agent.slots[*s as usize].name
+        ),
+    }
+}
+
+/// A trigger in words, for transcripts.
+fn describe_trigger(agent: &Agent, t: &Trigger) -> String {
+    describe_when(agent, &When::Said(t.clone()))
+}
+
 /// A rule in words, as `explain` and transcripts show it.
 pub fn describe_rule(agent: &Agent, rule: &Rule) -> String {
     match rule {
-        Rule::RunAction { action } => format!("run '{}'", agent.actions[*action as usize].name),
-        Rule::RequireSlot { slot, ask_first } => format!(
-            "'Escalation' only if slot '{}' is filled{}",
-            agent.slots[*slot as usize].name,
-            if *ask_first { " (ask for it first)" } else { "" }
-        ),
-        Rule::RequireAction { action, topic } => format!(
-            "'Escalation' only after '{}' succeeded{}",
+        Rule::RunAction { action, after } if after.is_empty() => {
+            format!("run '{}'", agent.actions[*action as usize].name)
+        }
+        Rule::RunAction { action, after } => format!(
+            "run '{}' once {}",
             agent.actions[*action as usize].name,
-            topic.map_or(String::new(), |t| format!(" in topic {}", topic_name(agent, t)))
+            describe_reqs(agent, after)
+        ),
+        Rule::Require(g) => {
+            let mut out = match g.any.as_slice() {
+                [Req::Slot(slot)] => format!(
+                    "'Escalation' only if slot '{}' is filled",
+                    agent.slots[*slot as usize].name
+                ),
+                [Req::Action(action, topic)] => format!(
+                    "'Escalation' only after '{}' succeeded{}",
+                    agent.actions[*action as usize].name,
+                    topic.map_or(String::new(), |t| format!(" in topic {}", topic_name(agent, t)))
+                ),
+                any => format!(
+                    "'Escalation' only once one of: {}",
+                    any.iter()
+                        .map(|r| describe_req(agent, r))
+                        .collect::<Vec<_>>()
+                        .join(", or ")
+                ),
+            };
+            if g.ask_first {
+                out.push_str(if g.any.len() == 1 {
+                    " (ask for it first)"
+                } else {
+                    " (ask first)"
+                });
+            }
+            if !g.unless.is_empty() {
+                let _ = write!(
+                    out,
+                    ", unless {}",
+                    g.unless
+                        .iter()
+                        .map(|w| describe_when(agent, w))
+                        .collect::<Vec<_>>()
+                        .join(", or ")
+                );
+            }
+            out
+        }
+        Rule::Precondition { action, requires } => format!(
+            "'{}' may run only after {}",
+            agent.actions[*action as usize].name,
+            describe_reqs(agent, requires)
         ),
         Rule::EscalateAlways => "escalate to a human on every turn".to_string(),
+        Rule::EscalateAfter { requires } => {
+            format!("escalate to a human once {}", describe_reqs(agent, requires))
+        }
         Rule::EscalateOnFailure { action } => format!(
             "escalate to a human when '{}' fails",
             agent.actions[*action as usize].name
+        ),
+        Rule::EscalateWhen { when } => format!(
+            "escalate to a human when {} (no guard is consulted)",
+            describe_when(agent, when)
         ),
     }
 }
@@ -233,6 +327,57 @@ fn note_line(engine: &Engine<'_>, n: Note, slots: &[Option<&str>]) -> String {
                 Unmet::NotHere => "the action is not available in this topic",
             }
         ),
+        Note::GuardExcepted { topic: t, rule, when } => {
+            let r = &agent.topics[t as usize].rules[rule as usize];
+            let w = match r {
+                Rule::Require(g) => g.unless.get(when as usize).map(|w| describe_when(agent, w)),
+                _ => None,
+            };
+            format!(
+                "guard {}: {} -> EXCEPTION ({} holds: the guard lets the request through)",
+                rule_ref(agent, t, rule),
+                describe_rule(agent, r),
+                w.unwrap_or_default()
+            )
+        }
+        Note::EscalatesWhen { topic: t, rule } => format!(
+            "rule {}: {} -> escalates",
+            rule_ref(agent, t, rule),
+            describe_rule(agent, &agent.topics[t as usize].rules[rule as usize])
+        ),
+        Note::Waits { topic: t, rule } => format!(
+            "rule {}: {} -> waits",
+            rule_ref(agent, t, rule),
+            describe_rule(agent, &agent.topics[t as usize].rules[rule as usize])
+        ),
+        Note::Held { topic: t, rule, action } => format!(
+            "rule {}: {} -> '{}' held back",
+            rule_ref(agent, t, rule),
+            describe_rule(agent, &agent.topics[t as usize].rules[rule as usize]),
+            agent.actions[action as usize].name
+        ),
+        Note::Said { trigger } => format!(
+            "caller event: {}",
+            agent
+                .triggers
+                .get(trigger as usize)
+                .map_or(String::new(), |t| describe_trigger(agent, t))
+        ),
+        Note::Counted { counter, count } => {
+            let (c, cap) = agent.counters[counter as usize];
+            let what = match c {
+                Counter::Requests => "requests for a human".to_string(),
+                Counter::Failures(a) => format!("failures of '{}'", agent.actions[a as usize].name),
+            };
+            format!(
+                "count: {what} = {count}{}",
+                if count >= cap {
+                    " (the most any rule counts to)"
+                } else {
+                    ""
+                }
+            )
+        }
         Note::EscalatesOnFailure { topic: t, action } => format!(
             "rule: {} escalates because '{}' failed (no guard is consulted)",
             topic(t),

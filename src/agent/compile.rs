@@ -9,7 +9,7 @@ use crate::agent::spec::{AgentSpec, At, SlotShape, Src, TopicSpec};
 use crate::diag::{Diagnostics, suggest};
 use crate::model::raw::NoInputThen;
 use crate::nlu::{Extractor, TopicModel, Vocab};
-use crate::policy::{self, Compiled, Names, Rule};
+use crate::policy::{self, Compiled, Counter, Names, Req, Rule, TopicId, Trigger, When};
 
 const DEFAULT_THRESHOLD: f32 = 0.3;
 const DEFAULT_MARGIN: f32 = 0.05;
@@ -95,8 +95,9 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
         .zip(refs.topic_available)
         .zip(refs.topic_escalation)
         .zip(refs.topic_runs)
-        .map(|((((t, topic_actions), available), escalation_when), runs)| {
-            let mut topic = topic(t, topic_actions, &names, &mut vocab, &mut problems);
+        .enumerate()
+        .map(|(ti, ((((t, topic_actions), available), escalation_when), runs))| {
+            let mut topic = topic(t, ti as TopicId, topic_actions, &names, &mut vocab, &mut problems);
             topic.available = available;
             topic.escalation_when = escalation_when;
             topic.runs = runs;
@@ -104,6 +105,7 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
         })
         .collect();
     check_guard_topics(&topics, &actions, &mut problems);
+    let (triggers, counters) = triggers_and_counters(&topics);
     let no_input = match spec.no_input {
         Some(n) => NoInput {
             reprompts: n.reprompts,
@@ -147,7 +149,39 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
             .collect(),
         notes: spec.notes,
         lints: problems.lints,
+        triggers,
+        counters,
     }
+}
+
+/// The caller events and counters the rules of all topics wait for, each
+/// once, in the order the topics name them: the engine keeps one flag per
+/// trigger and one small count per counter in its state.
+fn triggers_and_counters(topics: &[Topic]) -> (Vec<Trigger>, Vec<(Counter, u8)>) {
+    let mut triggers: Vec<Trigger> = Vec::new();
+    let mut counters: Vec<(Counter, u8)> = Vec::new();
+    let mut see = |w: &When| match w {
+        When::Said(t) => {
+            if !triggers.contains(t) {
+                triggers.push(t.clone());
+            }
+        }
+        When::Count(c, n) => match counters.iter_mut().find(|(k, _)| k == c) {
+            Some((_, cap)) => *cap = (*cap).max(*n),
+            None => counters.push((*c, *n)),
+        },
+        When::Failed(_) | When::SlotEmpty(_) => {}
+    };
+    for t in topics {
+        for r in &t.rules {
+            match r {
+                Rule::Require(g) => g.unless.iter().for_each(&mut see),
+                Rule::EscalateWhen { when } => see(when),
+                _ => {}
+            }
+        }
+    }
+    (triggers, counters)
 }
 
 struct NameLists {
@@ -178,6 +212,7 @@ fn extractor(slot: &str, shape: &SlotShape, errs: &mut Diagnostics) -> Option<Ex
 
 fn topic(
     t: &TopicSpec,
+    this: TopicId,
     actions: Vec<crate::policy::ActionId>,
     names: &NameLists,
     vocab: &mut Vocab,
@@ -188,6 +223,9 @@ fn topic(
         actions: &names.actions,
         action_labels: &names.action_labels,
         topics: &names.topics,
+        this_topic: Some(this),
+        topic_actions: &actions,
+        escalation_aliases: &[],
     };
     let mut instructions = Vec::new();
     let mut rules = Vec::new();
@@ -199,12 +237,12 @@ fn topic(
                 let message = format!("instruction names unknown {} '{}'", u.kind, u.name);
                 let help = suggest(&u.name, u.candidates.iter().map(String::as_str));
                 problems.report(&ins.src, message.clone(), help);
-                Compiled::Unbound(message)
+                Compiled::unbound(message)
             }
         };
         let rs = compiled.rules();
         for r in rs {
-            if let Rule::RunAction { action } = r
+            if let Rule::RunAction { action, .. } = r
                 && !actions.contains(action)
             {
                 problems.report(
@@ -225,6 +263,7 @@ fn topic(
             compiled,
         });
     }
+    merge_exceptions(&mut rules);
     let examples = t.utterances.iter().map(|u| vocab.learn(u)).collect();
     let description = vocab.learn(&t.description);
     let catch_all = t
@@ -251,15 +290,40 @@ fn topic(
     }
 }
 
+/// Two instructions of a topic that require the same thing, one with an
+/// exception and one without, both bind the exception: a deployed agent may
+/// follow either, and reading the guard without it would be stronger than
+/// the text (`lint` reports the duplicate).
+fn merge_exceptions(rules: &mut [Rule]) {
+    let all: Vec<(Vec<Req>, Vec<When>)> = rules
+        .iter()
+        .filter_map(|r| match r {
+            Rule::Require(g) => Some((g.any.clone(), g.unless.clone())),
+            _ => None,
+        })
+        .collect();
+    for r in rules.iter_mut() {
+        if let Rule::Require(g) = r {
+            for (any, unless) in &all {
+                if *any == g.any {
+                    for w in unless {
+                        if !g.unless.contains(w) {
+                            g.unless.push(w.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A guard that names a topic where the action cannot run can never hold.
 fn check_guard_topics(topics: &[Topic], actions: &[Action], problems: &mut Problems<'_>) {
     for t in topics {
         for (rule, origin) in t.rules.iter().zip(&t.rule_origins) {
-            if let Rule::RequireAction {
-                action,
-                topic: Some(at),
-            } = rule
-            {
+            let Rule::Require(g) = rule else { continue };
+            for req in &g.any {
+                let Req::Action(action, Some(at)) = req else { continue };
                 let at = &topics[*at as usize];
                 if !at.actions.contains(action) {
                     let src: &Src = &t.instructions[*origin as usize - 1].src;

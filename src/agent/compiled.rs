@@ -8,7 +8,7 @@ use crate::agent::spec::{At, CmpOp, Src};
 use crate::diag::{Diagnostic, Diagnostics, Pos, suggest};
 use crate::model::raw::{Channel, DtmfAction, NoInputThen};
 use crate::nlu::{Extractor, TopicModel, Vocab};
-use crate::policy::{ActionId, Compiled, Rule, SlotId, TopicId};
+use crate::policy::{ActionId, Compiled, Counter, Rule, SlotId, TopicId, Trigger};
 
 /// The name of the built-in Escalation topic of the default path.
 pub const BUILTIN_ESCALATION: &str = "Escalation";
@@ -40,6 +40,12 @@ pub struct Agent {
     /// Instructions that name what the agent does not have (when such names
     /// are not load errors): where, and what.
     pub lints: Vec<At<String>>,
+    /// Caller events the rules wait for ("says it is an emergency"): the
+    /// engine keeps a flag for each.
+    pub triggers: Vec<Trigger>,
+    /// What the rules count, with the highest count they need (counts
+    /// saturate there, so states stay finite).
+    pub counters: Vec<(Counter, u8)>,
 }
 
 pub type VarId = u16;
@@ -187,6 +193,37 @@ impl Topic {
     pub fn escalates_always(&self) -> bool {
         self.rules.contains(&Rule::EscalateAlways)
     }
+
+    /// The instruction a rule came from.
+    pub fn origin(&self, rule: usize) -> &Instruction {
+        &self.instructions[self.rule_origins[rule] as usize - 1]
+    }
+
+    /// What verdicts on this topic's guards assume: the clauses of its
+    /// instructions that could open a way to a human and are not modelled.
+    pub fn assumptions(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for a in self.instructions.iter().filter_map(|i| i.compiled.assumption()) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        // An instruction that says a guarded requirement is not needed
+        // contradicts the guard: the verdict assumes it never applies.
+        for ins in &self.instructions {
+            let contradicts = ins.compiled.waives.iter().any(|w| {
+                self.guards().any(|g| match g {
+                    Rule::Require(g) => g.any.len() == 1 && crate::lint::same_req(&g.any[0], w),
+                    _ => false,
+                })
+            });
+            let a = format!("{:?} never applies", ins.text);
+            if contradicts && !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug)]
@@ -236,6 +273,14 @@ impl Agent {
     /// when requests do not), or `none` for a turn no topic took.
     pub fn knows_topic(&self, name: &str) -> bool {
         self.topic_id(name).is_some() || name == BUILTIN_ESCALATION || name == NO_TOPIC
+    }
+
+    pub fn trigger_index(&self, t: &Trigger) -> Option<usize> {
+        self.triggers.iter().position(|x| x == t)
+    }
+
+    pub fn counter_index(&self, c: Counter) -> Option<usize> {
+        self.counters.iter().position(|x| x.0 == c)
     }
 
     pub fn dtmf_action(&self, digits: &str) -> Option<DtmfAction> {

@@ -6,10 +6,11 @@
 
 use crate::engine::{Note, State, Trace, Turn};
 use crate::model::Agent;
+use crate::model::property::Waiver;
 use crate::model::property::{Property, PropertyKind, Requires};
 use crate::model::raw::HandoffReason;
 use crate::nlu::Request;
-use crate::policy::{ActionId, SlotId, TopicId};
+use crate::policy::{ActionId, Req, SlotId, TopicId};
 
 /// A property that failed, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,8 +23,10 @@ pub struct Violation {
 }
 
 /// One requirement that did not hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Missing {
+    /// None of these held.
+    AnyOf(Vec<Req>),
     /// The action had not succeeded (in the topic, when one is named).
     Action(ActionId, Option<TopicId>),
     Slot(SlotId),
@@ -36,8 +39,15 @@ pub enum Missing {
 }
 
 impl Missing {
-    pub fn describe(self, agent: &Agent) -> String {
-        match self {
+    pub fn describe(&self, agent: &Agent) -> String {
+        match *self {
+            Missing::AnyOf(ref any) => format!(
+                "none of {} held",
+                any.iter()
+                    .map(|r| crate::transcript::describe_req(agent, r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Missing::Action(a, None) => format!("'{}' had not succeeded", agent.actions[a as usize].name),
             Missing::Action(a, Some(t)) => format!(
                 "'{}' had not succeeded in topic {}",
@@ -57,6 +67,12 @@ pub trait Before {
     /// The topic the action last succeeded in, if it has.
     fn succeeded_in(&self, action: ActionId) -> Option<TopicId>;
     fn filled(&self, slot: SlotId) -> bool;
+    /// Whether the action's latest run failed.
+    fn failed(&self, action: ActionId) -> bool;
+    /// Whether the caller had said the agent's trigger `i`.
+    fn said(&self, i: usize) -> bool;
+    /// The agent's counter `i`.
+    fn count(&self, i: usize) -> u8;
 }
 
 impl Before for State<'_> {
@@ -66,6 +82,15 @@ impl Before for State<'_> {
     fn filled(&self, slot: SlotId) -> bool {
         self.slots[slot as usize].is_some()
     }
+    fn failed(&self, action: ActionId) -> bool {
+        self.failed[action as usize]
+    }
+    fn said(&self, i: usize) -> bool {
+        self.said.get(i).copied().unwrap_or(false)
+    }
+    fn count(&self, i: usize) -> u8 {
+        self.counts.get(i).copied().unwrap_or(0)
+    }
 }
 
 /// What a trace has established so far, replayed turn by turn.
@@ -73,6 +98,9 @@ impl Before for State<'_> {
 pub struct Ledger {
     done: Vec<Option<TopicId>>,
     filled: Vec<bool>,
+    failed: Vec<bool>,
+    said: Vec<bool>,
+    counts: Vec<u8>,
 }
 
 impl Ledger {
@@ -80,6 +108,9 @@ impl Ledger {
         Ledger {
             done: vec![None; agent.actions.len()],
             filled: vec![false; agent.slots.len()],
+            failed: vec![false; agent.actions.len()],
+            said: vec![false; agent.triggers.len()],
+            counts: vec![0; agent.counters.len()],
         }
     }
 
@@ -87,6 +118,9 @@ impl Ledger {
     pub fn reset(&mut self) {
         self.done.iter_mut().for_each(|d| *d = None);
         self.filled.iter_mut().for_each(|f| *f = false);
+        self.failed.iter_mut().for_each(|f| *f = false);
+        self.said.iter_mut().for_each(|f| *f = false);
+        self.counts.iter_mut().for_each(|c| *c = 0);
     }
 
     /// Takes in what a turn did.
@@ -98,6 +132,14 @@ impl Ledger {
             if c.ok {
                 self.done[c.action as usize] = turn.topic.topic();
             }
+            self.failed[c.action as usize] = !c.ok;
+        }
+        for n in trace.notes(turn) {
+            match *n {
+                Note::Said { trigger } => self.said[trigger as usize] = true,
+                Note::Counted { counter, count } => self.counts[counter as usize] = count,
+                _ => {}
+            }
         }
     }
 }
@@ -108,6 +150,15 @@ impl Before for Ledger {
     }
     fn filled(&self, slot: SlotId) -> bool {
         self.filled[slot as usize]
+    }
+    fn failed(&self, action: ActionId) -> bool {
+        self.failed[action as usize]
+    }
+    fn said(&self, i: usize) -> bool {
+        self.said[i]
+    }
+    fn count(&self, i: usize) -> u8 {
+        self.counts[i]
     }
 }
 
@@ -132,6 +183,7 @@ pub fn check_turn(
         for (pi, p) in props.iter().enumerate() {
             if let PropertyKind::ActionRequires { action, requires } = &p.kind
                 && *action == call.action
+                && requires.scope.is_none_or(|s| topic == Some(s))
                 && let Some(missing) = unmet(requires, before, trace, turn, &notes[..i], topic, true)
             {
                 f(pi, missing);
@@ -189,10 +241,48 @@ fn unmet(
         at.is_some() && want.is_none_or(|w| at == Some(w))
     };
     let slot_ok = |s: SlotId| before.filled(s) || trace.fills(turn).iter().any(|f| f.slot == s);
+    let req_ok = |q: &Req| match *q {
+        Req::Slot(s) => slot_ok(s),
+        Req::Action(a, t) => action_ok(a, t),
+    };
+    let any_ok = r.any.is_empty() || r.any.iter().any(req_ok);
     let ok = r.actions.iter().all(|&(a, t)| action_ok(a, t))
         && r.slots.iter().all(|&s| slot_ok(s))
+        && any_ok
         && (asked || !r.requested);
     if ok {
+        return None;
+    }
+    // An exception the guard's instruction grants waives it.
+    let waived = r.unless.iter().any(|w| match *w {
+        Waiver::Said(i) => {
+            before.said(i as usize)
+                || earlier
+                    .iter()
+                    .any(|n| matches!(n, Note::Said { trigger } if *trigger == i))
+        }
+        Waiver::Failed(a) => earlier
+            .iter()
+            .rev()
+            .find_map(|n| match n {
+                Note::Called(c) if c.action == a => Some(!c.ok),
+                _ => None,
+            })
+            .unwrap_or_else(|| before.failed(a)),
+        Waiver::Count(i, n) => {
+            let now = earlier
+                .iter()
+                .rev()
+                .find_map(|x| match x {
+                    Note::Counted { counter, count } if *counter == i => Some(*count),
+                    _ => None,
+                })
+                .unwrap_or_else(|| before.count(i as usize));
+            now >= n
+        }
+        Waiver::SlotEmpty(s) => !slot_ok(s),
+    });
+    if waived && (asked || !r.requested) {
         return None;
     }
     let mut missing: Vec<Missing> = r
@@ -202,6 +292,9 @@ fn unmet(
         .map(|&(a, t)| Missing::Action(a, t))
         .collect();
     missing.extend(r.slots.iter().filter(|&&s| !slot_ok(s)).map(|&s| Missing::Slot(s)));
+    if !any_ok {
+        missing.push(Missing::AnyOf(r.any.clone()));
+    }
     if r.requested && !asked {
         missing.push(Missing::Request);
     }

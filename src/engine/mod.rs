@@ -22,7 +22,7 @@ use crate::agent::spec::CmpOp;
 use crate::model::raw::{DtmfAction, HandoffReason, NoInputThen};
 use crate::model::{Agent, Event, Fixtures};
 use crate::nlu::{Request, Scratch, Shape};
-use crate::policy::{ActionId, Rule, SlotId, TopicId};
+use crate::policy::{ActionId, Counter, Guard, Req, Rule, SlotId, TopicId, When};
 pub use chooser::{Chooser, Nominal, Scripted};
 pub use trace::*;
 
@@ -44,6 +44,11 @@ pub struct State<'s> {
     pub end: Option<End>,
     /// Per variable: where its value comes from (see [`Engine::var`]).
     pub vars: Vec<u32>,
+    /// Per trigger of the agent ([`Agent::triggers`]): the caller said it.
+    pub said: Vec<bool>,
+    /// Per counter of the agent ([`Agent::counters`]): the count so far,
+    /// saturating at the highest count a rule needs.
+    pub counts: Vec<u8>,
 }
 
 /// An agent with the fixtures of one run.
@@ -70,6 +75,26 @@ impl<'a> Engine<'a> {
             silences: 0,
             end: None,
             vars: vec![DEFAULT_VALUE; self.agent.variables.len()],
+            said: vec![false; self.agent.triggers.len()],
+            counts: vec![0; self.agent.counters.len()],
+        }
+    }
+
+    /// Whether a requirement holds in `st`.
+    pub fn req_holds(&self, st: &State<'_>, r: &Req) -> bool {
+        match *r {
+            Req::Slot(s) => st.slots[s as usize].is_some(),
+            Req::Action(a, topic) => st.succeeded[a as usize].is_some_and(|at| topic.is_none_or(|want| want == at)),
+        }
+    }
+
+    /// Whether an exception or escalation condition holds in `st`.
+    pub fn when_holds(&self, st: &State<'_>, w: &When) -> bool {
+        match w {
+            When::Said(t) => self.agent.trigger_index(t).is_some_and(|i| st.said[i]),
+            When::Failed(a) => st.failed[*a as usize],
+            When::Count(c, n) => self.agent.counter_index(*c).is_some_and(|i| st.counts[i] >= *n),
+            When::SlotEmpty(s) => st.slots[*s as usize].is_none(),
         }
     }
 
@@ -367,6 +392,14 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             filled_any = true;
             answered = true;
         }
+        // A caller event the rules wait for ("no, I won't give my email")
+        // is for the active topic, as an answer is.
+        if !keypad && !agent.triggers.is_empty() && self.triggers(text) {
+            filled_any = true;
+        }
+        if self.request == Request::Yes {
+            self.count(Counter::Requests);
+        }
         if answered {
             self.st.awaiting = None;
         }
@@ -498,26 +531,36 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         // Pattern A: "if they have not, ask for the email first". A slot
         // that a guard on the request needs is asked for before any input
         // an action is missing, or a caller who does not volunteer it would
-        // never reach a human.
+        // never reach a human. A guard whose exception holds asks nothing.
         if topic.can_escalate && (requested || self.st.pending_escalation) {
-            let missing = topic.rules.iter().find_map(|r| match *r {
-                Rule::RequireSlot { slot, .. } if self.st.slots[slot as usize].is_none() => Some(slot),
+            let missing = topic.rules.iter().find_map(|r| match r {
+                Rule::Require(g) if !self.guard_holds(g) && !self.excepted(g) => g.any.iter().find_map(|r| match *r {
+                    Req::Slot(slot) => Some(slot),
+                    Req::Action(..) => None,
+                }),
                 _ => None,
             });
             if let Some(slot) = missing {
                 self.ask(slot);
             }
         }
-        for rule in &topic.rules {
+        for (ri, rule) in topic.rules.iter().enumerate() {
             // A failed action may have escalated: nothing runs after a handoff.
             if self.st.end.is_some() {
                 return;
             }
-            if let Rule::RunAction { action } = *rule
-                && self.st.succeeded[action as usize].is_none()
-                && !self.tried_this_turn(action)
+            if let Rule::RunAction { action, after } = rule
+                && self.st.succeeded[*action as usize].is_none()
+                && !self.tried_this_turn(*action)
             {
-                self.try_action(action, t);
+                if after.iter().all(|r| self.e.req_holds(self.st, r)) {
+                    self.try_action(*action, t, 0);
+                } else {
+                    self.trace.notes.push(Note::Waits {
+                        topic: t,
+                        rule: ri as u16,
+                    });
+                }
             }
         }
         // Tools the model calls while the topic is active (Agent Script
@@ -528,15 +571,36 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             }
             let available = when.as_ref().is_none_or(|c| self.e.holds(self.st, c));
             if available && self.st.succeeded[*action as usize].is_none() && !self.tried_this_turn(*action) {
-                self.try_action(*action, t);
+                self.try_action(*action, t, 0);
             }
         }
         if self.st.end.is_some() {
             return;
         }
+        // A caller event or a count that an instruction escalates on: no
+        // guard is consulted, as in a deployed agent.
+        if topic.can_escalate {
+            let fired = topic.rules.iter().position(|r| match r {
+                Rule::EscalateWhen { when } => self.e.when_holds(self.st, when),
+                _ => false,
+            });
+            if let Some(ri) = fired {
+                self.trace.notes.push(Note::EscalatesWhen {
+                    topic: t,
+                    rule: ri as u16,
+                });
+                self.handoff(HandoffReason::Triggered, Some(t));
+                return;
+            }
+        }
         // An unconditional escalation instruction is a standing request: the
-        // topic's guards still apply to it.
-        let standing = topic.can_escalate && topic.escalates_always();
+        // topic's guards still apply to it. So is one after steps, once they
+        // are done.
+        let after_steps = topic.rules.iter().any(|r| match r {
+            Rule::EscalateAfter { requires } => requires.iter().all(|q| self.e.req_holds(self.st, q)),
+            _ => false,
+        });
+        let standing = topic.can_escalate && (topic.escalates_always() || after_steps);
         if topic.can_escalate && (requested || standing || self.st.pending_escalation) {
             if requested || !standing {
                 self.trace.notes.push(if requested {
@@ -558,26 +622,34 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             let mut blocked = false;
             for (ri, rule) in topic.rules.iter().enumerate() {
                 let ri = ri as u16;
-                let unmet = match *rule {
-                    Rule::RequireSlot { slot, .. } => {
-                        if self.st.slots[slot as usize].is_some() {
-                            None
-                        } else {
-                            self.ask(slot);
-                            Some(Unmet::Missing)
-                        }
-                    }
-                    Rule::RequireAction {
-                        action,
-                        topic: in_topic,
-                    } => self.require_action(t, action, in_topic),
-                    _ => continue,
-                };
+                let Rule::Require(g) = rule else { continue };
+                if !self.guard_holds(g)
+                    && let Some(when) = g.unless.iter().position(|w| self.e.when_holds(self.st, w))
+                {
+                    self.trace.notes.push(Note::GuardExcepted {
+                        topic: t,
+                        rule: ri,
+                        when: when as u16,
+                    });
+                    continue;
+                }
+                let unmet = self.guard(t, g);
                 if self.st.end.is_some() {
                     return;
                 }
                 match unmet {
                     None => self.trace.notes.push(Note::GuardMet { topic: t, rule: ri }),
+                    // The pre-work itself may have opened the exception
+                    // ("if verification fails, call the 'Escalation' action
+                    // anyway").
+                    Some(_) if g.unless.iter().any(|w| self.e.when_holds(self.st, w)) => {
+                        let when = g.unless.iter().position(|w| self.e.when_holds(self.st, w)).unwrap_or(0);
+                        self.trace.notes.push(Note::GuardExcepted {
+                            topic: t,
+                            rule: ri,
+                            when: when as u16,
+                        });
+                    }
                     Some(why) => {
                         blocked = true;
                         self.trace.notes.push(Note::GuardUnmet {
@@ -592,7 +664,11 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 self.st.pending_escalation |= requested || self.st.pending_escalation;
             } else {
                 let reason = if standing && !requested && !self.st.pending_escalation {
-                    HandoffReason::SmartRouting
+                    if topic.escalates_always() {
+                        HandoffReason::SmartRouting
+                    } else {
+                        HandoffReason::Triggered
+                    }
                 } else {
                     HandoffReason::CallerRequest
                 };
@@ -603,6 +679,47 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         if self.trace.says.len() == self.says_start {
             self.say(Say::Reply(t));
         }
+    }
+
+    /// Whether one of the guard's requirements holds.
+    fn guard_holds(&self, g: &Guard) -> bool {
+        g.any.iter().any(|r| self.e.req_holds(self.st, r))
+    }
+
+    /// Whether one of the guard's exceptions holds.
+    fn excepted(&self, g: &Guard) -> bool {
+        g.unless.iter().any(|w| self.e.when_holds(self.st, w))
+    }
+
+    /// Checks a guard, doing the pre-work it asks for: asks for a missing
+    /// slot, runs a required action this topic can run. `None` when met.
+    fn guard(&mut self, t: TopicId, g: &Guard) -> Option<Unmet> {
+        if self.guard_holds(g) {
+            return None;
+        }
+        let mut first: Option<Unmet> = None;
+        let mut ask: Option<SlotId> = None;
+        for r in &g.any {
+            match *r {
+                Req::Slot(slot) => {
+                    ask.get_or_insert(slot);
+                    first.get_or_insert(Unmet::Missing);
+                }
+                Req::Action(action, in_topic) => match self.require_action(t, action, in_topic) {
+                    None => return None,
+                    Some(why) => {
+                        first.get_or_insert(why);
+                    }
+                },
+            }
+            if self.st.end.is_some() {
+                return first;
+            }
+        }
+        if let Some(slot) = ask {
+            self.ask(slot);
+        }
+        first
     }
 
     /// Checks an action guard, running the action first if this topic can.
@@ -617,7 +734,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         // Run it here unless it ran this turn: also when it succeeded only in
         // another topic and the rule names this one.
         if can_run_here && !self.tried_this_turn(action) {
-            self.try_action(action, t);
+            self.try_action(action, t, 0);
             if satisfied(self.st) {
                 return None;
             }
@@ -648,11 +765,88 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         self.trace.notes[self.notes_start..].iter().any(|n| match n {
             Note::Called(c) => c.action == action,
             Note::NeedsInput { action: a, .. } => *a == action,
+            Note::Held { action: a, .. } => *a == action,
             _ => false,
         })
     }
 
-    fn try_action(&mut self, action: ActionId, t: TopicId) {
+    /// Whether the topic's preconditions let `action` run now; does the
+    /// pre-work they ask for first (one level deep: a required action's
+    /// own preconditions are checked, not worked towards).
+    fn preconditions(&mut self, action: ActionId, t: TopicId, depth: u8) -> bool {
+        let topic = &self.e.agent.topics[t as usize];
+        for (ri, rule) in topic.rules.iter().enumerate() {
+            let Rule::Precondition { action: a, requires } = rule else {
+                continue;
+            };
+            if *a != action {
+                continue;
+            }
+            for r in requires {
+                if self.e.req_holds(self.st, r) {
+                    continue;
+                }
+                match *r {
+                    Req::Slot(slot) => self.ask(slot),
+                    Req::Action(pre, in_topic) => {
+                        let here = topic.actions.contains(&pre) && in_topic.is_none_or(|w| w == t);
+                        if depth == 0 && here && pre != action && !self.tried_this_turn(pre) {
+                            self.try_action(pre, t, depth + 1);
+                        }
+                    }
+                }
+            }
+            if self.st.end.is_some() {
+                return false;
+            }
+            if !requires.iter().all(|r| self.e.req_holds(self.st, r)) {
+                self.trace.notes.push(Note::Held {
+                    topic: t,
+                    rule: ri as u16,
+                    action,
+                });
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Counts one more of `c`, saturating at the highest count a rule needs.
+    fn count(&mut self, c: Counter) {
+        if let Some(i) = self.e.agent.counter_index(c) {
+            let cap = self.e.agent.counters[i].1;
+            if self.st.counts[i] < cap {
+                self.st.counts[i] += 1;
+                self.trace.notes.push(Note::Counted {
+                    counter: i as u16,
+                    count: self.st.counts[i],
+                });
+            }
+        }
+    }
+
+    /// Sets the flag of every trigger the utterance says; whether it said one.
+    fn triggers(&mut self, text: &str) -> bool {
+        let mut any = false;
+        let agent = self.e.agent;
+        let lower = text.to_lowercase();
+        for (i, t) in agent.triggers.iter().enumerate() {
+            if self.st.said[i] {
+                continue;
+            }
+            if crate::policy::trigger_matches(t, &lower, self.st.awaiting, |s| agent.slots[s as usize].name.as_str()) {
+                self.st.said[i] = true;
+                self.trace.notes.push(Note::Said { trigger: i as u16 });
+                any = true;
+            }
+        }
+        any
+    }
+
+    fn try_action(&mut self, action: ActionId, t: TopicId, depth: u8) {
+        if !self.preconditions(action, t, depth) {
+            return;
+        }
         let def = &self.e.agent.actions[action as usize];
         if let Some(&slot) = def.inputs.iter().find(|&&s| self.st.slots[s as usize].is_none()) {
             self.trace.notes.push(Note::NeedsInput { action, slot });
@@ -672,6 +866,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             self.say(Say::Done(action));
         } else {
             self.st.failed[action as usize] = true;
+            self.count(Counter::Failures(action));
             self.say(Say::Failed(action));
             let topic = &self.e.agent.topics[t as usize];
             if topic.can_escalate && topic.rules.contains(&Rule::EscalateOnFailure { action }) {

@@ -186,6 +186,38 @@ pub enum Note {
         topic: TopicId,
         action: ActionId,
     },
+    /// A guard was not met, but an exception its instruction grants holds
+    /// (`when` indexes the guard's exceptions): the guard lets the request through.
+    GuardExcepted {
+        topic: TopicId,
+        rule: u16,
+        when: u16,
+    },
+    /// An instruction escalates on a caller event or a count, and it holds.
+    EscalatesWhen {
+        topic: TopicId,
+        rule: u16,
+    },
+    /// A run instruction waits for its condition.
+    Waits {
+        topic: TopicId,
+        rule: u16,
+    },
+    /// A precondition held an action back.
+    Held {
+        topic: TopicId,
+        rule: u16,
+        action: ActionId,
+    },
+    /// The caller said what a trigger waits for (index into the agent's triggers).
+    Said {
+        trigger: u16,
+    },
+    /// A counter went up (index into the agent's counters).
+    Counted {
+        counter: u16,
+        count: u8,
+    },
     /// No escalation path: the topic lacks `can_escalate` and the default topic is off.
     NoPath,
     /// A handoff with no outbound route: nothing reaches a flow.

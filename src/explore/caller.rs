@@ -95,6 +95,11 @@ impl Alphabet {
         {
             push(&mut a, Event::Caller((*text).into()), "negated request".into());
         }
+        // The caller events the agent's rules wait for ("it is an
+        // emergency", a refusal of a slot): one line each.
+        for (t, text) in trigger_lines(agent) {
+            push(&mut a, Event::Caller(text.into()), format!("caller event: {t}"));
+        }
         let reps = topic_representatives(agent, harvest, &mut scratch);
         for ((ti, topic), rep) in agent.topics.iter().enumerate().zip(reps) {
             match rep {
@@ -121,6 +126,24 @@ impl Alphabet {
         push(&mut a, Event::Hangup, "hangup".into());
         a
     }
+}
+
+/// A caller line for each trigger of the agent, with what it stands for.
+pub fn trigger_lines(agent: &Agent) -> Vec<(String, String)> {
+    agent
+        .triggers
+        .iter()
+        .map(|t| {
+            let slot = match t {
+                crate::policy::Trigger::Refuses(s) => agent.slots[*s as usize].name.as_str(),
+                crate::policy::Trigger::Says(_) => "",
+            };
+            (
+                crate::transcript::describe_when(agent, &crate::policy::When::Said(t.clone())),
+                crate::policy::trigger_sample(t, slot),
+            )
+        })
+        .collect()
 }
 
 /// How the classifier reads one utterance, for choosing representatives.
@@ -507,6 +530,11 @@ impl Palette {
                 name: "slot",
                 weight: 20,
                 items: texts(slots),
+            },
+            Group {
+                name: "caller event",
+                weight: 6,
+                items: texts(trigger_lines(agent).into_iter().map(|(_, t)| t).collect()),
             },
             Group {
                 name: "negated",

@@ -141,6 +141,8 @@ pub struct PropertyResult {
     pub name: String,
     /// "declared at line 12", "implied by guard Billing #2".
     pub origin: String,
+    /// What a HOLDS verdict assumes (see [`crate::model::property::assumptions`]).
+    pub assumptions: Vec<String>,
     pub outcome: Outcome,
 }
 
@@ -230,6 +232,7 @@ impl SuiteSearch {
             .map(|(i, p)| PropertyResult {
                 name: p.name.clone(),
                 origin: p.origin_text(&suite.agent),
+                assumptions: p.assumptions.clone(),
                 outcome: match counterexample(i) {
                     Some(ce) => Outcome::Violated(Box::new(ce)),
                     None if stats.limited => Outcome::Inconclusive { depth: stats.depth },

@@ -204,9 +204,16 @@ const AGENT_PLACEHOLDER: &str = "\u{0}AGENT\u{0}";
 fn requires(suite: &Suite, r: &Requires, with_requested: bool) -> String {
     let agent = &suite.agent;
     let mut parts = Vec::new();
-    if !r.actions.is_empty() {
-        let v: Vec<String> = r
-            .actions
+    // A guard met by any of several requirements is pinned by its first:
+    // the counterexample had none of them, so the pin fails on it too.
+    let (mut actions, mut slots) = (r.actions.clone(), r.slots.clone());
+    match r.any.first() {
+        Some(crate::policy::Req::Slot(s)) => slots.push(*s),
+        Some(crate::policy::Req::Action(a, t)) => actions.push((*a, *t)),
+        None => {}
+    }
+    if !actions.is_empty() {
+        let v: Vec<String> = actions
             .iter()
             .map(|(a, t)| {
                 let name = &agent.actions[*a as usize].name;
@@ -218,8 +225,8 @@ fn requires(suite: &Suite, r: &Requires, with_requested: bool) -> String {
             .collect();
         parts.push(format!("actions: [{}]", v.join(", ")));
     }
-    if !r.slots.is_empty() {
-        let v: Vec<String> = r.slots.iter().map(|s| q(&agent.slots[*s as usize].name)).collect();
+    if !slots.is_empty() {
+        let v: Vec<String> = slots.iter().map(|s| q(&agent.slots[*s as usize].name)).collect();
         parts.push(format!("slots: [{}]", v.join(", ")));
     }
     if with_requested && r.requested {

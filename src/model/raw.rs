@@ -323,6 +323,9 @@ pub enum HandoffReason {
     SmartRouting,
     /// An action failed and an instruction escalates on that failure.
     ActionFailed,
+    /// An instruction escalates on a caller event or a count ("if the
+    /// caller asks for a human three times"), or after its steps are done.
+    Triggered,
 }
 
 impl HandoffReason {
@@ -333,6 +336,7 @@ impl HandoffReason {
             HandoffReason::Dtmf => "dtmf",
             HandoffReason::SmartRouting => "smart_routing",
             HandoffReason::ActionFailed => "action_failed",
+            HandoffReason::Triggered => "triggered",
         }
     }
 }

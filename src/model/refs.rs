@@ -154,6 +154,8 @@ pub(super) fn properties(
                 slots: slot_refs(path, errs, agent, slots),
                 requested,
                 scope: None,
+                any: Vec::new(),
+                unless: Vec::new(),
             };
         let kinds = [
             p.escalation_requires.as_ref().map(Pos::of),
@@ -240,6 +242,7 @@ pub(super) fn properties(
         };
         out.push(Property {
             name: name.to_string(),
+            assumptions: super::property::assumptions(agent, &kind),
             kind,
             origin: Origin::Declared {
                 line: p.name.referenced.line() as u32,

@@ -105,9 +105,22 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
         }
         for p in &s.properties {
             match &p.outcome {
-                Outcome::Held => {
+                Outcome::Held if p.assumptions.is_empty() => {
                     if !quiet {
                         writeln!(out, "    {green}HOLDS{green:#}    {} ({})", p.name, p.origin)?;
+                    }
+                }
+                // A verdict that rests on a clause baton did not model says
+                // so: it is not a plain HOLDS.
+                Outcome::Held => {
+                    if !quiet {
+                        writeln!(
+                            out,
+                            "    {yellow}HOLDS{yellow:#}, assuming {}: {} ({})",
+                            p.assumptions.join(", and "),
+                            p.name,
+                            p.origin
+                        )?;
                     }
                 }
                 Outcome::Violated(ce) => {
@@ -274,6 +287,16 @@ pub fn junit(report: &SearchReport) -> Report {
             let mut tc = TestCase::new(text(&p.name), status);
             tc.set_classname(text(&s.name));
             tc.add_property(Property::new("origin", text(&p.origin)));
+            for a in &p.assumptions {
+                tc.add_property(Property::new("assumption", text(a)));
+            }
+            if matches!(p.outcome, Outcome::Held) {
+                let verdict = crate::model::property::Property::holds_verdict(&p.assumptions);
+                tc.add_property(Property::new("verdict", text(&verdict)));
+                if !p.assumptions.is_empty() {
+                    tc.set_system_out(text(&verdict));
+                }
+            }
             if let Outcome::Violated(ce) = &p.outcome {
                 tc.set_system_out(text(&ce.yaml));
                 if let Some(w) = &ce.written {
@@ -325,7 +348,13 @@ pub fn json(report: &SearchReport) -> String {
                     "state_limit_reached": st.limited,
                 },
                 "properties": s.properties.iter().map(|p| match &p.outcome {
-                    Outcome::Held => json!({ "name": p.name, "origin": p.origin, "status": "held" }),
+                    Outcome::Held => json!({
+                        "name": p.name,
+                        "origin": p.origin,
+                        "status": "held",
+                        "verdict": crate::model::property::Property::holds_verdict(&p.assumptions),
+                        "assumptions": p.assumptions,
+                    }),
                     Outcome::Inconclusive { depth } => json!({
                         "name": p.name,
                         "origin": p.origin,
