@@ -75,6 +75,9 @@ impl Diagnostic {
         let bytes = crate::files::read_regular(&self.path, crate::files::MAX_FILE_BYTES).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let offset = byte_offset(&text, self.pos)?;
+        if !snippet_fits(&text, self.pos) {
+            return None;
+        }
         let mut diag = MietteDiagnostic::new(self.message.clone()).with_label(LabeledSpan::at(offset..offset, "here"));
         if let Some(help) = &self.help {
             diag = diag.with_help(help.clone());
@@ -232,6 +235,21 @@ fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     }
 }
 
+/// The longest line, in bytes, a snippet shows. A hostile file can hold a
+/// 10 MB line: drawing it took seconds and put it in the log twice; the
+/// `file:line:col` line says where the problem is.
+const MAX_SNIPPET_LINE: usize = 1_000;
+
+/// Whether the lines a snippet shows (the one at `pos` and one on each
+/// side) are short enough to draw.
+fn snippet_fits(text: &str, pos: Pos) -> bool {
+    let first = pos.line.saturating_sub(1).max(1) as usize;
+    text.split('\n')
+        .skip(first - 1)
+        .take(pos.line as usize + 2 - first)
+        .all(|l| l.len() <= MAX_SNIPPET_LINE)
+}
+
 fn byte_offset(text: &str, pos: Pos) -> Option<usize> {
     let mut line_start = 0usize;
     for _ in 1..pos.line {
@@ -275,6 +293,23 @@ mod tests {
             let p = doc.text_pos_at(o);
             assert_eq!(index.pos(o), Pos::new(p.row.into(), p.col.into()), "offset {o}");
         }
+    }
+
+    #[test]
+    fn snippets_are_not_drawn_for_huge_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.yaml");
+        let long = "x".repeat(MAX_SNIPPET_LINE + 1);
+        let at = |line| Diagnostic::new(&file, Pos::new(line, 1), "bad");
+        std::fs::write(&file, format!("a: 1\nb: 2\nc: 3\n{long}\n")).unwrap();
+        assert!(at(1).render_snippet(false).is_some());
+        assert!(at(2).render_snippet(false).is_some());
+        // The long line, and the lines next to it.
+        for line in 3..=5 {
+            assert!(at(line).render_snippet(false).is_none(), "line {line}");
+        }
+        std::fs::write(&file, format!("a: 1\n{}: 2\n", "k".repeat(10 << 20))).unwrap();
+        assert!(at(2).render_snippet(false).is_none());
     }
 
     #[test]
