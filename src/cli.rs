@@ -459,7 +459,7 @@ fn run(args: RunArgs) -> ExitCode {
 fn load(paths: &[PathBuf], root: &RootArgs) -> Result<Vec<crate::model::Suite>, ExitCode> {
     let loaded = load_suites_with(paths, &root.confinement()).map_err(|d| load_errors(&d))?;
     for why in &loaded.skipped {
-        eprintln!("warning: skipped {why}");
+        eprintln!("warning: skipped {}", crate::diag::printable(why));
     }
     Ok(loaded.suites)
 }

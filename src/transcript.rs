@@ -467,7 +467,8 @@ fn one_line(s: &str) -> String {
             '\n' | '\r' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if crate::model::name::is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            // As JUnit reports write them (`\u{FFFF}`).
+            c if crate::model::name::is_unsafe(c) => out.push_str(&format!("\\u{{{:X}}}", c as u32)),
             c => out.push(c),
         }
     }
@@ -498,7 +499,7 @@ mod tests {
     fn bidirectional_controls_and_noncharacters_are_escaped() {
         assert_eq!(
             one_line("a\u{202E}b\u{2066}c\u{200F}\u{FFFE}\u{FDD0}\u{10FFFF}é"),
-            "a\\u{202e}b\\u{2066}c\\u{200f}\\u{fffe}\\u{fdd0}\\u{10ffff}é"
+            "a\\u{202E}b\\u{2066}c\\u{200F}\\u{FFFE}\\u{FDD0}\\u{10FFFF}é"
         );
     }
 }
