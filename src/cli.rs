@@ -491,7 +491,7 @@ fn agent_warnings(suites: &[crate::model::Suite]) -> Vec<(&crate::model::Agent, 
 fn load(paths: &[PathBuf], root: &RootArgs) -> Result<Vec<crate::model::Suite>, ExitCode> {
     let loaded = load_suites_with(paths, &root.confinement()).map_err(|d| load_errors(&d))?;
     for why in &loaded.skipped {
-        eprintln!("warning: skipped {why}");
+        eprintln!("warning: skipped {}", crate::diag::printable(why));
     }
     // Once per agent, however many suites use it.
     for (agent, warnings) in agent_warnings(&loaded.suites) {

@@ -75,12 +75,15 @@ impl Diagnostic {
         let bytes = crate::files::read_regular(&self.path, crate::files::MAX_FILE_BYTES).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let offset = byte_offset(&text, self.pos)?;
-        let mut diag = MietteDiagnostic::new(self.message.clone()).with_label(LabeledSpan::at(offset..offset, "here"));
-        if let Some(help) = &self.help {
-            diag = diag.with_help(help.clone());
+        if !snippet_fits(&text, self.pos) {
+            return None;
         }
-        let report =
-            miette::Report::new(diag).with_source_code(miette::NamedSource::new(self.path.display().to_string(), text));
+        let mut diag = MietteDiagnostic::new(printable(&self.message)).with_label(LabeledSpan::at(offset..offset, "here"));
+        if let Some(help) = &self.help {
+            diag = diag.with_help(printable(help));
+        }
+        let name = printable(&self.path.display().to_string()).into_owned();
+        let report = miette::Report::new(diag).with_source_code(miette::NamedSource::new(name, snippet_source(text)));
         let theme = if color {
             GraphicalTheme::unicode()
         } else {
@@ -95,24 +98,79 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// One line, safe to print: the path, the message and the help may
+    /// hold what a pull request wrote (a file name, a key, a name).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display().to_string();
         if self.pos.line == 0 {
-            write!(f, "{}: {}", self.path.display(), self.message)?;
+            write!(f, "{}: {}", printable(&path), printable(&self.message))?;
         } else {
             write!(
                 f,
                 "{}:{}:{}: {}",
-                self.path.display(),
+                printable(&path),
                 self.pos.line,
                 self.pos.col,
-                self.message
+                printable(&self.message)
             )?;
         }
         if let Some(help) = &self.help {
-            write!(f, " ({help})")?;
+            write!(f, " ({})", printable(help))?;
         }
         Ok(())
     }
+}
+
+/// `text` with every character that is unsafe to print as it is (a
+/// control character, line breaks included; a noncharacter; a
+/// bidirectional control, which makes text show other than it is) written
+/// as an escape, so that a file name or a key from a pull request can
+/// neither forge a line of output nor drive the terminal.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(crate::model::name::is_unsafe) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    // As transcripts and JUnit reports write them.
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if crate::model::name::is_unsafe(c) => out.push_str(&format!("\\u{{{:X}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A path as `printable` shows it.
+pub fn shown(path: &Path) -> String {
+    printable(&path.display().to_string()).into_owned()
+}
+
+/// A source text as a snippet may show it: each unsafe character (but line
+/// breaks and tabs, which the snippet lays out) becomes U+FFFD, one
+/// character for one, so positions stay where they were.
+fn snippet_source(text: String) -> String {
+    if !text
+        .chars()
+        .any(|c| crate::model::name::is_unsafe(c) && !matches!(c, '\n' | '\t'))
+    {
+        return text;
+    }
+    let mut chars = text.chars().peekable();
+    let mut out = String::with_capacity(text.len());
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' if chars.peek() == Some(&'\n') => out.push(c),
+            c if crate::model::name::is_unsafe(c) => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Positions of byte offsets in one text, as roxmltree gives them (row:
@@ -237,6 +295,21 @@ fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     }
 }
 
+/// The longest line, in bytes, a snippet shows. A hostile file can hold a
+/// 10 MB line: drawing it took seconds and put it in the log twice; the
+/// `file:line:col` line says where the problem is.
+const MAX_SNIPPET_LINE: usize = 1_000;
+
+/// Whether the lines a snippet shows (the one at `pos` and one on each
+/// side) are short enough to draw.
+fn snippet_fits(text: &str, pos: Pos) -> bool {
+    let first = pos.line.saturating_sub(1).max(1) as usize;
+    text.split('\n')
+        .skip(first - 1)
+        .take(pos.line as usize + 2 - first)
+        .all(|l| l.len() <= MAX_SNIPPET_LINE)
+}
+
 fn byte_offset(text: &str, pos: Pos) -> Option<usize> {
     let mut line_start = 0usize;
     for _ in 1..pos.line {
@@ -280,6 +353,49 @@ mod tests {
             let p = doc.text_pos_at(o);
             assert_eq!(index.pos(o), Pos::new(p.row.into(), p.col.into()), "offset {o}");
         }
+    }
+
+    /// A key, a file name or a did-you-mean from a pull request went to the
+    /// log as it was: a line break forged a line, an escape drove the
+    /// terminal, a right-to-left override reversed the text.
+    #[test]
+    fn errors_print_no_unsafe_character() {
+        let d = Diagnostic::new(
+            Path::new("suites/a\nb\u{1b}[31m.yaml"),
+            Pos::new(3, 1),
+            "unknown field 'x\u{202E}y\r'",
+        )
+        .with_help(Some("did you mean 'a\u{FFFE}'?".into()));
+        assert_eq!(
+            d.to_string(),
+            "suites/a\\nb\\x1b[31m.yaml:3:1: unknown field 'x\\u{202E}y\\r' (did you mean 'a\\u{FFFE}'?)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.yaml");
+        std::fs::write(&file, "a: 1\r\nb: \"x\u{202E}\u{1b}[2J\ry\"\r\nc: 3\n").unwrap();
+        let snippet = Diagnostic::new(&file, Pos::new(2, 4), "bad").render_snippet(false).unwrap();
+        assert!(
+            !snippet.chars().any(|c| crate::model::name::is_unsafe(c) && c != '\n'),
+            "{snippet:?}"
+        );
+        assert!(snippet.contains("b: \"x\u{FFFD}\u{FFFD}[2J\u{FFFD}y\""), "{snippet}");
+    }
+
+    #[test]
+    fn snippets_are_not_drawn_for_huge_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.yaml");
+        let long = "x".repeat(MAX_SNIPPET_LINE + 1);
+        let at = |line| Diagnostic::new(&file, Pos::new(line, 1), "bad");
+        std::fs::write(&file, format!("a: 1\nb: 2\nc: 3\n{long}\n")).unwrap();
+        assert!(at(1).render_snippet(false).is_some());
+        assert!(at(2).render_snippet(false).is_some());
+        // The long line, and the lines next to it.
+        for line in 3..=5 {
+            assert!(at(line).render_snippet(false).is_none(), "line {line}");
+        }
+        std::fs::write(&file, format!("a: 1\n{}: 2\n", "k".repeat(10 << 20))).unwrap();
+        assert!(at(2).render_snippet(false).is_none());
     }
 
     #[test]

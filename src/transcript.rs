@@ -606,9 +606,11 @@ pub fn handoff_context<'t>(engine: &'t Engine<'_>, trace: &'t Trace<'_>) -> Vec<
 }
 
 /// Caller text may hold newlines; a transcript line must not.
-/// Control characters are escaped, so a transcript is safe on a terminal and in XML.
+/// Control characters are escaped, and so are noncharacters and
+/// bidirectional controls (which make text show other than it is), so a
+/// transcript is safe on a terminal, in a CI log and in XML.
 fn one_line(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(crate::model::name::is_unsafe) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -617,6 +619,8 @@ fn one_line(s: &str) -> String {
             '\n' | '\r' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            // As JUnit reports write them (`\u{FFFF}`).
+            c if crate::model::name::is_unsafe(c) => out.push_str(&format!("\\u{{{:X}}}", c as u32)),
             c => out.push(c),
         }
     }
@@ -639,5 +643,15 @@ mod tests {
     #[test]
     fn control_characters_are_escaped() {
         assert_eq!(one_line("a\nb\u{1}c"), "a\\nb\\x01c");
+    }
+
+    /// A caller line with a right-to-left override showed reversed on the
+    /// console (README: caller lines are escaped wherever baton prints them).
+    #[test]
+    fn bidirectional_controls_and_noncharacters_are_escaped() {
+        assert_eq!(
+            one_line("a\u{202E}b\u{2066}c\u{200F}\u{FFFE}\u{FDD0}\u{10FFFF}é"),
+            "a\\u{202E}b\\u{2066}c\\u{200F}\\u{FFFE}\\u{FDD0}\\u{10FFFF}é"
+        );
     }
 }

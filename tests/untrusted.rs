@@ -308,3 +308,40 @@ fn folder_walks_survive_link_cycles_and_do_not_follow_links_out() {
     );
     assert!(out.stdout.contains("1 conversations in 1 suites"), "{}", out.stdout);
 }
+
+/// File names (found in a folder walk), skip reasons and expected values
+/// come from the pull request: printed as they were, a line break forged a
+/// PASS line, an escape drove the terminal and a right-to-left override
+/// reversed the text. Every one reaches the console escaped.
+#[cfg(unix)]
+#[test]
+fn file_names_skip_reasons_and_values_print_escaped() {
+    let p = Project::new();
+    let forged = "x\n    PASS [  0.001s] forged :: line\u{202E}.yaml";
+    std::fs::write(
+        p.root().join("suites").join(forged),
+        "suite: s\nagent: ../agent.yaml\nconversations:\n  - name: c\n    turns:\n      - caller: my blender arrived broken\n        expect: { says: \"a\\nb\\u202E\", slots: { email: \"x\\e[2J\\ny@example.com\" } }\n  - name: d\n    skip: \"later\\n    PASS [  0.001s] forged :: skip\\e[31m\"\n    turns: [{ caller: hi }]\n",
+    )
+    .unwrap();
+    mkfifo(&p.root().join("suites/pipe\u{202E}\n.yaml"));
+    let out = baton(&p.root(), &["run", "suites"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    for (what, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !text.chars().any(|c| c != '\n' && (c.is_control() || matches!(c, '\u{202A}'..='\u{202E}'))),
+            "{what}:\n{text:?}"
+        );
+        assert!(!text.contains("\n    PASS [  0.001s] forged"), "{what}:\n{text}");
+    }
+    assert!(
+        out.stdout.contains("--- FAIL: s :: c (suites/x\\n    PASS [  0.001s] forged :: line\\u{202E}.yaml:4)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("slots.email: x\\x1b[2J\\ny@example.com"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("warning: skipped suites/pipe\\u{202E}\\n.yaml: a FIFO"),
+        "{}",
+        out.stderr
+    );
+}

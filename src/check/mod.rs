@@ -64,8 +64,14 @@ pub fn detail(engine: &Engine<'_>, conv: &Conversation, trace: &Trace<'_>) -> De
             d.actual.push_str(&header);
             last_turn = turn;
         }
-        let expected = expected();
-        let actual = if pass { expected.clone() } else { actual() };
+        // Values are what a suite or an agent wrote (a slot value, a
+        // message): escaped, they cannot break a line or drive a terminal.
+        let expected = crate::diag::printable(&expected()).into_owned();
+        let actual = if pass {
+            expected.clone()
+        } else {
+            crate::diag::printable(&actual()).into_owned()
+        };
         // The turn number on every line keeps the line diff from pairing
         // lines of different turns.
         let _ = writeln!(d.expected, "[{turn}]   {key}: {expected}");

@@ -10,6 +10,12 @@ use std::path::Path;
 
 use crate::diag::{Diagnostic, Pos};
 
+/// Whether `c` is unsafe to print as it is: a control character (line
+/// breaks and tab included), a noncharacter or a bidirectional control.
+pub fn is_unsafe(c: char) -> bool {
+    unsafe_kind(c).is_some()
+}
+
 /// Why `c` may not appear in a name, if it may not.
 fn unsafe_kind(c: char) -> Option<&'static str> {
     let u = c as u32;

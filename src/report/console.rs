@@ -9,6 +9,7 @@ use std::io::Write;
 use anstyle::{AnsiColor, Style};
 
 use super::diff::colorize;
+use crate::diag::{printable, shown};
 use crate::runner::{CaseResult, Golden, RunResult, Status, SuiteResult};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -42,14 +43,14 @@ impl Console {
                 };
                 write!(out, "    {st}{label}{st:#} {time} {} :: {}", suite.name, case.name)?;
                 if let Status::Skipped(why) = &case.status {
-                    write!(out, " ({why})")?;
+                    write!(out, " ({})", printable(why))?;
                 }
                 if let Some((path, Golden::Blessed { created })) = &case.golden {
                     write!(
                         out,
                         " ({} {})",
                         if *created { "created" } else { "updated" },
-                        path.display()
+                        shown(path)
                     )?;
                 }
                 writeln!(out)?;
@@ -82,7 +83,7 @@ impl Console {
             "{red}--- FAIL:{red:#} {} :: {} ({}:{})",
             suite.name,
             case.name,
-            suite.path.display(),
+            shown(&suite.path),
             case.line
         )?;
         if let Some(p) = &case.panic {
@@ -100,7 +101,7 @@ impl Console {
                 writeln!(
                     out,
                     "  transcript differs from {} (run with --bless to accept):",
-                    path.display()
+                    shown(path)
                 )?;
                 write!(out, "{}", indent(&colorize(d)))?;
             }
@@ -108,17 +109,19 @@ impl Console {
                 writeln!(
                     out,
                     "  golden transcript {} is missing (run with --bless to create it)",
-                    path.display()
+                    shown(path)
                 )?;
             }
             Some((path, Golden::NotBlessed)) => {
                 writeln!(
                     out,
                     "  {} was not blessed: the conversation's expectations fail",
-                    path.display()
+                    shown(path)
                 )?;
             }
-            Some((path, Golden::Unreadable(e))) => writeln!(out, "  golden transcript {}: {e}", path.display())?,
+            Some((path, Golden::Unreadable(e))) => {
+                writeln!(out, "  golden transcript {}: {}", shown(path), printable(e))?
+            }
             _ => {}
         }
         if let Some(t) = &case.transcript {

@@ -91,7 +91,7 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
             continue;
         }
         writeln!(out)?;
-        writeln!(out, "  {} ({}), agent {}", s.name, s.path.display(), s.agent)?;
+        writeln!(out, "  {} ({}), agent {}", s.name, crate::diag::shown(&s.path), s.agent)?;
         if let Some(why) = &s.skipped {
             writeln!(out, "    {yellow}SKIP{yellow:#} {why}")?;
             continue;
@@ -186,7 +186,7 @@ fn counterexample(ce: &Counterexample, out: &mut dyn Write) -> std::io::Result<(
         ce.missing.join("; ")
     )?;
     if let Some(p) = &ce.written {
-        writeln!(out, "             regression suite: {}", p.display())?;
+        writeln!(out, "             regression suite: {}", crate::diag::shown(p))?;
     }
     for line in ce.trace.lines() {
         if line.is_empty() {
