@@ -160,7 +160,12 @@ mod tests {
         let unread = xml.into_unread();
         assert_eq!(unread.len(), 50_000);
         assert_eq!(unread[49_999].1.pos, Pos::new(50_001, 1));
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        // It took three minutes; the bound leaves room for a loaded machine.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
