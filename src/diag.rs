@@ -78,7 +78,8 @@ impl Diagnostic {
         if !snippet_fits(&text, self.pos) {
             return None;
         }
-        let mut diag = MietteDiagnostic::new(printable(&self.message)).with_label(LabeledSpan::at(offset..offset, "here"));
+        let mut diag =
+            MietteDiagnostic::new(printable(&self.message)).with_label(LabeledSpan::at(offset..offset, "here"));
         if let Some(help) = &self.help {
             diag = diag.with_help(printable(help));
         }
@@ -191,7 +192,12 @@ pub struct LineIndex<'t> {
 impl<'t> LineIndex<'t> {
     pub fn new(text: &'t str) -> LineIndex<'t> {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         LineIndex {
             text,
             starts,
@@ -368,7 +374,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("s.yaml");
         std::fs::write(&file, "a: 1\r\nb: \"x\u{202E}\u{1b}[2J\ry\"\r\nc: 3\n").unwrap();
-        let snippet = Diagnostic::new(&file, Pos::new(2, 4), "bad").render_snippet(false).unwrap();
+        let snippet = Diagnostic::new(&file, Pos::new(2, 4), "bad")
+            .render_snippet(false)
+            .unwrap();
         assert!(
             !snippet.chars().any(|c| crate::model::name::is_unsafe(c) && c != '\n'),
             "{snippet:?}"

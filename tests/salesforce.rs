@@ -518,7 +518,9 @@ fn bad_extends_and_selectors_are_located_where_they_are_written() {
         "suite: s\nagent: \"#Contoso_Voice\"\nconversations:\n  - name: c\n    turns: [{ caller: hi }]\n",
     )
     .unwrap();
-    let err = common::load_anywhere(&[suite.clone()]).unwrap_err().to_string();
+    let err = common::load_anywhere(std::slice::from_ref(&suite))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with(&format!(
             "{}:2:8: agent '#Contoso_Voice' picks an agent named 'Contoso_Voice', but ",

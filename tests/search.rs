@@ -914,5 +914,8 @@ fn huge_caller_lines_and_utterances_are_not_samples() {
             ..FuzzOptions::default()
         },
     );
-    assert!(fuzzed.properties.len() >= 2, "the declared property and the implied guard");
+    assert!(
+        fuzzed.properties.len() >= 2,
+        "the declared property and the implied guard"
+    );
 }

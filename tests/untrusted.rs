@@ -328,19 +328,27 @@ fn file_names_skip_reasons_and_values_print_escaped() {
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     for (what, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
         assert!(
-            !text.chars().any(|c| c != '\n' && (c.is_control() || matches!(c, '\u{202A}'..='\u{202E}'))),
+            !text
+                .chars()
+                .any(|c| c != '\n' && (c.is_control() || matches!(c, '\u{202A}'..='\u{202E}'))),
             "{what}:\n{text:?}"
         );
         assert!(!text.contains("\n    PASS [  0.001s] forged"), "{what}:\n{text}");
     }
     assert!(
-        out.stdout.contains("--- FAIL: s :: c (suites/x\\n    PASS [  0.001s] forged :: line\\u{202E}.yaml:4)"),
+        out.stdout
+            .contains("--- FAIL: s :: c (suites/x\\n    PASS [  0.001s] forged :: line\\u{202E}.yaml:4)"),
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("slots.email: x\\x1b[2J\\ny@example.com"), "{}", out.stdout);
     assert!(
-        out.stderr.contains("warning: skipped suites/pipe\\u{202E}\\n.yaml: a FIFO"),
+        out.stdout.contains("slots.email: x\\x1b[2J\\ny@example.com"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("warning: skipped suites/pipe\\u{202E}\\n.yaml: a FIFO"),
         "{}",
         out.stderr
     );

@@ -72,7 +72,11 @@ mod tests {
         let spec = front::yaml::from_text(Path::new("many.yaml"), &many(50_000, true)).unwrap();
         let agent = build(spec).unwrap();
         assert_eq!(agent.slots.len(), 50_000);
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -132,7 +132,11 @@ fn limits(spec: &AgentSpec, errs: &mut Diagnostics) {
     // At the first one past the limit.
     for (kind, count, past) in [
         ("slots", spec.slots.len(), spec.slots.get(limit).map(|s| &s.name.src)),
-        ("actions", spec.actions.len(), spec.actions.get(limit).map(|a| &a.name.src)),
+        (
+            "actions",
+            spec.actions.len(),
+            spec.actions.get(limit).map(|a| &a.name.src),
+        ),
         ("topics", spec.topics.len(), spec.topics.get(limit).map(|t| &t.name.src)),
     ] {
         if let Some(src) = past {

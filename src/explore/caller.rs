@@ -175,7 +175,13 @@ fn topic_representatives<'a>(agent: &'a Agent, harvest: &[&'a str], scratch: &mu
     let mut out = Vec::with_capacity(n);
     for (ti, topic) in agent.topics.iter().enumerate() {
         let t = Some(ti as TopicId);
-        let own = || topic.utterances.iter().map(String::as_str).filter(|u| super::is_sample(u));
+        let own = || {
+            topic
+                .utterances
+                .iter()
+                .map(String::as_str)
+                .filter(|u| super::is_sample(u))
+        };
         let description = Some(topic.description.as_str()).filter(|d| !d.is_empty() && super::is_sample(d));
         let direct = own()
             .find(|u| read(u).topic == t)

@@ -175,7 +175,8 @@ mod tests {
         assert!(e.message.contains("too large"), "{e}");
         assert!(e.message.starts_with("budget breached: ScalarBytes"), "{e}");
         assert!(
-            e.message.contains("(defined at line 3, column 10): the document is too large"),
+            e.message
+                .contains("(defined at line 3, column 10): the document is too large"),
             "the position of the use is the diagnostic's own, and no half parenthesis is left: {e}"
         );
     }
