@@ -666,7 +666,7 @@ pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
     // could not read is unbound.
     if let Some((why, opens)) = unbound.take() {
         if rules.is_empty() {
-            cx.notes.push(format!("{CLAUSE_NOTE}{}", unmask(&n)));
+            cx.notes.push(format!("{CLAUSE_NOTE}{}", text.trim()));
             return Ok(Compiled {
                 rules,
                 reading: Reading::Unbound { why, opens },
