@@ -1810,7 +1810,8 @@ pub fn reads_as_catch_all(description: &str) -> bool {
 }
 
 /// The compact notation the corpus labels readings in (see
-/// `corpus/README.md`): items joined by " ; ", sorted.
+/// the header of `corpus/instructions.tsv`): items joined by " ; ", sorted,
+/// a clause that did not bind last.
 pub fn notation(c: &Compiled, names: &Names<'_>) -> String {
     let action = |a: ActionId| names.actions.get(a as usize).cloned().unwrap_or_default();
     let slot = |s: SlotId| names.slots.get(s as usize).cloned().unwrap_or_default();
