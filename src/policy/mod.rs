@@ -1135,7 +1135,21 @@ impl Cx<'_, '_> {
         let negated = NEGATIVE_MAIN
             .find_iter(&s[..call])
             .any(|n| !s[n.end()..call].contains(',') && call - n.end() < 24);
-        if s.contains(" only ") || s.starts_with("only ") || negated {
+        // "If the user asks for a human, allow the 'Escalation' action after
+        // 'createcase' ran": the words after the call make it a guard.
+        let call_end = ESCALATION_CALL.find(s).map_or(0, |m| m.end());
+        static AFTER_CALL: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"\b(?:after|before|once|until|unless|provided|only)\b").expect("static regex")
+        });
+        let allow = contains_word(s, "allow") || contains_word(s, "allowed") || contains_word(s, "allowing");
+        if s.contains(" only ") || s.starts_with("only ") || negated || allow {
+            return Ok(None);
+        }
+        // "Call the 'Escalation' action after two requests for a human".
+        if let Some(w) = self.count(s)? {
+            return Ok(Some(w));
+        }
+        if AFTER_CALL.is_match(&s[call_end..]) {
             return Ok(None);
         }
         let lead = [
