@@ -280,6 +280,19 @@ pub fn explain(agent: &Agent) -> String {
             }
         }
     }
+    for t in agent.topics.iter().filter(|t| t.can_escalate) {
+        for (i, ins) in t.instructions.iter().enumerate() {
+            if let Some(a) = ins.compiled.assumption() {
+                paths += 1;
+                let _ = writeln!(
+                    out,
+                    "  - in {}, instruction {} may hand off in cases baton does not model (verdicts assume {a})",
+                    t.name,
+                    i + 1
+                );
+            }
+        }
+    }
     if paths == 0 {
         let _ = writeln!(out, "  (none)");
     } else if !guarded.is_empty() {

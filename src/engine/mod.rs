@@ -667,6 +667,13 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                     if topic.escalates_always() {
                         HandoffReason::SmartRouting
                     } else {
+                        // "..., then call the 'Escalation' action": the steps are done.
+                        if let Some(ri) = topic.rules.iter().position(|r| matches!(r, Rule::EscalateAfter { .. })) {
+                            self.trace.notes.push(Note::EscalatesWhen {
+                                topic: t,
+                                rule: ri as u16,
+                            });
+                        }
                         HandoffReason::Triggered
                     }
                 } else {

@@ -666,7 +666,7 @@ pub fn compile(text: &str, names: &Names<'_>) -> Result<Compiled, Unresolved> {
     // could not read is unbound.
     if let Some((why, opens)) = unbound.take() {
         if rules.is_empty() {
-            cx.notes.push(format!("{CLAUSE_NOTE}{}", unmask(&n)));
+            cx.notes.push(format!("{CLAUSE_NOTE}{}", text.trim()));
             return Ok(Compiled {
                 rules,
                 reading: Reading::Unbound { why, opens },
@@ -1135,7 +1135,21 @@ impl Cx<'_, '_> {
         let negated = NEGATIVE_MAIN
             .find_iter(&s[..call])
             .any(|n| !s[n.end()..call].contains(',') && call - n.end() < 24);
-        if s.contains(" only ") || s.starts_with("only ") || negated {
+        // "If the user asks for a human, allow the 'Escalation' action after
+        // 'createcase' ran": the words after the call make it a guard.
+        let call_end = ESCALATION_CALL.find(s).map_or(0, |m| m.end());
+        static AFTER_CALL: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"\b(?:after|before|once|until|unless|provided|only)\b").expect("static regex")
+        });
+        let allow = contains_word(s, "allow") || contains_word(s, "allowed") || contains_word(s, "allowing");
+        if s.contains(" only ") || s.starts_with("only ") || negated || allow {
+            return Ok(None);
+        }
+        // "Call the 'Escalation' action after two requests for a human".
+        if let Some(w) = self.count(s)? {
+            return Ok(Some(w));
+        }
+        if AFTER_CALL.is_match(&s[call_end..]) {
             return Ok(None);
         }
         let lead = [
@@ -1810,7 +1824,8 @@ pub fn reads_as_catch_all(description: &str) -> bool {
 }
 
 /// The compact notation the corpus labels readings in (see
-/// `corpus/README.md`): items joined by " ; ", sorted.
+/// the header of `corpus/instructions.tsv`): items joined by " ; ", sorted,
+/// a clause that did not bind last.
 pub fn notation(c: &Compiled, names: &Names<'_>) -> String {
     let action = |a: ActionId| names.actions.get(a as usize).cloned().unwrap_or_default();
     let slot = |s: SlotId| names.slots.get(s as usize).cloned().unwrap_or_default();

@@ -44,6 +44,13 @@ pub fn universe() -> Universe {
         ("Verify_SMS_Code", "Verify SMS Code MFA"),
         ("fetch_customer", ""),
         ("classify_issue", ""),
+        ("record_issue", ""),
+        ("note_human_request", ""),
+        ("note_failed_attempt", ""),
+        ("create_case", ""),
+        ("set_record_id", ""),
+        ("check_dependencies", ""),
+        ("delete_record", ""),
     ];
     let names: Vec<String> = actions.iter().map(|a| a.0.to_string()).collect();
     let in_topic = [
