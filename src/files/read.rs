@@ -72,6 +72,28 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
+/// Reads a whole regular file of at most `limit` bytes as UTF-8 text; an
+/// invalid byte is an error at its line and column, naming the `format`
+/// expected ("YAML", "Agent Script").
+pub fn read_utf8(path: &Path, limit: u64, format: &str) -> Result<String, crate::diag::Diagnostic> {
+    use crate::diag::{Diagnostic, Pos};
+    let bytes =
+        read_regular(path, limit).map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        // `valid` is valid UTF-8 by construction, so this never fails.
+        let col = std::str::from_utf8(&valid[line_start..]).map_or(1, |s| s.chars().count() + 1);
+        Diagnostic::new(
+            path,
+            Pos::new(line as u64, col as u64),
+            format!("file is not valid UTF-8: expected UTF-8 encoded {format}"),
+        )
+        .unquoted()
+    })
+}
+
 /// What a file that is not a regular file is, in words; `None` for a
 /// regular file.
 pub fn kind_of(t: &std::fs::FileType) -> Option<&'static str> {

@@ -14,20 +14,7 @@ pub(crate) use crate::files::read::io_reason;
 
 /// Reads a whole regular file as UTF-8 text.
 pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
-    let bytes = crate::files::read_regular(path, MAX_FILE_BYTES)
-        .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read file: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        // `valid` is valid UTF-8 by construction, so this never fails.
-        let col = std::str::from_utf8(&valid[line_start..]).map_or(1, |s| s.chars().count() + 1);
-        Diagnostic::new(
-            path,
-            Pos::new(line as u64, col as u64),
-            "file is not valid UTF-8: expected UTF-8 encoded YAML",
-        )
-    })
+    crate::files::read::read_utf8(path, MAX_FILE_BYTES, "YAML")
 }
 
 /// Parses one YAML document into `T`, with budgets against hostile input.

@@ -105,7 +105,7 @@ pub mod parser;
 
 use std::path::Path;
 
-use crate::diag::{Diagnostic, Diagnostics, Pos};
+use crate::diag::{Diagnostic, Diagnostics};
 
 /// Nesting bound on indentation, brackets and expressions.
 pub const MAX_DEPTH: usize = 64;
@@ -137,21 +137,7 @@ pub fn parse_file(path: &Path) -> Result<ast::Script, Diagnostics> {
 }
 
 fn read_text(path: &Path) -> Result<String, Diagnostic> {
-    let bytes = crate::files::read_regular(path, MAX_SCRIPT_BYTES)
-        .map_err(|e| Diagnostic::new(path, Pos::FILE, format!("cannot read file: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        // `valid` is valid UTF-8 by construction, so this never fails.
-        let col = std::str::from_utf8(&valid[line_start..]).map_or(1, |s| s.chars().count() + 1);
-        Diagnostic::new(
-            path,
-            Pos::new(line as u64, col as u64),
-            "file is not valid UTF-8: expected UTF-8 encoded Agent Script",
-        )
-        .unquoted()
-    })
+    crate::files::read::read_utf8(path, MAX_SCRIPT_BYTES, "Agent Script")
 }
 
 /// Whether some line starts a block only Agent Script has.
