@@ -121,6 +121,12 @@ fn empty_suite_and_empty_file() {
         ":3:1: suite has no conversations",
     );
     load_error("# nothing here\n", ": file is empty: expected a suite");
+    // Without the key (a truncated file): at the suite's name, not the
+    // file as a whole.
+    load_error(
+        "suite: Cut short\nagent: AGENT\n",
+        ":1:8: suite has no conversations and no properties",
+    );
 }
 
 #[test]
