@@ -28,8 +28,8 @@
 //!
 //! Failures are collected and reported together, each with its case, the
 //! command and the head of stderr. `BATON_HOSTILE_ONLY=WORDS` keeps the
-//! categories whose name contains WORDS; `BATON_HOSTILE_KEEP=1` leaves the
-//! corpus on disk.
+//! categories whose name contains WORDS; `BATON_HOSTILE_SEED=N` generates
+//! another corpus; `BATON_HOSTILE_KEEP=1` leaves the corpus on disk.
 
 mod common;
 
@@ -42,6 +42,15 @@ use std::time::{Duration, Instant};
 
 /// The corpus is the same on every run.
 const SEED: u64 = 0xBA70_2026_0007_0006;
+/// [`SEED`], or `BATON_HOSTILE_SEED` to look further with another corpus.
+fn seed() -> u64 {
+    std::env::var("BATON_HOSTILE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&s| s != 0)
+        .unwrap_or(SEED)
+}
+
 /// A command that has used this much CPU time has hung (it is stopped by
 /// `RLIMIT_CPU`). CPU time rather than wall time: other work on the machine
 /// must not fail the test.
@@ -301,7 +310,7 @@ impl Corpus {
     fn new(root: &Path) -> Corpus {
         Corpus {
             root: root.to_path_buf(),
-            rng: Rng(SEED),
+            rng: Rng(seed()),
             cases: Vec::new(),
             category: "",
         }
@@ -2516,7 +2525,8 @@ fn hostile_inputs_never_crash_hang_blow_up_or_go_unlocated() {
     let total: Duration = costs.iter().map(|c| c.0).sum();
     let peak = costs.iter().map(|c| c.1).max().unwrap_or(0);
     println!(
-        "corpus (seed {SEED:#x}): {} inputs, {} commands, {:.1}s of CPU, peak memory of one command {} MiB",
+        "corpus (seed {:#x}): {} inputs, {} commands, {:.1}s of CPU, peak memory of one command {} MiB",
+        seed(),
         cases.len(),
         jobs.len(),
         total.as_secs_f64(),
