@@ -284,7 +284,7 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
 /// compares the name with every candidate: an agent with 20,000 unknown
 /// references among 20,000 names made 400 million comparisons and ran for
 /// minutes. Past the budget, help lists the names instead.
-const SUGGESTION_COMPARISONS: u64 = 2_000_000;
+const SUGGESTION_COMPARISONS: u64 = 1_000_000;
 
 thread_local! {
     static SUGGESTIONS_LEFT: std::cell::Cell<u64> = const { std::cell::Cell::new(SUGGESTION_COMPARISONS) };
