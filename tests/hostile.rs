@@ -705,6 +705,7 @@ fn build_corpus(root: &Path, outside: &Path) -> Vec<Case> {
     hostile_file_names(&mut c);
     hostile_texts(&mut c);
     regex_bombs(&mut c);
+    many_names(&mut c);
     metadata_xml(&mut c);
     bad_overlays(&mut c);
     c.cases
@@ -1847,6 +1848,62 @@ fn regex_bombs(c: &mut Corpus) {
         let agent = agent_yaml(&Names::clean()).replacen("{ kind: email,", &format!("{{ pattern: \"{pattern}\","), 1);
         c.agent_case(what, agent, ALL, expect);
     }
+}
+
+/// Agents and suites with thousands of names and of references to names
+/// that do not exist: work in proportion to names times references, or to
+/// errors times file size, does not finish.
+fn many_names(c: &mut Corpus) {
+    c.category = "many names";
+    let mut agent = String::from("agent: Many\nescalation: { flow: F }\nslots:\n");
+    for i in 0..5_000 {
+        agent.push_str(&format!("  s{i}: {{ kind: email }}\n"));
+    }
+    agent.push_str("actions:\n");
+    for i in 0..5_000 {
+        agent.push_str(&format!("  a{i}: {{ inputs: [x{i}] }}\n"));
+    }
+    agent.push_str("topics:\n  - name: T\n");
+    c.agent_case(
+        "5,000 references to unknown slots among 5,000",
+        agent,
+        RUN_EXPLAIN,
+        Expect::Error,
+    );
+    let mut turns = String::new();
+    for i in 0..3_000 {
+        turns.push_str(&format!(
+            "      - caller: hi\n        expect: {{ topic: Topic{i}, actions: [act{i}] }}\n"
+        ));
+    }
+    c.suite_case(
+        "6,000 unknown topic and action names in expectations",
+        format!("suite: s\nagent: agent.yaml\nconversations:\n  - name: c\n    turns:\n{turns}"),
+        RUN,
+        Expect::Error,
+    );
+    let mut agent = String::from("agent: Wide\nescalation: { flow: F }\nslots:\n");
+    for i in 0..200 {
+        agent.push_str(&format!("  s{i}: {{ kind: email }}\n"));
+    }
+    agent.push_str("actions:\n  a:\n    inputs: [");
+    agent.push_str(&(0..200).map(|i| format!("s{i}")).collect::<Vec<_>>().join(", "));
+    agent.push_str("]\ntopics:\n  - name: Case_Management\n    utterances: [\"my order arrived broken\"]\n    can_escalate: true\n    actions: [a]\n    instructions: [\"When the caller describes a problem, run the 'a' action.\", \"Allow the 'Escalation' action only after the 'a' action has been executed.\"]\n");
+    let (id, dir) = c.dir();
+    std::fs::write(dir.join("agent.yaml"), agent).unwrap();
+    std::fs::write(
+        dir.join("suite.yaml"),
+        "suite: s\nagent: agent.yaml\nproperties:\n  - name: a first\n    escalation_requires: { actions: [a] }\nconversations:\n  - name: c\n    turns:\n      - caller: my order arrived broken\n      - caller: ann@example.com\n      - caller: get me a human\n",
+    )
+    .unwrap();
+    c.push(
+        id.clone(),
+        "an action with 200 required inputs",
+        Some(format!("{id}/suite.yaml")),
+        Some(format!("{id}/agent.yaml")),
+        ALL,
+        Expect::Loads,
+    );
 }
 
 fn metadata_xml(c: &mut Corpus) {
