@@ -30,6 +30,9 @@
 //! command and the head of stderr. `BATON_HOSTILE_ONLY=WORDS` keeps the
 //! categories whose name contains WORDS; `BATON_HOSTILE_SEED=N` generates
 //! another corpus; `BATON_HOSTILE_KEEP=1` leaves the corpus on disk.
+//!
+//! Unix only: FIFOs, sockets, devices, `wait4` and resource limits.
+#![cfg(unix)]
 
 mod common;
 
@@ -656,7 +659,6 @@ fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-#[cfg(unix)]
 fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
     // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
@@ -2514,7 +2516,6 @@ fn run_job(root: &Path, job: &Job) -> (Vec<String>, Duration, i64) {
     (problems, ran.cpu, ran.max_rss_kib)
 }
 
-#[cfg(unix)]
 #[test]
 fn hostile_inputs_never_crash_hang_blow_up_or_go_unlocated() {
     let started = Instant::now();
