@@ -280,19 +280,59 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|(_, c)| format!("did you mean '{c}'?"))
 }
 
-/// The help for an unknown name: "did you mean 'x'?" when one candidate is
-/// close, else the list of names that would be accepted.
-pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<String> {
-    did_you_mean(name, candidates.clone()).or_else(|| Some(one_of(candidates)))
+/// Name comparisons that help texts may make on one thread. A did-you-mean
+/// compares the name with every candidate: an agent with 20,000 unknown
+/// references among 20,000 names made 400 million comparisons and ran for
+/// minutes. Past the budget, help lists the names instead.
+const SUGGESTION_COMPARISONS: u64 = 1_000_000;
+
+thread_local! {
+    static SUGGESTIONS_LEFT: std::cell::Cell<u64> = const { std::cell::Cell::new(SUGGESTION_COMPARISONS) };
 }
 
-/// A comma-separated list of names for "expected one of" messages.
-fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    let names: Vec<&str> = names.into_iter().collect();
-    if names.is_empty() {
+/// The help for an unknown name: "did you mean 'x'?" when one candidate is
+/// close (while the comparisons budget lasts), else the list of names that
+/// would be accepted.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<String> {
+    let n = count(candidates.clone()) as u64;
+    let affordable = SUGGESTIONS_LEFT.with(|left| {
+        let l = left.get();
+        left.set(l.saturating_sub(n));
+        l >= n
+    });
+    affordable
+        .then(|| did_you_mean(name, candidates.clone()))
+        .flatten()
+        .or_else(|| Some(one_of(candidates)))
+}
+
+/// The most names an "expected one of" list shows.
+const MAX_LISTED: usize = 30;
+
+/// A comma-separated list of names for "expected one of" messages (the
+/// first [`MAX_LISTED`], and how many more).
+fn one_of<'a>(names: impl IntoIterator<Item = &'a str> + Clone) -> String {
+    let total = count(names.clone());
+    let listed: Vec<&str> = names.into_iter().take(MAX_LISTED).collect();
+    if listed.is_empty() {
         "none are defined".to_string()
+    } else if total > listed.len() {
+        format!(
+            "expected one of: {} and {} more",
+            listed.join(", "),
+            total - listed.len()
+        )
     } else {
-        format!("expected one of: {}", names.join(", "))
+        format!("expected one of: {}", listed.join(", "))
+    }
+}
+
+/// How many items, without walking them when the iterator knows.
+fn count<T>(items: impl IntoIterator<Item = T>) -> usize {
+    let it = items.into_iter();
+    match it.size_hint() {
+        (lo, Some(hi)) if lo == hi => lo,
+        _ => it.count(),
     }
 }
 
@@ -354,6 +394,28 @@ mod tests {
             let p = doc.text_pos_at(o);
             assert_eq!(index.pos(o), Pos::new(p.row.into(), p.col.into()), "offset {o}");
         }
+    }
+
+    #[test]
+    fn long_lists_of_names_are_cut() {
+        let names: Vec<String> = (0..100).map(|i| format!("topic{i}")).collect();
+        let help = suggest("zzz", names.iter().map(String::as_str)).unwrap();
+        assert!(help.starts_with("expected one of: topic0, topic1, "), "{help}");
+        assert!(help.ends_with(", topic29 and 70 more"), "{help}");
+    }
+
+    /// 20,000 unknown references among 20,000 names made 400 million
+    /// comparisons for did-you-means; past the budget, help lists names.
+    #[test]
+    fn did_you_mean_has_a_budget() {
+        let names: Vec<String> = (0..1_000).map(|i| format!("name_{i}")).collect();
+        let names = || names.iter().map(String::as_str);
+        let calls = SUGGESTION_COMPARISONS / 1_000;
+        for _ in 0..calls {
+            assert_eq!(suggest("name_7x", names()).as_deref(), Some("did you mean 'name_7'?"));
+        }
+        let help = suggest("name_7x", names()).unwrap();
+        assert!(help.starts_with("expected one of: name_0, "), "{help}");
     }
 
     /// A key, a file name or a did-you-mean from a pull request went to the

@@ -28,8 +28,11 @@
 //!
 //! Failures are collected and reported together, each with its case, the
 //! command and the head of stderr. `BATON_HOSTILE_ONLY=WORDS` keeps the
-//! categories whose name contains WORDS; `BATON_HOSTILE_KEEP=1` leaves the
-//! corpus on disk.
+//! categories whose name contains WORDS; `BATON_HOSTILE_SEED=N` generates
+//! another corpus; `BATON_HOSTILE_KEEP=1` leaves the corpus on disk.
+//!
+//! Unix only: FIFOs, sockets, devices, `wait4` and resource limits.
+#![cfg(unix)]
 
 mod common;
 
@@ -42,6 +45,15 @@ use std::time::{Duration, Instant};
 
 /// The corpus is the same on every run.
 const SEED: u64 = 0xBA70_2026_0007_0006;
+/// [`SEED`], or `BATON_HOSTILE_SEED` to look further with another corpus.
+fn seed() -> u64 {
+    std::env::var("BATON_HOSTILE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&s| s != 0)
+        .unwrap_or(SEED)
+}
+
 /// A command that has used this much CPU time has hung (it is stopped by
 /// `RLIMIT_CPU`). CPU time rather than wall time: other work on the machine
 /// must not fail the test.
@@ -301,7 +313,7 @@ impl Corpus {
     fn new(root: &Path) -> Corpus {
         Corpus {
             root: root.to_path_buf(),
-            rng: Rng(SEED),
+            rng: Rng(seed()),
             cases: Vec::new(),
             category: "",
         }
@@ -647,7 +659,6 @@ fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-#[cfg(unix)]
 fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
     // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
@@ -696,6 +707,7 @@ fn build_corpus(root: &Path, outside: &Path) -> Vec<Case> {
     hostile_file_names(&mut c);
     hostile_texts(&mut c);
     regex_bombs(&mut c);
+    many_names(&mut c);
     metadata_xml(&mut c);
     bad_overlays(&mut c);
     c.cases
@@ -1840,6 +1852,62 @@ fn regex_bombs(c: &mut Corpus) {
     }
 }
 
+/// Agents and suites with thousands of names and of references to names
+/// that do not exist: work in proportion to names times references, or to
+/// errors times file size, does not finish.
+fn many_names(c: &mut Corpus) {
+    c.category = "many names";
+    let mut agent = String::from("agent: Many\nescalation: { flow: F }\nslots:\n");
+    for i in 0..5_000 {
+        agent.push_str(&format!("  s{i}: {{ kind: email }}\n"));
+    }
+    agent.push_str("actions:\n");
+    for i in 0..5_000 {
+        agent.push_str(&format!("  a{i}: {{ inputs: [x{i}] }}\n"));
+    }
+    agent.push_str("topics:\n  - name: T\n");
+    c.agent_case(
+        "5,000 references to unknown slots among 5,000",
+        agent,
+        RUN_EXPLAIN,
+        Expect::Error,
+    );
+    let mut turns = String::new();
+    for i in 0..3_000 {
+        turns.push_str(&format!(
+            "      - caller: hi\n        expect: {{ topic: Topic{i}, actions: [act{i}] }}\n"
+        ));
+    }
+    c.suite_case(
+        "6,000 unknown topic and action names in expectations",
+        format!("suite: s\nagent: agent.yaml\nconversations:\n  - name: c\n    turns:\n{turns}"),
+        RUN,
+        Expect::Error,
+    );
+    let mut agent = String::from("agent: Wide\nescalation: { flow: F }\nslots:\n");
+    for i in 0..200 {
+        agent.push_str(&format!("  s{i}: {{ kind: email }}\n"));
+    }
+    agent.push_str("actions:\n  a:\n    inputs: [");
+    agent.push_str(&(0..200).map(|i| format!("s{i}")).collect::<Vec<_>>().join(", "));
+    agent.push_str("]\ntopics:\n  - name: Case_Management\n    utterances: [\"my order arrived broken\"]\n    can_escalate: true\n    actions: [a]\n    instructions: [\"When the caller describes a problem, run the 'a' action.\", \"Allow the 'Escalation' action only after the 'a' action has been executed.\"]\n");
+    let (id, dir) = c.dir();
+    std::fs::write(dir.join("agent.yaml"), agent).unwrap();
+    std::fs::write(
+        dir.join("suite.yaml"),
+        "suite: s\nagent: agent.yaml\nproperties:\n  - name: a first\n    escalation_requires: { actions: [a] }\nconversations:\n  - name: c\n    turns:\n      - caller: my order arrived broken\n      - caller: ann@example.com\n      - caller: get me a human\n",
+    )
+    .unwrap();
+    c.push(
+        id.clone(),
+        "an action with 200 required inputs",
+        Some(format!("{id}/suite.yaml")),
+        Some(format!("{id}/agent.yaml")),
+        ALL,
+        Expect::Loads,
+    );
+}
+
 fn metadata_xml(c: &mut Corpus) {
     c.category = "malformed metadata";
     c.sfdx_case("a truncated bundle", RUN_EXPLAIN, Expect::Error, |d, _| {
@@ -2448,7 +2516,6 @@ fn run_job(root: &Path, job: &Job) -> (Vec<String>, Duration, i64) {
     (problems, ran.cpu, ran.max_rss_kib)
 }
 
-#[cfg(unix)]
 #[test]
 fn hostile_inputs_never_crash_hang_blow_up_or_go_unlocated() {
     let started = Instant::now();
@@ -2516,7 +2583,8 @@ fn hostile_inputs_never_crash_hang_blow_up_or_go_unlocated() {
     let total: Duration = costs.iter().map(|c| c.0).sum();
     let peak = costs.iter().map(|c| c.1).max().unwrap_or(0);
     println!(
-        "corpus (seed {SEED:#x}): {} inputs, {} commands, {:.1}s of CPU, peak memory of one command {} MiB",
+        "corpus (seed {:#x}): {} inputs, {} commands, {:.1}s of CPU, peak memory of one command {} MiB",
+        seed(),
         cases.len(),
         jobs.len(),
         total.as_secs_f64(),

@@ -121,6 +121,12 @@ fn empty_suite_and_empty_file() {
         ":3:1: suite has no conversations",
     );
     load_error("# nothing here\n", ": file is empty: expected a suite");
+    // Without the key (a truncated file): at the suite's name, not the
+    // file as a whole.
+    load_error(
+        "suite: Cut short\nagent: AGENT\n",
+        ":1:8: suite has no conversations and no properties",
+    );
 }
 
 #[test]
@@ -457,4 +463,32 @@ fn caller_lines_are_not_names_and_may_hold_any_character() {
     std::fs::write(&file, suite.replace("AGENT", &agent_path().display().to_string())).unwrap();
     let out = run_file(dir.path(), &file);
     assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+/// Every error is listed, but only the first twenty with a snippet: each
+/// snippet reads its file again, and 20,000 errors in a megabyte file read
+/// 20 GB.
+#[test]
+fn many_errors_are_listed_and_the_first_twenty_drawn() {
+    let mut turns = String::new();
+    for i in 0..30 {
+        turns.push_str(&format!("      - caller: hi\n        expect: {{ topic: Nope{i} }}\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("suite.yaml");
+    std::fs::write(
+        &file,
+        format!("{HEAD}  - name: a\n    turns:\n{turns}").replace("AGENT", &agent_path().display().to_string()),
+    )
+    .unwrap();
+    let out = run_file(dir.path(), &file);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let errors = out.stderr.lines().filter(|l| l.starts_with("error: ")).count();
+    let snippets = out.stderr.lines().filter(|l| l.contains("╭─[")).count();
+    assert_eq!((errors, snippets), (30, 20), "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with("30 errors while loading; nothing was run\n"),
+        "{}",
+        out.stderr
+    );
 }

@@ -441,6 +441,24 @@ fn malformed_metadata_is_a_located_error() {
     );
 }
 
+/// serde_json puts an error at the end of a file in column 0, and says
+/// the position again in its message.
+#[test]
+fn a_truncated_project_file_is_located_in_columns_from_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sfdx-project.json");
+    std::fs::write(&file, "{\n  \"packageDirectories\": [\n").unwrap();
+    let (code, _, err) = baton(&["explain", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:3:1: not a valid sfdx-project.json: EOF while parsing a list\n",
+            file.display()
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn an_overlay_names_the_surface_whose_route_to_take() {
     let dir = tempfile::tempdir().unwrap();

@@ -109,11 +109,15 @@ impl Alphabet {
                 None => a.unreachable_topics.push(ti as TopicId),
             }
         }
+        let fillers = Fillers::new(agent);
         for (si, slot) in agent.slots.iter().enumerate() {
-            if let Some(u) = valid_utterances(agent, si as SlotId, harvest).into_iter().next() {
+            if let Some(u) = valid_utterances(agent, &fillers, si as SlotId, harvest)
+                .into_iter()
+                .next()
+            {
                 a.slot_valid[si] = Some(push(&mut a, Event::Caller(u.into()), format!("{} (valid)", slot.name)));
             }
-            if let Some(u) = invalid_utterance(agent, si as SlotId) {
+            if let Some(u) = invalid_utterance(agent, &fillers, si as SlotId) {
                 push(&mut a, Event::Caller(u.into()), format!("{} (invalid)", slot.name));
             }
         }
@@ -234,8 +238,58 @@ fn representative_request(agent: &Agent, scratch: &mut Scratch) -> Option<&'stat
         .map(|(t, _)| *t)
 }
 
+/// The slots' extractors, each distinct one once. Whether a text fills a
+/// slot, and no other, is asked of every candidate utterance of every slot;
+/// scanning every slot for each made the set-up quadratic, and an agent read
+/// from metadata has its inputs as slots of a few kinds (20,000 of them took
+/// fuzz a minute before the first case).
+pub struct Fillers<'a> {
+    /// Each distinct extractor and how many slots have it.
+    distinct: Vec<(&'a crate::nlu::Extractor, usize)>,
+    /// Per slot, its extractor's index in `distinct`.
+    of_slot: Vec<usize>,
+}
+
+impl<'a> Fillers<'a> {
+    pub fn new(agent: &'a Agent) -> Fillers<'a> {
+        let mut index: HashMap<(Shape, &str), usize> = HashMap::new();
+        let mut distinct: Vec<(&crate::nlu::Extractor, usize)> = Vec::new();
+        let of_slot = agent
+            .slots
+            .iter()
+            .map(|s| {
+                // The shape and the regex source decide what an extractor finds.
+                let key = (s.extractor.shape, s.extractor.source());
+                let i = *index.entry(key).or_insert_with(|| {
+                    distinct.push((&s.extractor, 0));
+                    distinct.len() - 1
+                });
+                distinct[i].1 += 1;
+                i
+            })
+            .collect();
+        Fillers { distinct, of_slot }
+    }
+
+    /// Whether no slot takes a value from `text`.
+    fn none(&self, text: &str) -> bool {
+        self.distinct.iter().all(|(e, _)| e.find(text).is_none())
+    }
+
+    /// Whether `text` fills `slot` and no other slot.
+    fn only(&self, slot: SlotId, text: &str) -> bool {
+        let own = self.of_slot[slot as usize];
+        self.distinct[own].1 == 1
+            && self
+                .distinct
+                .iter()
+                .enumerate()
+                .all(|(i, (e, _))| (i == own) == e.find(text).is_some())
+    }
+}
+
 /// Utterances that give a valid value for the slot, the plainest first.
-pub fn valid_utterances(agent: &Agent, slot: SlotId, harvest: &[&str]) -> Vec<String> {
+pub fn valid_utterances(agent: &Agent, fillers: &Fillers<'_>, slot: SlotId, harvest: &[&str]) -> Vec<String> {
     let s = &agent.slots[slot as usize];
     let name = crate::model::agent::humanize(&s.name);
     let mut values: Vec<String> = match s.extractor.shape {
@@ -265,13 +319,7 @@ pub fn valid_utterances(agent: &Agent, slot: SlotId, harvest: &[&str]) -> Vec<St
     }
     // Only the slot's own value: another slot filled by the same words
     // would make the event stand for two.
-    let only_this = |u: &String| {
-        agent
-            .slots
-            .iter()
-            .enumerate()
-            .all(|(i, o)| (i == slot as usize) == o.extractor.find(u).is_some())
-    };
+    let only_this = |u: &String| fillers.only(slot, u);
     let mut out: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let wrapped = values
@@ -401,7 +449,7 @@ fn generated_values(pattern: &str) -> Vec<String> {
 }
 
 /// An answer that mentions the slot but gives no valid value.
-pub fn invalid_utterance(agent: &Agent, slot: SlotId) -> Option<String> {
+pub fn invalid_utterance(agent: &Agent, fillers: &Fillers<'_>, slot: SlotId) -> Option<String> {
     let s = &agent.slots[slot as usize];
     let name = crate::model::agent::humanize(&s.name);
     [
@@ -410,7 +458,7 @@ pub fn invalid_utterance(agent: &Agent, slot: SlotId) -> Option<String> {
         format!("my {name} is jane at example"),
     ]
     .into_iter()
-    .find(|u| agent.slots.iter().all(|o| o.extractor.find(u).is_none()))
+    .find(|u| fillers.none(u))
 }
 
 /// Noise of the kind automatic speech recognition and hurried typing add.
@@ -503,11 +551,16 @@ impl Palette {
                 .map(|t| t.description.clone()),
         );
         let mut slots = Vec::new();
+        let fillers = Fillers::new(agent);
         for si in 0..agent.slots.len() {
-            slots.extend(valid_utterances(agent, si as SlotId, harvest).into_iter().take(4));
+            slots.extend(
+                valid_utterances(agent, &fillers, si as SlotId, harvest)
+                    .into_iter()
+                    .take(4),
+            );
         }
         for si in 0..agent.slots.len() {
-            slots.extend(invalid_utterance(agent, si as SlotId));
+            slots.extend(invalid_utterance(agent, &fillers, si as SlotId));
         }
         let mut keys: Vec<Vec<Event>> = Vec::new();
         if agent.channel == Channel::Voice {
@@ -732,6 +785,46 @@ mod tests {
         let want_texts: Vec<Option<&str>> = want.iter().map(|w| w.as_ref().map(|(t, _)| t.as_str())).collect();
         assert_eq!(got, want_texts, "agent {}", agent.name);
         want.into_iter().flatten().map(|(_, how)| how).collect()
+    }
+
+    /// Each distinct extractor is asked once, with the answers a scan of
+    /// every slot gave.
+    #[test]
+    fn fillers_answer_as_a_scan_of_every_slot() {
+        let yaml = "agent: A\nescalation: { flow: F }\nslots:\n  e1: { kind: email }\n  e2: { kind: email }\n  p: { kind: phone }\n  d: { kind: digits }\n  t: { pattern: 'T-(\\d{4})' }\n  u: { pattern: 'U-(\\d{4})' }\n  u2: { pattern: 'U-(\\d{4})' }\ntopics:\n  - name: T\n";
+        let agent = Agent::from_yaml(Path::new("a.yaml"), yaml).unwrap();
+        let fillers = Fillers::new(&agent);
+        assert_eq!(fillers.distinct.len(), 5);
+        let texts = [
+            "my email is a@b.co",
+            "call +1 555 010 4477",
+            "4417",
+            "ticket T-1234",
+            "ticket U-1234",
+            "T-1234 and 99",
+            "nothing at all",
+            "my e1 is 12",
+        ];
+        for t in texts {
+            let none = agent.slots.iter().all(|o| o.extractor.find(t).is_none());
+            assert_eq!(fillers.none(t), none, "{t}");
+            for si in 0..agent.slots.len() {
+                let only = agent
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .all(|(i, o)| (i == si) == o.extractor.find(t).is_some());
+                assert_eq!(fillers.only(si as SlotId, t), only, "{t} for {}", agent.slots[si].name);
+            }
+        }
+        // 20,000 slots of one kind are one extractor.
+        let mut many = String::from("agent: M\nescalation: { flow: F }\nslots:\n");
+        for i in 0..20_000 {
+            many.push_str(&format!("  s{i}: {{ kind: email }}\n"));
+        }
+        many.push_str("topics:\n  - name: T\n");
+        let agent = Agent::from_yaml(Path::new("m.yaml"), &many).unwrap();
+        assert_eq!(Fillers::new(&agent).distinct.len(), 1);
     }
 
     #[test]

@@ -189,7 +189,8 @@ impl<'de> Visitor<'de> for SuiteSeed<'_, '_, '_> {
         }
         let suite = suite.ok_or_else(|| de::Error::missing_field("suite"))?;
         if !seen_conversations {
-            empty_at = Some(Pos::FILE);
+            // No `conversations` to point at: the suite's name stands for it.
+            empty_at = Some(Pos::of(&suite));
         }
         if b.agent.is_some() {
             for c in raw_conversations.unwrap_or_default() {

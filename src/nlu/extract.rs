@@ -19,7 +19,7 @@ pub fn regex_error_detail(e: &regex::Error) -> String {
 }
 
 /// The kind of value an extractor finds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Shape {
     Email,
     Phone,

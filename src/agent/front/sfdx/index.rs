@@ -164,10 +164,17 @@ fn package_dirs(project: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     let bytes = read_regular(&file, MAX_FILE_BYTES)
         .map_err(|e| Diagnostic::new(&file, Pos::FILE, format!("cannot read: {e}")))?;
     let parsed: Project = serde_json::from_slice(&bytes).map_err(|e| {
+        // serde_json says column 0 for the start of a line (at the end of
+        // the file, say), and its message repeats the position.
+        let message = e.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(i) => &message[..i],
+            None => &message,
+        };
         Diagnostic::new(
             &file,
-            Pos::new(e.line() as u64, e.column() as u64),
-            format!("not a valid sfdx-project.json: {e}"),
+            Pos::new(e.line().max(1) as u64, e.column().max(1) as u64),
+            format!("not a valid sfdx-project.json: {message}"),
         )
         .unquoted()
     })?;
