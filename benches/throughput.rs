@@ -12,8 +12,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use baton::files::Confinement;
 use baton::model::raw::SuiteFile;
-use baton::model::{load_suites, yaml};
+use baton::model::{Suite, load_suites_with, yaml};
 use baton::report::console::Console;
 use baton::runner::{self, RunOptions};
 
@@ -80,7 +81,7 @@ const SCRIPTS: &[&[&str]] = &[
     ],
     &[
         r#"{ caller: "question about my invoice", expect: { topic: Billing } }"#,
-        r#"{ caller: "representative", expect: { escalated: false, says: "account number" } }"#,
+        r#"{ caller: "representative", expect: { escalated: false, says: "email" } }"#,
         r#"{ dtmf: "8765{n4}", expect: { actions: [verify_account] } }"#,
         r#"{ caller: "my email is payer{n}@example.net", expect: { escalated: true, handoff: { topic: Billing } } }"#,
         r#"{ caller: "hello?" }"#,
@@ -142,7 +143,7 @@ fn main() {
         yaml::parse::<SuiteFile>(&path, &text, "a suite").unwrap()
     });
 
-    let suites = load_suites(std::slice::from_ref(&path)).unwrap_or_else(|e| panic!("{e}"));
+    let suites = load_generated(&path);
     let turns: usize = suites[0].conversations.iter().map(|c| c.events.len()).sum();
     let opts = RunOptions::default();
     let (run_phase, result) = best_of(runs, || runner::run(&suites, &opts, &()).unwrap());
@@ -155,7 +156,7 @@ fn main() {
     PEAK.store(base, Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     let (whole, _) = best_of(runs, || {
-        let suites = load_suites(std::slice::from_ref(&path)).unwrap();
+        let suites = load_generated(&path);
         let r = runner::run(&suites, &opts, &()).unwrap();
         let mut sink = std::io::sink();
         Console { quiet: true }.report(&r, &mut sink).unwrap();
@@ -200,4 +201,13 @@ fn max_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The generated suite lives in a temporary folder with no project marker
+/// and names agents in this repository, so confinement is off: the bench
+/// measures loading, not the root check.
+fn load_generated(path: &std::path::Path) -> Vec<Suite> {
+    load_suites_with(&[path.to_path_buf()], &Confinement::Off)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .suites
 }
