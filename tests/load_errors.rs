@@ -458,3 +458,13 @@ fn caller_lines_are_not_names_and_may_hold_any_character() {
     let out = run_file(dir.path(), &file);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+#[test]
+fn a_pinned_request_choice_is_a_strict_boolean() {
+    for word in ["'yes'", "maybe", "1"] {
+        load_error(
+            &format!("{HEAD}  - name: a\n    turns:\n      - caller: hi\n        choose: {{ request: {word} }}\n"),
+            ":7:28: invalid boolean: expected true or false",
+        );
+    }
+}
