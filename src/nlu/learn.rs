@@ -68,7 +68,7 @@ const NEGATORS: &[&str] = &[
 ];
 const FNV_PRIME: u32 = 0x0100_0193;
 
-fn fnv(seed: u32, bytes: &[u8]) -> u32 {
+pub(crate) fn fnv(seed: u32, bytes: &[u8]) -> u32 {
     let mut h = seed;
     for &b in bytes {
         h ^= u32::from(b);

@@ -286,6 +286,8 @@ pub struct Scratch {
     folded: String,
     /// The utterance as the request model reads it ([`learn::normalize`]).
     norm: String,
+    /// The model's logit for `norm`.
+    logit: f32,
 }
 impl Scratch {
     /// Tokenizes `text` against `vocab`; results stay in the scratch until
@@ -304,6 +306,7 @@ impl Scratch {
             self.tokenize_plain(vocab, text);
             learn::normalize(text, &mut self.norm);
         }
+        self.logit = model::cached_logit(&self.norm);
     }
 
     /// The text the last call to [`Scratch::tokenize`] read: `text` itself,
@@ -350,7 +353,7 @@ impl Scratch {
             Request::No if self.operator_key_alone() => Request::Yes,
             r => r,
         };
-        request::combine(rules, self.is_question(), model::model_logit(&self.norm))
+        request::combine(rules, self.is_question(), self.logit)
     }
 
     /// Whether the last utterance is nothing but the operator key said

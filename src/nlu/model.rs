@@ -51,6 +51,67 @@ pub(super) fn model_logit(norm: &str) -> f32 {
     weights().logit(norm)
 }
 
+/// The model's logits for the utterances a thread read last, by their
+/// normalised text: a suite or a search says the same lines again and
+/// again. Direct-mapped, exact (the text is compared, not just its hash),
+/// fixed in size: nothing is allocated after a thread's first utterance.
+struct LogitCache {
+    lens: [u8; CACHE_SLOTS],
+    texts: [[u8; CACHE_TEXT]; CACHE_SLOTS],
+    logits: [f32; CACHE_SLOTS],
+}
+
+const CACHE_SLOTS: usize = 256;
+/// Longer utterances are scored every time.
+const CACHE_TEXT: usize = 64;
+
+impl Default for LogitCache {
+    fn default() -> Self {
+        LogitCache {
+            lens: [0; CACHE_SLOTS],
+            texts: [[0; CACHE_TEXT]; CACHE_SLOTS],
+            logits: [0.0; CACHE_SLOTS],
+        }
+    }
+}
+
+impl std::fmt::Debug for LogitCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let used = self.lens.iter().filter(|&&l| l > 0).count();
+        write!(f, "LogitCache({used} of {CACHE_SLOTS} slots used)")
+    }
+}
+
+thread_local! {
+    static CACHE: std::cell::RefCell<Box<LogitCache>> = std::cell::RefCell::new(Box::default());
+}
+
+/// The model's logit for a normalised utterance, from this thread's cache
+/// when it read the same text before.
+pub(super) fn cached_logit(norm: &str) -> f32 {
+    CACHE.with(|c| c.borrow_mut().logit(norm))
+}
+
+impl LogitCache {
+    /// The model's logit for a normalised utterance.
+    fn logit(&mut self, norm: &str) -> f32 {
+        let bytes = norm.as_bytes();
+        if bytes.is_empty() || bytes.len() > CACHE_TEXT {
+            return model_logit(norm);
+        }
+        let slot = learn::fnv(0x2b99_2ddf, bytes) as usize % CACHE_SLOTS;
+        let len = self.lens[slot] as usize;
+        if len == bytes.len() && &self.texts[slot][..len] == bytes {
+            return self.logits[slot];
+        }
+        let z = model_logit(norm);
+        self.lens[slot] = bytes.len() as u8;
+        self.texts[slot][..bytes.len()].copy_from_slice(bytes);
+        self.logits[slot] = z;
+        z
+    }
+}
+
 /// The model's score (0 to 1) that `text` asks for a human, before the
 /// rules have their say. Allocates: not for the hot path.
 pub fn model_score(text: &str) -> f32 {
