@@ -64,6 +64,9 @@ pub struct Alphabet {
     pub topic_rep: Vec<Option<usize>>,
     /// Topics for which no utterance classifies to the topic.
     pub unreachable_topics: Vec<TopicId>,
+    /// Per event: how the engine reads it, whatever the state (see
+    /// [`engine::Reading`]), so that a search reads each event once.
+    pub readings: Vec<Option<engine::Reading>>,
 }
 
 impl Alphabet {
@@ -78,6 +81,7 @@ impl Alphabet {
             slot_valid: vec![None; agent.slots.len()],
             topic_rep: vec![None; agent.topics.len()],
             unreachable_topics: Vec::new(),
+            readings: Vec::new(),
         };
         let push = |a: &mut Alphabet, ev: Event, label: String| {
             a.events.push(ev);
@@ -126,6 +130,11 @@ impl Alphabet {
             }
         }
         push(&mut a, Event::Hangup, "hangup".into());
+        a.readings = a
+            .events
+            .iter()
+            .map(|e| engine::reading(agent, e, &mut scratch))
+            .collect();
         a
     }
 }
@@ -473,7 +482,14 @@ pub fn cooperative<'s>(
             break;
         };
         tried.push(ev);
-        engine.step(&mut st, &alphabet.events[ev], &mut trace, &mut scratch, &mut Nominal);
+        engine.step_read(
+            &mut st,
+            &alphabet.events[ev],
+            alphabet.readings[ev].as_ref(),
+            &mut trace,
+            &mut scratch,
+            &mut Nominal,
+        );
         if trace.handoff.is_some() {
             return Ok(());
         }
