@@ -228,7 +228,12 @@ fn generated_values(pattern: &str) -> Vec<String> {
     use proptest::strategy::{Strategy, ValueTree};
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
     let stripped = pattern.replace("\\b", "").replace(['^', '$'], "");
-    let Ok(strategy) = proptest::string::string_regex(&stripped) else {
+    let Ok(hir) = regex_syntax::Parser::new().parse(&stripped) else {
+        return Vec::new();
+    };
+    // `\d` and `\w` take any script's digits and letters: ASCII reads better
+    // in a transcript, so each class keeps its ASCII part when it has one.
+    let Ok(strategy) = proptest::string::string_regex_parsed(&ascii_where_possible(hir)) else {
         return Vec::new();
     };
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
@@ -237,6 +242,37 @@ fn generated_values(pattern: &str) -> Vec<String> {
         .filter_map(|_| strategy.new_tree(&mut runner).ok().map(|t| t.current()))
         .filter(|v| !v.trim().is_empty() && !v.contains(char::is_control))
         .collect()
+}
+
+/// The expression with each character class narrowed to its printable
+/// ASCII part, where it has one (a class of only other characters stays).
+fn ascii_where_possible(hir: regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
+    let ascii = ClassUnicode::new([ClassUnicodeRange::new(' ', '~')]);
+    match hir.into_kind() {
+        HirKind::Class(Class::Unicode(mut c)) => {
+            let all = c.clone();
+            c.intersect(&ascii);
+            Hir::class(Class::Unicode(if c.ranges().is_empty() { all } else { c }))
+        }
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            sub: Box::new(ascii_where_possible(*r.sub)),
+            ..r
+        }),
+        HirKind::Capture(mut c) => {
+            c.sub = Box::new(ascii_where_possible(*c.sub));
+            Hir::capture(c)
+        }
+        HirKind::Concat(v) => Hir::concat(v.into_iter().map(ascii_where_possible).collect()),
+        HirKind::Alternation(v) => Hir::alternation(v.into_iter().map(ascii_where_possible).collect()),
+        other => match other {
+            HirKind::Empty => Hir::empty(),
+            HirKind::Literal(l) => Hir::literal(l.0),
+            HirKind::Class(c) => Hir::class(c),
+            HirKind::Look(l) => Hir::look(l),
+            _ => Hir::empty(),
+        },
+    }
 }
 
 /// An answer that mentions the slot but gives no valid value.

@@ -71,7 +71,7 @@ impl Loader {
         for (i, o) in overrides {
             conversations[i].fixtures = Some(Arc::new(apply(&fixtures, &o)));
         }
-        errs.into_result(Suite {
+        let mut suite = Suite {
             name: top.suite,
             path: path.to_path_buf(),
             root: root.clone(),
@@ -81,8 +81,10 @@ impl Loader {
             fixtures,
             properties,
             conversations,
-            caller_model: std::sync::OnceLock::new(),
-        })
+            caller: Arc::default(),
+        };
+        suite.caller = Arc::new(super::suite::CallerPool::of([&suite]));
+        errs.into_result(suite)
     }
 }
 

@@ -20,10 +20,12 @@ fn style(c: AnsiColor) -> Style {
 
 fn mode_line(mode: &Mode) -> String {
     match mode {
-        Mode::Fuzz { seed, cases, max_turns } => {
+        Mode::Fuzz {
+            seed, cases, max_turns, ..
+        } => {
             format!("fuzz: seed {seed}, {cases} cases of up to {max_turns} turns per suite")
         }
-        Mode::Verify { depth, max_states } => {
+        Mode::Verify { depth, max_states, .. } => {
             format!("verify: every path of up to {depth} turns (at most {max_states} states per suite)")
         }
     }
@@ -35,7 +37,7 @@ pub fn figures(mode: &Mode, s: &SuiteSearch) -> String {
     let secs = s.duration.as_secs_f64();
     match mode {
         Mode::Fuzz { .. } => format!("{} cases, {} turns, {secs:.2}s", st.cases, st.turns),
-        Mode::Verify { depth, max_states } => {
+        Mode::Verify { depth, max_states, .. } => {
             let reach = if st.limited {
                 format!(
                     "INCONCLUSIVE beyond depth {}: the state limit ({max_states}) was reached, so only paths of up to {} turns were checked (raise --max-states)",
@@ -75,8 +77,10 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
     let (green, red, yellow) = (style(AnsiColor::Green), style(AnsiColor::Red), style(AnsiColor::Yellow));
     // Unaccepted, an inconclusive property fails the run like a violation.
     let unproven = if report.accept_inconclusive { yellow } else { red };
-    writeln!(out, "{}", mode_line(&report.mode))?;
-    let (mut held, mut broken, mut unsure, mut skipped) = (0, 0, 0, 0);
+    if !quiet {
+        writeln!(out, "{}", mode_line(&report.mode))?;
+    }
+    let (mut held, mut broken, mut unsure, mut skipped, mut unsearched) = (0, 0, 0, 0, 0);
     for s in &report.suites {
         skipped += usize::from(s.skipped.is_some());
         for p in &s.properties {
@@ -84,9 +88,13 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
                 Outcome::Held => held += 1,
                 Outcome::Violated(_) => broken += 1,
                 Outcome::Inconclusive { .. } => unsure += 1,
+                Outcome::NotSearched => unsearched += 1,
             }
         }
-        let failing = s.error.is_some() || s.properties.iter().any(|p| !matches!(p.outcome, Outcome::Held));
+        let failing = s.error.is_some()
+            || s.properties
+                .iter()
+                .any(|p| matches!(p.outcome, Outcome::Violated(_) | Outcome::Inconclusive { .. }));
         if quiet && !failing {
             continue;
         }
@@ -99,6 +107,9 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
         writeln!(out, "    {}", figures(&report.mode, s))?;
         for w in &s.warnings {
             writeln!(out, "    {yellow}WARNING{yellow:#} {w}")?;
+        }
+        if let (Some(first), false) = (&s.implied_with, quiet) {
+            writeln!(out, "    the agent's implied properties: checked with suite '{first}'")?;
         }
         if let Some(e) = &s.error {
             writeln!(out, "    {red}ERROR{red:#} {}", e.replace('\n', "\n          "))?;
@@ -120,6 +131,15 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
                         "    {unproven}INCONCLUSIVE{unproven:#} beyond depth {depth}: {} ({})",
                         p.name, p.origin
                     )?;
+                }
+                Outcome::NotSearched => {
+                    if !quiet {
+                        writeln!(
+                            out,
+                            "    {yellow}NOT SEARCHED{yellow:#} (--fail-fast stopped at the first violation): {} ({})",
+                            p.name, p.origin
+                        )?;
+                    }
                 }
             }
         }
@@ -143,6 +163,9 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
         if unsure > 0 && report.accept_inconclusive {
             write!(out, " (accepted)")?;
         }
+    }
+    if unsearched > 0 {
+        write!(out, ", {unsearched} not searched (--fail-fast)")?;
     }
     write!(out, " in {} suites", report.suites.len() - skipped)?;
     if skipped > 0 {
@@ -207,7 +230,7 @@ pub fn junit(report: &SearchReport) -> Report {
                 ts.add_property(("max_turns", max_turns.to_string().as_str()));
                 ts.add_property(("turns", st.turns.to_string().as_str()));
             }
-            Mode::Verify { depth, max_states } => {
+            Mode::Verify { depth, max_states, .. } => {
                 ts.add_property(("depth", depth.to_string().as_str()));
                 ts.add_property(("max_states", max_states.to_string().as_str()));
                 ts.add_property(("state_limit_reached", st.limited.to_string().as_str()));
@@ -220,6 +243,9 @@ pub fn junit(report: &SearchReport) -> Report {
         ts.add_property(("elapsed_s", format!("{:.3}", s.duration.as_secs_f64()).as_str()));
         for w in &s.warnings {
             ts.add_property(Property::new("warning", text(w)));
+        }
+        if let Some(first) = &s.implied_with {
+            ts.add_property(Property::new("implied_checked_with", text(first)));
         }
         if let Some(e) = &s.error {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
@@ -240,6 +266,12 @@ pub fn junit(report: &SearchReport) -> Report {
         for p in &s.properties {
             let status = match &p.outcome {
                 Outcome::Held => TestCaseStatus::success(),
+                Outcome::NotSearched => {
+                    let mut status = TestCaseStatus::skipped();
+                    status.set_type("not-searched");
+                    status.set_message("not searched: --fail-fast stopped at the first violation");
+                    status
+                }
                 Outcome::Inconclusive { depth } => {
                     let message = inconclusive(&report.mode, *depth);
                     let mut status = if report.accept_inconclusive {
@@ -292,10 +324,12 @@ pub fn write_junit(report: &SearchReport, path: &Path) -> std::io::Result<()> {
 /// The JSON document of a search.
 pub fn json(report: &SearchReport) -> String {
     let mode = match report.mode {
-        Mode::Fuzz { seed, cases, max_turns } => {
+        Mode::Fuzz {
+            seed, cases, max_turns, ..
+        } => {
             json!({ "kind": "fuzz", "seed": seed, "cases": cases, "max_turns": max_turns })
         }
-        Mode::Verify { depth, max_states } => json!({
+        Mode::Verify { depth, max_states, .. } => json!({
             "kind": "verify",
             "depth": depth,
             "max_states": max_states,
@@ -314,6 +348,7 @@ pub fn json(report: &SearchReport) -> String {
                 "skipped": s.skipped,
                 "error": s.error,
                 "warnings": s.warnings,
+                "implied_checked_with": s.implied_with,
                 "duration_ms": s.duration.as_secs_f64() * 1000.0,
                 "stats": {
                     "cases": st.cases, "turns": st.turns, "states": st.states,
@@ -322,6 +357,7 @@ pub fn json(report: &SearchReport) -> String {
                 },
                 "properties": s.properties.iter().map(|p| match &p.outcome {
                     Outcome::Held => json!({ "name": p.name, "origin": p.origin, "status": "held" }),
+                    Outcome::NotSearched => json!({ "name": p.name, "origin": p.origin, "status": "not_searched" }),
                     Outcome::Inconclusive { depth } => json!({
                         "name": p.name,
                         "origin": p.origin,
