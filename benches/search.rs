@@ -142,6 +142,8 @@ fn contoso_states_per_second(suite: &baton::model::Suite) {
 
 /// `baton verify --depth 12` on generated agents, each in its own process
 /// so that its peak RSS is its own.
+// The child is reaped by wait4 (in `wait_rusage`), which also gives its rusage.
+#[allow(clippy::zombie_processes)]
 fn generated_agents() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let script = root().join("../shared/bench/gen_agent.py");
