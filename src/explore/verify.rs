@@ -116,6 +116,10 @@ impl Store {
 
     fn contains(&self, hash: u64, key: &[u64]) -> bool {
         let (arena, w) = (&self.arena, self.words);
+        if w == 1 {
+            // Most agents pack into one word: no slice compare.
+            return self.table.find(hash, |&id| arena[id as usize] == key[0]).is_some();
+        }
         self.table
             .find(hash, |&id| &arena[id as usize * w..id as usize * w + w] == key)
             .is_some()
@@ -199,6 +203,9 @@ struct Search<'a> {
     /// The events explored, by alphabet index: an event that the engine
     /// reads exactly as an earlier one is left out when reducing.
     events: Vec<usize>,
+    /// The silences among `events`: all that is played from a silent state
+    /// (see [`Layout::silent`]).
+    silences: Vec<usize>,
     liveness: Vec<(usize, u32)>,
 }
 
@@ -234,12 +241,17 @@ impl<'a> Search<'a> {
             }
             self.layout.unpack(key, &mut w.base);
             let mut ord = 0u32;
-            for &ei in &self.events {
+            let events = if self.layout.silent(key) {
+                &self.silences
+            } else {
+                &self.events
+            };
+            for &ei in events {
                 let ev: &'a Event = &self.alphabet.events[ei];
                 let reading = self.alphabet.readings[ei].as_ref();
                 let mut bits = 0u32;
                 loop {
-                    w.st.clone_from(&w.base);
+                    copy_state(&mut w.st, &w.base);
                     w.trace.clear();
                     let mut chooser = Branching::fixed(bits);
                     self.engine
@@ -300,6 +312,40 @@ impl<'a> Search<'a> {
     }
 }
 
+/// `dst = src.clone()` without allocating: the state's vectors keep their buffers.
+fn copy_state<'s>(dst: &mut State<'s>, src: &State<'s>) {
+    let State {
+        turn,
+        topic,
+        slots,
+        succeeded,
+        failed,
+        awaiting,
+        pending_escalation,
+        silences,
+        end,
+        vars,
+        said,
+        counts,
+    } = src;
+    dst.turn = *turn;
+    dst.topic = *topic;
+    dst.slots.clone_from(slots);
+    dst.succeeded.clone_from(succeeded);
+    dst.failed.clone_from(failed);
+    dst.awaiting = *awaiting;
+    dst.pending_escalation = *pending_escalation;
+    dst.silences = *silences;
+    dst.end = *end;
+    dst.vars.clone_from(vars);
+    dst.said.clone_from(said);
+    dst.counts.clone_from(counts);
+}
+
+/// Frontier states below which a block is expanded on the calling thread:
+/// handing a few states to the pool costs more than expanding them.
+const SMALL: u32 = 256;
+
 /// Explores `suite`'s agent to `opts.depth`, checking `props` (the suite's
 /// properties, or some of them), storing at most `opts.max_states` states
 /// (the start counts as one). `progress` hears of every finished layer.
@@ -326,12 +372,18 @@ pub fn search(
             _ => None,
         })
         .collect();
+    let silences = events
+        .iter()
+        .copied()
+        .filter(|&e| alphabet.events[e] == Event::Silence)
+        .collect();
     let s = Search {
         engine,
         props,
         alphabet,
         layout,
         events,
+        silences,
         liveness,
     };
     let mut paths: Vec<Option<Path>> = vec![None; props.len()];
@@ -364,10 +416,15 @@ pub fn search(
                 .map(|a| a..(a + CHUNK).min(block_end))
                 .collect();
             let store_ref = &store;
-            let expanded: Vec<Expanded> = runs
-                .into_par_iter()
-                .map_init(|| s.worker(), |w, r| s.expand(w, store_ref, r, &known))
-                .collect();
+            let expanded: Vec<Expanded> = if block_end - block_start <= SMALL {
+                runs.into_iter()
+                    .map(|r| s.expand(&mut w, store_ref, r, &known))
+                    .collect()
+            } else {
+                runs.into_par_iter()
+                    .map_init(|| s.worker(), |w, r| s.expand(w, store_ref, r, &known))
+                    .collect()
+            };
             // Merged in frontier order: the numbering of a one-thread search.
             let first_new = store.len();
             let mut stop: Option<(u32, u32)> = None;

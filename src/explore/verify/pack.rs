@@ -32,6 +32,15 @@
 //!   not kept;
 //! - **silences** past the reprompts all lead to the no-input limit, so the
 //!   count stops there;
+//! - **silent states** (a state that has counted silences): only the
+//!   silence is played from them. Every other event starts by setting the
+//!   count back to zero, and nothing reads the count before that (nor do
+//!   the property checks), so its successors and checks are exactly those
+//!   of the same state without silences; silences change nothing else, so
+//!   that state was stored first, at a smaller depth, and its successors
+//!   are already there, each by a path at least as short. The states
+//!   stored are the same; the transitions from silent states are one a
+//!   choice of the silence turn instead of one per event;
 //! - **events**: an event the engine reads exactly as an earlier one (the
 //!   same slots filled, request, topic scores, blank or not, keypad or not)
 //!   leads to the same states and property checks, so it is not played; an
@@ -65,6 +74,8 @@ pub struct Layout<'a> {
     /// Per slot: waiting for it is kept.
     await_kept: Vec<bool>,
     silence_bits: u32,
+    /// Where the silence count starts in the first word.
+    silence_at: u32,
     /// Silences are counted up to this.
     silence_cap: u32,
     /// Per slot: bits, and the values it can take (without reductions).
@@ -196,6 +207,7 @@ impl<'a> Layout<'a> {
             },
             await_kept,
             silence_bits: bits_for(silence_cap as usize + 1),
+            silence_at: 0,
             silence_cap,
             slots,
             failed: failed_read,
@@ -222,6 +234,11 @@ impl<'a> Layout<'a> {
             + layout.succeeded_bits.iter().sum::<u32>()
             + layout.vars.iter().map(|v| v.0).sum::<u32>();
         layout.words = (total as usize).div_ceil(64).max(1);
+        layout.silence_at = layout.end_bits + layout.topic_bits + layout.await_bits + 1;
+        assert!(
+            layout.silence_at + layout.silence_bits <= 64,
+            "the silence count is in the first word"
+        );
         layout
     }
 
@@ -235,12 +252,20 @@ impl<'a> Layout<'a> {
         key[0] & ((1 << self.end_bits) - 1) != 0
     }
 
+    /// Whether a packed state counts silences, when reducing: its
+    /// successors by any other event are those of the same state with no
+    /// silence, which the search met at a smaller depth (see
+    /// [`Layout::new`]'s reductions: **silent states**).
+    pub fn silent(&self, key: &[u64]) -> bool {
+        self.reduce && (key[0] >> self.silence_at) & ((1 << self.silence_bits) - 1) != 0
+    }
+
     /// Packs `st` into `key` (of [`Layout::words`] words).
     pub fn pack(&self, st: &State<'_>, key: &mut [u64]) {
-        key.iter_mut().for_each(|w| *w = 0);
-        let mut w = Writer { key, pos: 0 };
+        let mut w = Writer::new(key);
         if self.reduce && st.end.is_some() {
             w.put(1, 1);
+            w.finish();
             return;
         }
         let end = match st.end {
@@ -297,6 +322,7 @@ impl<'a> Layout<'a> {
                 w.put(i as u64, *bits);
             }
         }
+        w.finish();
     }
 
     /// Unpacks `key` into `st` (a state of the same agent). What the
@@ -480,28 +506,52 @@ fn slot_values<'a>(agent: &Agent, alphabet: &'a Alphabet, slot: SlotId) -> Vec<&
     out
 }
 
+/// Writes fields in order into a key, a word at a time.
 struct Writer<'k> {
     key: &'k mut [u64],
-    pos: u32,
+    /// The word being filled, and how many of its bits are.
+    word: usize,
+    acc: u64,
+    off: u32,
 }
 
-impl Writer<'_> {
-    #[inline]
+impl<'k> Writer<'k> {
+    fn new(key: &'k mut [u64]) -> Writer<'k> {
+        Writer {
+            key,
+            word: 0,
+            acc: 0,
+            off: 0,
+        }
+    }
+
+    #[inline(always)]
     fn put(&mut self, v: u64, bits: u32) {
         if bits == 0 {
             return;
         }
         debug_assert!(bits == 64 || v < 1 << bits, "{v} does not fit {bits} bits");
-        let (w, o) = ((self.pos / 64) as usize, self.pos % 64);
-        if let Some(word) = self.key.get_mut(w) {
-            *word |= v << o;
+        self.acc |= v << self.off;
+        let end = self.off + bits;
+        if end >= 64 {
+            self.key[self.word] = self.acc;
+            self.word += 1;
+            // The bits of `v` that did not fit the word.
+            self.acc = if self.off == 0 { 0 } else { v >> (64 - self.off) };
+            self.off = end - 64;
+        } else {
+            self.off = end;
         }
-        if o + bits > 64
-            && let Some(word) = self.key.get_mut(w + 1)
-        {
-            *word |= v >> (64 - o);
+    }
+
+    /// Writes the last word and zeroes the words not reached.
+    fn finish(self) {
+        let mut w = self.word;
+        if self.off > 0 {
+            self.key[w] = self.acc;
+            w += 1;
         }
-        self.pos += bits;
+        self.key[w..].iter_mut().for_each(|x| *x = 0);
     }
 }
 
