@@ -9,7 +9,9 @@
 //! How it is fast (see [`pack`] for the state encoding and its reductions):
 //! - each state is stored once, packed into a few machine words in one
 //!   arena, with its parent, event and choice word for the counterexample;
-//!   a hash table of indices into the arena (Fx hash) deduplicates them;
+//!   a hash table of indices into the arena (Fx hash) deduplicates them
+//!   (a key of one word, the usual case, is kept in the table itself, so
+//!   that a lookup reads no arena);
 //! - each alphabet event is read once ([`crate::engine::Reading`]);
 //! - a layer is expanded in parallel in blocks, and each block is merged in
 //!   frontier order, so that state numbers, counts and the counterexamples
@@ -91,6 +93,9 @@ struct Store {
     event: Vec<u16>,
     bits: Vec<u32>,
     table: HashTable<u32>,
+    /// One-word keys are kept in the table itself, with their id: a lookup
+    /// reads no arena.
+    small: HashTable<(u64, u32)>,
 }
 
 impl Store {
@@ -102,6 +107,7 @@ impl Store {
             event: Vec::new(),
             bits: Vec::new(),
             table: HashTable::new(),
+            small: HashTable::new(),
         }
     }
 
@@ -117,8 +123,7 @@ impl Store {
     fn contains(&self, hash: u64, key: &[u64]) -> bool {
         let (arena, w) = (&self.arena, self.words);
         if w == 1 {
-            // Most agents pack into one word: no slice compare.
-            return self.table.find(hash, |&id| arena[id as usize] == key[0]).is_some();
+            return self.small.find(hash, |&(k, _)| k == key[0]).is_some();
         }
         self.table
             .find(hash, |&id| &arena[id as usize * w..id as usize * w + w] == key)
@@ -136,9 +141,14 @@ impl Store {
         self.event.push(event);
         self.bits.push(bits);
         let (arena, w) = (&self.arena, self.words);
-        self.table.insert_unique(hash, id, |&i| {
-            FxBuildHasher.hash_one(&arena[i as usize * w..i as usize * w + w])
-        });
+        if w == 1 {
+            self.small
+                .insert_unique(hash, (key[0], id), |&(k, _)| FxBuildHasher.hash_one(&[k][..]));
+        } else {
+            self.table.insert_unique(hash, id, |&i| {
+                FxBuildHasher.hash_one(&arena[i as usize * w..i as usize * w + w])
+            });
+        }
         Some(id)
     }
 
