@@ -34,7 +34,7 @@ use crate::check::property::check_turn;
 use crate::engine::{Engine, State, Trace};
 use crate::model::property::{Property, PropertyKind};
 use crate::model::{Event, Suite};
-use crate::nlu::Scratch;
+use crate::nlu::{Request, Scratch, Shape};
 use pack::Layout;
 
 #[derive(Clone, Debug)]
@@ -96,6 +96,11 @@ struct Store {
     /// One-word keys are kept in the table itself, with their id: a lookup
     /// reads no arena.
     small: HashTable<(u64, u32)>,
+    /// With shared topic switches: the control bits of a key's first word
+    /// ([`Layout::control_mask`]), and per group of keys equal outside them,
+    /// the first state stored.
+    control: Option<u64>,
+    groups: HashTable<u32>,
 }
 
 impl Store {
@@ -108,7 +113,33 @@ impl Store {
             bits: Vec::new(),
             table: HashTable::new(),
             small: HashTable::new(),
+            control: None,
+            groups: HashTable::new(),
         }
+    }
+
+    /// The hash of `key` with its control bits cleared.
+    fn group_hash(key: &[u64], control: u64) -> u64 {
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        h.write_u64(key[0] & !control);
+        key[1..].iter().for_each(|&w| h.write_u64(w));
+        h.finish()
+    }
+
+    fn same_group(a: &[u64], b: &[u64], control: u64) -> bool {
+        a[0] & !control == b[0] & !control && a[1..] == b[1..]
+    }
+
+    /// The first state stored of `key`'s group.
+    fn group_first(&self, key: &[u64]) -> Option<u32> {
+        let control = self.control?;
+        let (arena, w) = (&self.arena, self.words);
+        self.groups
+            .find(Store::group_hash(key, control), |&id| {
+                Store::same_group(&arena[id as usize * w..id as usize * w + w], key, control)
+            })
+            .copied()
     }
 
     fn len(&self) -> u32 {
@@ -147,6 +178,14 @@ impl Store {
         } else {
             self.table.insert_unique(hash, id, |&i| {
                 FxBuildHasher.hash_one(&arena[i as usize * w..i as usize * w + w])
+            });
+        }
+        if let Some(control) = self.control
+            && self.group_first(key).is_none()
+        {
+            let arena = &self.arena;
+            self.groups.insert_unique(Store::group_hash(key, control), id, |&i| {
+                Store::group_hash(&arena[i as usize * w..i as usize * w + w], control)
             });
         }
         Some(id)
@@ -216,6 +255,11 @@ struct Search<'a> {
     /// The silences among `events`: all that is played from a silent state
     /// (see [`Layout::silent`]).
     silences: Vec<usize>,
+    /// Per alphabet event, when it is a plain topic switch (see
+    /// [`switch_of`]): the topics it can enter.
+    switches: Vec<Option<(u16, Option<u16>)>>,
+    /// Per slot: it takes any answer.
+    answers: Vec<bool>,
     liveness: Vec<(usize, u32)>,
 }
 
@@ -256,7 +300,21 @@ impl<'a> Search<'a> {
             } else {
                 &self.events
             };
+            // Shared topic switches: the topics whose switches an earlier
+            // state of the group played as this one would.
+            let shared = match store.group_first(key) {
+                Some(g) if g != n && self.plain_switches(key) && self.plain_switches(store.key(g)) => {
+                    Some([self.layout.topic_of(key), self.layout.topic_of(store.key(g))])
+                }
+                _ => None,
+            };
             for &ei in events {
+                if let (Some(stay), Some((to, or))) = (shared, self.switches[ei])
+                    && !stay.contains(&Some(to))
+                    && or.is_none_or(|o| !stay.contains(&Some(o)))
+                {
+                    continue;
+                }
                 let ev: &'a Event = &self.alphabet.events[ei];
                 let reading = self.alphabet.readings[ei].as_ref();
                 let mut bits = 0u32;
@@ -303,6 +361,14 @@ impl<'a> Search<'a> {
             out.transitions.push((n, ord));
         }
         out
+    }
+
+    /// Whether a switch of topic from this packed state does what it does
+    /// from any state with the same data: no awaited slot takes any answer.
+    fn plain_switches(&self, key: &[u64]) -> bool {
+        self.layout
+            .awaiting_of(key)
+            .is_none_or(|s| !self.answers[s as usize])
     }
 
     /// The liveness properties (not yet refuted) that fail from state `n`.
@@ -352,6 +418,37 @@ fn copy_state<'s>(dst: &mut State<'s>, src: &State<'s>) {
     dst.counts.clone_from(counts);
 }
 
+/// When alphabet event `e` is a plain topic switch, the topic it enters
+/// and the runner-up the classifier may take instead: a caller utterance
+/// that fills no slot, reads as no request (not even an uncertain one) and
+/// classifies to a topic, in an agent whose topics are always available and
+/// whose rules wait for no caller words. From a state in another topic it
+/// leaves that topic (dropping the pending escalation and the awaited slot)
+/// and works the new one, so what it does depends only on the data the
+/// state has gathered (slots, actions, variables, counts), unless an
+/// awaited slot takes any answer (see [`Search::plain_switches`]). The
+/// property checks read the new topic and that data only.
+fn switch_of(agent: &crate::model::Agent, alphabet: &Alphabet, e: usize) -> Option<(u16, Option<u16>)> {
+    if !agent.triggers.is_empty() || agent.topics.iter().any(|t| t.available.is_some()) {
+        return None;
+    }
+    let Event::Caller(_) = &alphabet.events[e] else {
+        return None;
+    };
+    let r = alphabet.readings[e].as_ref()?;
+    if !r.fills.is_empty() || r.request.request != Request::No {
+        return None;
+    }
+    let (to, score, runner_up) = r.all?;
+    if score < agent.threshold {
+        return None;
+    }
+    let or = runner_up
+        .filter(|&(_, s)| s >= agent.threshold && score - s <= agent.margin)
+        .map(|(t, _)| t);
+    Some((to, or))
+}
+
 /// Frontier states below which a block is expanded on the calling thread:
 /// handing a few states to the pool costs more than expanding them.
 const SMALL: u32 = 256;
@@ -387,6 +484,9 @@ pub fn search(
         .copied()
         .filter(|&e| alphabet.events[e] == Event::Silence)
         .collect();
+    let switches: Vec<Option<(u16, Option<u16>)>> = (0..alphabet.events.len())
+        .map(|e| if opts.reduce { switch_of(&suite.agent, alphabet, e) } else { None })
+        .collect();
     let s = Search {
         engine,
         props,
@@ -394,11 +494,16 @@ pub fn search(
         layout,
         events,
         silences,
+        switches,
+        answers: suite.agent.slots.iter().map(|s| s.extractor.shape == Shape::Answer).collect(),
         liveness,
     };
     let mut paths: Vec<Option<Path>> = vec![None; props.len()];
     let mut stats = Stats::default();
     let mut store = Store::new(s.layout.words());
+    if s.switches.iter().any(Option::is_some) {
+        store.control = Some(s.layout.control_mask());
+    }
     let mut w = s.worker();
     {
         s.layout.pack(&engine.start(), &mut w.key);

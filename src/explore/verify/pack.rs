@@ -260,6 +260,31 @@ impl<'a> Layout<'a> {
         self.reduce && (key[0] >> self.silence_at) & ((1 << self.silence_bits) - 1) != 0
     }
 
+    /// The bits of a key's first word that hold where the conversation is
+    /// rather than what it has gathered: the topic, the awaited slot, the
+    /// pending escalation and the silences. Keys equal outside them are one
+    /// group for the **shared topic switches** (see [`super`]).
+    pub fn control_mask(&self) -> u64 {
+        let bits = self.silence_at + self.silence_bits - self.end_bits;
+        ((1u64 << bits) - 1) << self.end_bits
+    }
+
+    /// The topic of a packed state that has not ended.
+    pub fn topic_of(&self, key: &[u64]) -> Option<u16> {
+        match (key[0] >> self.end_bits) & ((1 << self.topic_bits) - 1) {
+            0 => None,
+            t => Some(t as u16 - 1),
+        }
+    }
+
+    /// The awaited slot of a packed state that has not ended, when kept.
+    pub fn awaiting_of(&self, key: &[u64]) -> Option<u16> {
+        match (key[0] >> (self.end_bits + self.topic_bits)) & ((1 << self.await_bits) - 1) {
+            0 => None,
+            s => Some(s as u16 - 1),
+        }
+    }
+
     /// Packs `st` into `key` (of [`Layout::words`] words).
     pub fn pack(&self, st: &State<'_>, key: &mut [u64]) {
         let mut w = Writer::new(key);
