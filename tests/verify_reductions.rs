@@ -49,6 +49,50 @@ fn generated(dir: &Path, sizes: &[(u32, u32, u32)]) -> Vec<Suite> {
     load_anywhere(&files).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Generated agents made to break: silence past one reprompt hands off
+/// (through the silent states), and properties that the default path,
+/// topic switches and actions run in one topic for another break at
+/// various depths, each checked by the reduced search against the plain one.
+fn generated_broken(dir: &Path, sizes: &[(u32, u32, u32)]) -> Vec<Suite> {
+    let script = root().join("../shared/bench/gen_agent.py");
+    let mut files = Vec::new();
+    for &(t, s, a) in sizes {
+        let out = Command::new("python3")
+            .arg(&script)
+            .args([t.to_string(), s.to_string(), a.to_string()])
+            .arg(dir)
+            .output()
+            .expect("python3 runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let tag = format!("t{t}s{s}a{a}");
+        let agent = dir.join(format!("agent-{tag}.yaml"));
+        let text = std::fs::read_to_string(&agent).unwrap();
+        let broken = text.replace(
+            "no_input: { reprompts: 2, then: hangup }",
+            "no_input: { reprompts: 1, then: escalate }",
+        );
+        assert_ne!(text, broken, "the generator's no_input line changed");
+        let broken_agent = dir.join(format!("broken-{tag}.yaml"));
+        std::fs::write(&broken_agent, broken).unwrap();
+        let suite = std::fs::read_to_string(dir.join(format!("scale-{tag}.suite.yaml")))
+            .unwrap()
+            .replace(&format!("agent: agent-{tag}.yaml"), &format!("agent: broken-{tag}.yaml"));
+        let last_slot = if s > 2 { "account_number" } else { "phone" };
+        let extra = format!(
+            "\n  - name: every handoff has an email\n    escalation_requires: {{ slots: [email] }}\n  \
+             - name: every handoff has the last slot\n    escalation_requires: {{ slots: [{last_slot}] }}\n  \
+             - name: every handoff comes after action_00\n    escalation_requires: {{ actions: [action_00] }}\n  \
+             - name: action_00 runs only with an email and a phone\n    \
+             action_requires: {{ action: action_00, slots: [email, phone] }}\n  \
+             - name: a caller reaches a human in two turns\n    escalation_reachable: {{ within: 2 }}\n"
+        );
+        let file = dir.join(format!("broken-{tag}.suite.yaml"));
+        std::fs::write(&file, suite.trim_end().to_string() + &extra).unwrap();
+        files.push(file);
+    }
+    load_anywhere(&files).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn run(suite: &Suite, depth: u32, max_states: u64, reduce: bool) -> Found {
     let opts = VerifyOptions {
         depth,
@@ -108,6 +152,35 @@ fn reductions_keep_verdicts_and_shortest_lengths_on_generated_agents() {
     // Larger ones, less deep.
     for suite in &generated(dir.path(), &[(5, 5, 5), (6, 4, 4)]) {
         compare(suite, 6, 5_000_000);
+    }
+}
+
+#[test]
+fn reductions_keep_shortest_counterexample_lengths_on_broken_generated_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    for suite in &generated_broken(dir.path(), &[(2, 2, 2), (3, 3, 3), (4, 3, 2)]) {
+        let plain = reference::search(suite, caller_model(suite), 8, 5_000_000);
+        assert!(
+            plain.paths.iter().filter(|p| p.is_some()).count() >= 3,
+            "{}: too few violations to test with",
+            suite.name
+        );
+        compare(suite, 8, 5_000_000);
+    }
+    for suite in &generated_broken(dir.path(), &[(5, 5, 5), (10, 5, 5)]) {
+        compare(suite, 5, 5_000_000);
+    }
+}
+
+/// The reductions do apply to the generated agents: fewer transitions
+/// (silent states, shared topic switches) for the same states.
+#[test]
+fn the_generated_agents_are_reduced() {
+    let dir = tempfile::tempdir().unwrap();
+    for suite in &generated(dir.path(), &[(5, 5, 5)]) {
+        let (full, reduced) = (run(suite, 8, u64::MAX, false), run(suite, 8, u64::MAX, true));
+        assert!(reduced.stats.states < full.stats.states, "{}", suite.name);
+        assert!(reduced.stats.transitions * 2 < full.stats.transitions, "{}", suite.name);
     }
 }
 
