@@ -76,7 +76,10 @@ fn generated_broken(dir: &Path, sizes: &[(u32, u32, u32)]) -> Vec<Suite> {
         std::fs::write(&broken_agent, broken).unwrap();
         let suite = std::fs::read_to_string(dir.join(format!("scale-{tag}.suite.yaml")))
             .unwrap()
-            .replace(&format!("agent: agent-{tag}.yaml"), &format!("agent: broken-{tag}.yaml"));
+            .replace(
+                &format!("agent: agent-{tag}.yaml"),
+                &format!("agent: broken-{tag}.yaml"),
+            );
         let last_slot = if s > 2 { "account_number" } else { "phone" };
         let extra = format!(
             "\n  - name: every handoff has an email\n    escalation_requires: {{ slots: [email] }}\n  \

@@ -748,34 +748,57 @@ pub fn cooperative<'s>(
     alphabet: &'s Alphabet,
     within: u32,
 ) -> Result<(), Vec<usize>> {
-    if state.end.is_some() {
-        return Ok(());
-    }
     let mut st = state.clone();
-    let mut trace = Trace::default();
-    let mut scratch = Scratch::default();
     let mut tried = Vec::new();
+    let handed_off = cooperative_in(
+        engine,
+        alphabet,
+        within,
+        &mut st,
+        &mut Trace::default(),
+        &mut Scratch::default(),
+        |ev| tried.push(ev),
+    );
+    if handed_off { Ok(()) } else { Err(tried) }
+}
+
+/// [`cooperative`] in the caller's buffers: plays from `st` (which it
+/// changes) with `trace` cleared first; `tried` hears of each event tried.
+/// Whether a handoff happens (or happened already).
+pub fn cooperative_in<'s>(
+    engine: &Engine<'_>,
+    alphabet: &'s Alphabet,
+    within: u32,
+    st: &mut State<'s>,
+    trace: &mut Trace<'s>,
+    scratch: &mut Scratch,
+    mut tried: impl FnMut(usize),
+) -> bool {
+    if st.end.is_some() {
+        return true;
+    }
+    trace.clear();
     for _ in 0..within {
-        let Some(ev) = cooperative_move(alphabet, engine.agent, &st, &trace) else {
+        let Some(ev) = cooperative_move(alphabet, engine.agent, st, trace) else {
             break;
         };
-        tried.push(ev);
+        tried(ev);
         engine.step_read(
-            &mut st,
+            st,
             &alphabet.events[ev],
             alphabet.readings[ev].as_ref(),
-            &mut trace,
-            &mut scratch,
+            trace,
+            scratch,
             &mut Nominal,
         );
         if trace.handoff.is_some() {
-            return Ok(());
+            return true;
         }
         if st.end.is_some() {
             break;
         }
     }
-    Err(tried)
+    false
 }
 
 #[cfg(test)]

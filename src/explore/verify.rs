@@ -93,9 +93,9 @@ struct Store {
     event: Vec<u16>,
     bits: Vec<u32>,
     table: HashTable<u32>,
-    /// One-word keys are kept in the table itself, with their id: a lookup
-    /// reads no arena.
-    small: HashTable<(u64, u32)>,
+    /// One-word keys are kept in a table of their own: a lookup reads no
+    /// arena.
+    small: HashTable<u64>,
     /// With shared topic switches: the control bits of a key's first word
     /// ([`Layout::control_mask`]), and per group of keys equal outside them,
     /// the first state stored.
@@ -154,7 +154,7 @@ impl Store {
     fn contains(&self, hash: u64, key: &[u64]) -> bool {
         let (arena, w) = (&self.arena, self.words);
         if w == 1 {
-            return self.small.find(hash, |&(k, _)| k == key[0]).is_some();
+            return self.small.find(hash, |&k| k == key[0]).is_some();
         }
         self.table
             .find(hash, |&id| &arena[id as usize * w..id as usize * w + w] == key)
@@ -174,7 +174,7 @@ impl Store {
         let (arena, w) = (&self.arena, self.words);
         if w == 1 {
             self.small
-                .insert_unique(hash, (key[0], id), |&(k, _)| FxBuildHasher.hash_one(&[k][..]));
+                .insert_unique(hash, key[0], |&k| FxBuildHasher.hash_one(&[k][..]));
         } else {
             self.table.insert_unique(hash, id, |&i| {
                 FxBuildHasher.hash_one(&arena[i as usize * w..i as usize * w + w])
@@ -366,9 +366,7 @@ impl<'a> Search<'a> {
     /// Whether a switch of topic from this packed state does what it does
     /// from any state with the same data: no awaited slot takes any answer.
     fn plain_switches(&self, key: &[u64]) -> bool {
-        self.layout
-            .awaiting_of(key)
-            .is_none_or(|s| !self.answers[s as usize])
+        self.layout.awaiting_of(key).is_none_or(|s| !self.answers[s as usize])
     }
 
     /// The liveness properties (not yet refuted) that fail from state `n`.
@@ -380,7 +378,12 @@ impl<'a> Search<'a> {
         }
         self.layout.unpack(key, &mut w.base);
         for &(p, within) in &self.liveness {
-            if !found[p] && caller::cooperative(&self.engine, &w.base, self.alphabet, within).is_err() {
+            if found[p] {
+                continue;
+            }
+            copy_state(&mut w.st, &w.base);
+            let (st, trace, scratch) = (&mut w.st, &mut w.trace, &mut w.scratch);
+            if !caller::cooperative_in(&self.engine, self.alphabet, within, st, trace, scratch, |_| {}) {
                 out.push(p);
             }
         }
@@ -485,7 +488,13 @@ pub fn search(
         .filter(|&e| alphabet.events[e] == Event::Silence)
         .collect();
     let switches: Vec<Option<(u16, Option<u16>)>> = (0..alphabet.events.len())
-        .map(|e| if opts.reduce { switch_of(&suite.agent, alphabet, e) } else { None })
+        .map(|e| {
+            if opts.reduce {
+                switch_of(&suite.agent, alphabet, e)
+            } else {
+                None
+            }
+        })
         .collect();
     let s = Search {
         engine,
@@ -495,7 +504,12 @@ pub fn search(
         events,
         silences,
         switches,
-        answers: suite.agent.slots.iter().map(|s| s.extractor.shape == Shape::Answer).collect(),
+        answers: suite
+            .agent
+            .slots
+            .iter()
+            .map(|s| s.extractor.shape == Shape::Answer)
+            .collect(),
         liveness,
     };
     let mut paths: Vec<Option<Path>> = vec![None; props.len()];
@@ -583,11 +597,18 @@ pub fn search(
                 let known = found(&paths);
                 if s.liveness.iter().any(|&(p, _)| !known[p]) {
                     let store_ref = &store;
-                    let fails: Vec<(u32, Vec<usize>)> = (first_new..store.len())
-                        .into_par_iter()
-                        .map_init(|| s.worker(), |w, n| (n, s.live_failures(w, store_ref, n, &known)))
-                        .filter(|(_, f)| !f.is_empty())
-                        .collect();
+                    let fails: Vec<(u32, Vec<usize>)> = if store.len() - first_new <= SMALL {
+                        (first_new..store.len())
+                            .map(|n| (n, s.live_failures(&mut w, store_ref, n, &known)))
+                            .filter(|(_, f)| !f.is_empty())
+                            .collect()
+                    } else {
+                        (first_new..store.len())
+                            .into_par_iter()
+                            .map_init(|| s.worker(), |w, n| (n, s.live_failures(w, store_ref, n, &known)))
+                            .filter(|(_, f)| !f.is_empty())
+                            .collect()
+                    };
                     for (n, props) in fails {
                         for p in props {
                             if paths[p].is_none() {
