@@ -33,6 +33,7 @@ use super::{Branching, Stats, SuiteSearch, counterexample};
 use crate::check::property::check_turn;
 use crate::engine::{Engine, State, Trace};
 use crate::model::property::{Property, PropertyKind};
+use crate::model::raw::DtmfAction;
 use crate::model::{Event, Suite};
 use crate::nlu::{Request, Scratch, Shape};
 use pack::Layout;
@@ -255,9 +256,9 @@ struct Search<'a> {
     /// The silences among `events`: all that is played from a silent state
     /// (see [`Layout::silent`]).
     silences: Vec<usize>,
-    /// Per alphabet event, when it is a plain topic switch (see
-    /// [`switch_of`]): the topics it can enter.
-    switches: Vec<Option<(u16, Option<u16>)>>,
+    /// Per alphabet event: what it does whatever the state, when reducing
+    /// (see [`Kind`]).
+    kinds: Vec<Kind>,
     /// Per slot: it takes any answer.
     answers: Vec<bool>,
     liveness: Vec<(usize, u32)>,
@@ -309,10 +310,19 @@ impl<'a> Search<'a> {
                 _ => None,
             };
             for &ei in events {
-                if let (Some(stay), Some((to, or))) = (shared, self.switches[ei])
-                    && !stay.contains(&Some(to))
-                    && or.is_none_or(|o| !stay.contains(&Some(o)))
-                {
+                let skip = match self.kinds[ei] {
+                    Kind::Plain => false,
+                    Kind::Switch(to, or) => shared
+                        .is_some_and(|stay| !stay.contains(&Some(to)) && or.is_none_or(|o| !stay.contains(&Some(o)))),
+                    Kind::Ends => n != 0,
+                    Kind::Idle { negated } => {
+                        self.layout.awaiting_of(key).is_none_or(|s| !self.answers[s as usize])
+                            && !(negated && self.layout.pending_of(key))
+                    }
+                };
+                if skip {
+                    #[cfg(debug_assertions)]
+                    self.check_skip(w, store, n, ei);
                     continue;
                 }
                 let ev: &'a Event = &self.alphabet.events[ei];
@@ -361,6 +371,60 @@ impl<'a> Search<'a> {
             out.transitions.push((n, ord));
         }
         out
+    }
+
+    /// Every outcome of event `ei` from `st` (one per combination of the
+    /// choice points met): the packed successor and the properties broken.
+    #[cfg(debug_assertions)]
+    fn outcomes(&self, st: &State<'a>, ei: usize) -> Vec<(Vec<u64>, Vec<usize>)> {
+        let mut w = self.worker();
+        let mut out = Vec::new();
+        let mut bits = 0u32;
+        loop {
+            copy_state(&mut w.st, st);
+            w.trace.clear();
+            let mut chooser = Branching::fixed(bits);
+            let (ev, reading) = (&self.alphabet.events[ei], self.alphabet.readings[ei].as_ref());
+            self.engine
+                .step_read(&mut w.st, ev, reading, &mut w.trace, &mut w.scratch, &mut chooser);
+            let mut broken = Vec::new();
+            check_turn(self.props, st, &w.trace, &w.trace.turns[0], |p, _| broken.push(p));
+            self.layout.pack(&w.st, &mut w.key);
+            out.push((w.key.clone(), broken));
+            let used = chooser.points.min(31);
+            match (0..used).rev().find(|i| bits & (1 << i) == 0) {
+                Some(i) => bits = (bits & ((1 << i) - 1)) | (1 << i),
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Debug builds play the transitions a reduction leaves out and check
+    /// that they lead where the reduction says, breaking nothing it does
+    /// not say: an engine change that breaks a reduction's assumption
+    /// fails the tests.
+    #[cfg(debug_assertions)]
+    fn check_skip(&self, w: &Worker<'a>, store: &Store, n: u32, ei: usize) {
+        let here = self.outcomes(&w.base, ei);
+        let label = &self.alphabet.labels[ei];
+        match self.kinds[ei] {
+            Kind::Plain => unreachable!("plain events are played"),
+            Kind::Ends => assert!(
+                here.iter().all(|(k, b)| self.layout.ended(k) && b.is_empty()),
+                "{label} does not just end the conversation"
+            ),
+            Kind::Idle { .. } => assert!(
+                here.iter().all(|(k, b)| k[..] == *store.key(n) && b.is_empty()),
+                "{label} changes state {n}"
+            ),
+            Kind::Switch(..) => {
+                let g = store.group_first(store.key(n)).expect("a group");
+                let mut first = self.engine.start();
+                self.layout.unpack(store.key(g), &mut first);
+                assert_eq!(here, self.outcomes(&first, ei), "{label} from {n} and from {g}");
+            }
+        }
     }
 
     /// Whether a switch of topic from this packed state does what it does
@@ -421,35 +485,74 @@ fn copy_state<'s>(dst: &mut State<'s>, src: &State<'s>) {
     dst.counts.clone_from(counts);
 }
 
-/// When alphabet event `e` is a plain topic switch, the topic it enters
-/// and the runner-up the classifier may take instead: a caller utterance
-/// that fills no slot, reads as no request (not even an uncertain one) and
-/// classifies to a topic, in an agent whose topics are always available and
-/// whose rules wait for no caller words. From a state in another topic it
-/// leaves that topic (dropping the pending escalation and the awaited slot)
-/// and works the new one, so what it does depends only on the data the
-/// state has gathered (slots, actions, variables, counts), unless an
-/// awaited slot takes any answer (see [`Search::plain_switches`]). The
-/// property checks read the new topic and that data only.
-fn switch_of(agent: &crate::model::Agent, alphabet: &Alphabet, e: usize) -> Option<(u16, Option<u16>)> {
-    if !agent.triggers.is_empty() || agent.topics.iter().any(|t| t.available.is_some()) {
-        return None;
+/// What an alphabet event does whatever the state, for the reductions that
+/// leave transitions out (the states stored are the same):
+/// - **ends**: a hang-up, or a keypad shortcut that hangs up, leads to the
+///   one ended state and breaks nothing from any state: only the start
+///   plays it;
+/// - **idle**: an event that fills no slot, reads as no request (or as a
+///   refusal, with no escalation pending), classifies to no topic and is
+///   no caller event a rule waits for is not understood: the state stays as
+///   it is (unless an awaited slot takes any answer) and nothing is
+///   checked, so it is not played;
+/// - **switch**: a plain topic switch (see [`Kind::of`]).
+///
+/// Debug builds play what is left out and check it (`check_skip`).
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Plain,
+    /// The topic it enters, and the runner-up the classifier may take.
+    Switch(u16, Option<u16>),
+    Ends,
+    Idle {
+        negated: bool,
+    },
+}
+
+impl Kind {
+    /// A plain topic switch is a caller utterance that fills no slot, reads
+    /// as no request (not even an uncertain one) and classifies to a topic,
+    /// in an agent whose topics are always available and whose rules wait
+    /// for no caller words. From a state in another topic it leaves that
+    /// topic (dropping the pending escalation and the awaited slot) and
+    /// works the new one, so what it does depends only on the data the
+    /// state has gathered (slots, actions, variables, counts), unless an
+    /// awaited slot takes any answer (see [`Search::plain_switches`]). The
+    /// property checks read the new topic and that data only.
+    fn of(agent: &crate::model::Agent, alphabet: &Alphabet, e: usize) -> Kind {
+        let ev = &alphabet.events[e];
+        match ev {
+            Event::Hangup => return Kind::Ends,
+            Event::Dtmf(d) if agent.dtmf_action(d) == Some(DtmfAction::Hangup) => return Kind::Ends,
+            Event::Silence | Event::Dtmf(_) | Event::Caller(_) => {}
+        }
+        if !agent.triggers.is_empty() {
+            return Kind::Plain;
+        }
+        let Some(r) = alphabet.readings[e].as_ref() else {
+            return Kind::Plain;
+        };
+        if !r.fills.is_empty() {
+            return Kind::Plain;
+        }
+        let above = r.all.filter(|&(_, score, _)| score >= agent.threshold);
+        let request = r.request.request;
+        match (ev, above) {
+            (Event::Dtmf(_), _) => Kind::Idle { negated: false },
+            (_, None) if matches!(request, Request::No | Request::Negated) => Kind::Idle {
+                negated: request == Request::Negated,
+            },
+            (_, Some((to, score, runner_up)))
+                if request == Request::No && agent.topics.iter().all(|t| t.available.is_none()) =>
+            {
+                let or = runner_up
+                    .filter(|&(_, s)| s >= agent.threshold && score - s <= agent.margin)
+                    .map(|(t, _)| t);
+                Kind::Switch(to, or)
+            }
+            _ => Kind::Plain,
+        }
     }
-    let Event::Caller(_) = &alphabet.events[e] else {
-        return None;
-    };
-    let r = alphabet.readings[e].as_ref()?;
-    if !r.fills.is_empty() || r.request.request != Request::No {
-        return None;
-    }
-    let (to, score, runner_up) = r.all?;
-    if score < agent.threshold {
-        return None;
-    }
-    let or = runner_up
-        .filter(|&(_, s)| s >= agent.threshold && score - s <= agent.margin)
-        .map(|(t, _)| t);
-    Some((to, or))
 }
 
 /// Frontier states below which a block is expanded on the calling thread:
@@ -487,14 +590,8 @@ pub fn search(
         .copied()
         .filter(|&e| alphabet.events[e] == Event::Silence)
         .collect();
-    let switches: Vec<Option<(u16, Option<u16>)>> = (0..alphabet.events.len())
-        .map(|e| {
-            if opts.reduce {
-                switch_of(&suite.agent, alphabet, e)
-            } else {
-                None
-            }
-        })
+    let kinds: Vec<Kind> = (0..alphabet.events.len())
+        .map(|e| if opts.reduce { Kind::of(&suite.agent, alphabet, e) } else { Kind::Plain })
         .collect();
     let s = Search {
         engine,
@@ -503,7 +600,7 @@ pub fn search(
         layout,
         events,
         silences,
-        switches,
+        kinds,
         answers: suite
             .agent
             .slots
@@ -515,7 +612,7 @@ pub fn search(
     let mut paths: Vec<Option<Path>> = vec![None; props.len()];
     let mut stats = Stats::default();
     let mut store = Store::new(s.layout.words());
-    if s.switches.iter().any(Option::is_some) {
+    if s.kinds.iter().any(|k| matches!(k, Kind::Switch(..))) {
         store.control = Some(s.layout.control_mask());
     }
     let mut w = s.worker();

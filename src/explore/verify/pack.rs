@@ -285,6 +285,11 @@ impl<'a> Layout<'a> {
         }
     }
 
+    /// Whether a packed state that has not ended has an escalation pending.
+    pub fn pending_of(&self, key: &[u64]) -> bool {
+        (key[0] >> (self.end_bits + self.topic_bits + self.await_bits)) & 1 == 1
+    }
+
     /// Packs `st` into `key` (of [`Layout::words`] words).
     pub fn pack(&self, st: &State<'_>, key: &mut [u64]) {
         let mut w = Writer::new(key);
