@@ -162,11 +162,9 @@ impl Store {
             .is_some()
     }
 
-    /// Stores `key` unless present; its id if new.
-    fn insert(&mut self, hash: u64, key: &[u64], parent: u32, event: u16, bits: u32) -> Option<u32> {
-        if self.contains(hash, key) {
-            return None;
-        }
+    /// Stores `key`, which is not present; its id.
+    fn insert(&mut self, hash: u64, key: &[u64], parent: u32, event: u16, bits: u32) -> u32 {
+        debug_assert!(!self.contains(hash, key), "stored twice");
         let id = self.len();
         self.arena.extend_from_slice(key);
         self.parent.push(parent);
@@ -189,7 +187,7 @@ impl Store {
                 Store::group_hash(&arena[i as usize * w..i as usize * w + w], control)
             });
         }
-        Some(id)
+        id
     }
 
     fn path_to(&self, mut n: u32) -> Path {
@@ -591,7 +589,13 @@ pub fn search(
         .filter(|&e| alphabet.events[e] == Event::Silence)
         .collect();
     let kinds: Vec<Kind> = (0..alphabet.events.len())
-        .map(|e| if opts.reduce { Kind::of(&suite.agent, alphabet, e) } else { Kind::Plain })
+        .map(|e| {
+            if opts.reduce {
+                Kind::of(&suite.agent, alphabet, e)
+            } else {
+                Kind::Plain
+            }
+        })
         .collect();
     let s = Search {
         engine,

@@ -80,6 +80,8 @@ pub struct Layout<'a> {
     silence_cap: u32,
     /// Per slot: bits, and the values it can take (without reductions).
     slots: Vec<(u32, Vec<&'a str>)>,
+    /// With reductions: the slots kept (one bit each).
+    kept_slots: Vec<usize>,
     /// Per action: its latest run's failure is kept (an exception or an
     /// escalation waits for it).
     failed: Vec<bool>,
@@ -209,6 +211,11 @@ impl<'a> Layout<'a> {
             silence_bits: bits_for(silence_cap as usize + 1),
             silence_at: 0,
             silence_cap,
+            kept_slots: if reduce {
+                (0..n_slots).filter(|&i| slots[i].0 == 1).collect()
+            } else {
+                Vec::new()
+            },
             slots,
             failed: failed_read,
             count_bits: agent
@@ -311,10 +318,18 @@ impl<'a> Layout<'a> {
         w.put(u64::from(st.pending_escalation), 1);
         assert!(st.silences <= MAX_SILENCES, "more silences than turns");
         w.put(u64::from(st.silences.min(self.silence_cap)), self.silence_bits);
+        if self.reduce {
+            // A bit a slot kept, in slot order.
+            for &i in &self.kept_slots {
+                w.put(u64::from(st.slots[i].is_some()), 1);
+            }
+        }
         for (value, (bits, values)) in st.slots.iter().zip(&self.slots) {
+            if self.reduce {
+                break;
+            }
             let code = match value {
                 None => 0,
-                Some(_) if self.reduce => 1,
                 Some(v) => {
                     1 + values
                         .iter()
