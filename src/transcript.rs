@@ -297,6 +297,14 @@ fn note_line(engine: &Engine<'_>, n: Note, slots: &[Option<&str>]) -> String {
             agent.margin
         ),
         Note::Switched { from } => format!("switch: left {}, dropping what it was waiting for", topic(from)),
+        Note::LlmCalls { action } => format!(
+            "llm: ignores its instructions and calls '{}' (available by structure)",
+            agent.actions[action as usize].name
+        ),
+        Note::LlmEscalates { topic: t } => format!(
+            "llm: ignores its instructions and hands off from {} (the escalation tool is there by structure)",
+            topic(t)
+        ),
         Note::DefaultPath {
             from: Some(t),
             about: None,

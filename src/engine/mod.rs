@@ -535,7 +535,10 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 },
             };
             match handler {
-                Some(t) => self.topic_work(t, true),
+                Some(t) => {
+                    self.topic_work(t, true);
+                    self.unbound(t);
+                }
                 None if agent.escalation.default_topic => {
                     self.pick = TopicPick::Builtin;
                     let about = above.map(|b| b.0).filter(|&t| Some(t) != active);
@@ -600,6 +603,61 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             }
         };
         self.topic_work(topic, false);
+        self.unbound(topic);
+    }
+
+    /// What an LLM that ignores its instructions may do besides (asked only
+    /// of a chooser that models one): call any action of the topic that the
+    /// structure makes available and whose inputs are filled, and hand off
+    /// wherever the escalation tool is there. The rules compiled from
+    /// instruction text are not consulted; structural conditions are.
+    fn unbound(&mut self, t: TopicId) {
+        if !self.chooser.unbound() || self.st.end.is_some() || self.handoff {
+            return;
+        }
+        let agent = self.e.agent;
+        let topic = &agent.topics[t as usize];
+        for &action in &topic.actions {
+            let a = action as usize;
+            if self.st.succeeded[a].is_some() || self.tried_this_turn(action) {
+                continue;
+            }
+            let structural = topic
+                .runs
+                .iter()
+                .find(|r| r.0 == action)
+                .and_then(|r| r.1.as_ref())
+                .is_none_or(|c| self.e.holds(self.st, c));
+            let inputs = agent.actions[a]
+                .inputs
+                .iter()
+                .all(|&s| self.st.slots[s as usize].is_some());
+            if structural && inputs && self.chooser.llm_calls(action) {
+                self.trace.notes.push(Note::LlmCalls { action });
+                self.call(action, t);
+                if self.st.end.is_some() {
+                    return;
+                }
+            }
+        }
+        let tool = topic.can_escalate && topic.escalation_when.as_ref().is_none_or(|c| self.e.holds(self.st, c));
+        // Otherwise the planner may pick the default Escalation topic
+        // unasked, while its own condition lets it.
+        let default = !topic.can_escalate
+            && agent.escalation.default_topic
+            && agent
+                .escalation
+                .available
+                .as_ref()
+                .is_none_or(|c| self.e.holds(self.st, c));
+        if (tool || default) && self.chooser.llm_escalates(t) {
+            self.trace.notes.push(Note::LlmEscalates { topic: t });
+            if tool {
+                self.handoff(HandoffReason::LlmDecision, Some(t));
+            } else {
+                self.default_handoff(HandoffReason::LlmDecision, None);
+            }
+        }
     }
 
     /// Takes the recogniser's reading; where an LLM could go either way,
@@ -982,6 +1040,11 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         if !self.preconditions(action, t, depth) {
             return;
         }
+        self.call(action, t);
+    }
+
+    /// Calls `action` in topic `t` (asking for a missing input instead).
+    fn call(&mut self, action: ActionId, t: TopicId) {
         let def = &self.e.agent.actions[action as usize];
         if let Some(&slot) = def.inputs.iter().find(|&&s| self.st.slots[s as usize].is_none()) {
             self.trace.notes.push(Note::NeedsInput { action, slot });
@@ -990,7 +1053,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         }
         let nominal = !self.e.fixtures.actions[action as usize].fails;
         let ok = self.chooser.action_ok(action, nominal);
-        self.trace.notes.push(Note::Called(Call { action, ok }));
+        self.trace.notes.push(Note::Called(Call { action, ok, topic: t }));
         if ok {
             self.st.succeeded[action as usize] = Some(t);
             self.st.failed[action as usize] = false;

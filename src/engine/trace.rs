@@ -141,11 +141,23 @@ pub struct Fill<'s> {
 pub struct Call {
     pub action: ActionId,
     pub ok: bool,
+    /// The topic it ran in (a turn that then takes the default Escalation
+    /// path shows no topic of its own).
+    pub topic: TopicId,
 }
 
 /// A rule decision or routing step, in the order it was taken.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Note {
+    /// The LLM, ignoring its instructions, called the action (an unbound
+    /// LLM's choice: see [`crate::engine::Chooser::unbound`]).
+    LlmCalls {
+        action: ActionId,
+    },
+    /// The LLM, ignoring its instructions, handed off from the topic.
+    LlmEscalates {
+        topic: TopicId,
+    },
     /// The classifier's top two topics were within the margin.
     Ambiguous {
         chosen: TopicId,
