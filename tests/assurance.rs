@@ -31,7 +31,10 @@ fn baton(args: &[&str]) -> (i32, String) {
 
 /// `baton verify SUITE --json`: exit code, console, and per property
 /// (name, status, level, the report's property object).
-fn verify(suite: &str, dir: &Path) -> (i32, String, Vec<(String, String, Option<String>, Value)>) {
+/// A property in the JSON report: name, status, level, the whole object.
+type Prop = (String, String, Option<String>, Value);
+
+fn verify(suite: &str, dir: &Path) -> (i32, String, Vec<Prop>) {
     let json = dir.join(format!("{}.json", suite.replace('/', "_")));
     let (code, console) = baton(&["verify", suite, "--no-regressions", "--json", json.to_str().unwrap()]);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -49,7 +52,7 @@ fn verify(suite: &str, dir: &Path) -> (i32, String, Vec<(String, String, Option<
     (code, console, props)
 }
 
-fn level_of<'p>(props: &'p [(String, String, Option<String>, Value)], name: &str) -> (&'p str, Option<&'p str>) {
+fn level_of<'p>(props: &'p [Prop], name: &str) -> (&'p str, Option<&'p str>) {
     let p = props
         .iter()
         .find(|p| p.0 == name)
