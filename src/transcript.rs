@@ -11,7 +11,7 @@ use crate::model::Event;
 use crate::agent::compiled::{Op, Phase};
 use crate::model::agent::{Agent, BUILTIN_ESCALATION};
 use crate::model::raw::{Channel, NoInputThen};
-use crate::nlu::Request;
+use crate::nlu::{Reading, Request, Scratch};
 use crate::policy::{Counter, Req, Rule, TopicId, Trigger, When};
 
 /// How every transcript begins; a golden file that does not is not ours.
@@ -24,9 +24,13 @@ pub fn render(engine: &Engine<'_>, conversation: &str, events: &[Event], trace: 
     let _ = writeln!(out, "{HEADER}{}", one_line(conversation));
     let _ = writeln!(out, "agent: {}", one_line(&agent.name));
     let mut slots: Vec<Option<&str>> = vec![None; agent.slots.len()];
+    let mut scratch = crate::nlu::Scratch::default();
     for (i, (ev, turn)) in events.iter().zip(&trace.turns).enumerate() {
         out.push('\n');
         let _ = writeln!(out, "[{}] {}", i + 1, event_line(ev));
+        if let (Event::Caller(text), Some(reading)) = (ev, turn.reading) {
+            request_line(agent, text, turn.request, reading, &mut scratch, &mut out);
+        }
         render_turn(engine, trace, turn, &mut slots, &mut out);
     }
     out.push('\n');
@@ -52,11 +56,6 @@ fn render_turn<'s>(
     out: &mut String,
 ) {
     let agent = engine.agent;
-    match turn.request {
-        Request::Yes => out.push_str("    request: asks for a human\n"),
-        Request::Negated => out.push_str("    request: negated, not a request for a human\n"),
-        Request::No => {}
-    }
     if let Some(line) = topic_line(agent, turn.topic) {
         let _ = writeln!(out, "    topic: {line}");
     }
@@ -86,6 +85,38 @@ fn render_turn<'s>(
     if !says.is_empty() {
         let _ = writeln!(out, "    agent: {}", one_line(&says));
     }
+}
+
+/// The recogniser's reading of a caller line, with the words that decided
+/// it: `request: asks for a human ("hablar con una persona", score 0.93)`.
+/// Nothing for an utterance that is no request.
+fn request_line(agent: &Agent, text: &str, taken: Request, reading: Reading, scratch: &mut Scratch, out: &mut String) {
+    if reading.request == Request::No {
+        return;
+    }
+    let (_, words) = scratch.explain(&agent.vocab, text);
+    let quoted = if words.is_empty() {
+        String::new()
+    } else {
+        format!("{:?}, ", one_line(&words))
+    };
+    let score = reading.score;
+    let _ = match reading.request {
+        Request::Yes => writeln!(out, "    request: asks for a human ({quoted}score {score:.2})"),
+        Request::Negated => writeln!(
+            out,
+            "    request: negated, not a request for a human ({quoted}score {score:.2})"
+        ),
+        _ => writeln!(
+            out,
+            "    request? uncertain: explored both ways ({quoted}score {score:.2}); taken here as {}",
+            if taken == Request::Yes {
+                "a request"
+            } else {
+                "no request"
+            }
+        ),
+    };
 }
 
 fn topic_line(agent: &Agent, pick: TopicPick) -> Option<String> {

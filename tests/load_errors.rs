@@ -492,3 +492,13 @@ fn many_errors_are_listed_and_the_first_twenty_drawn() {
         out.stderr
     );
 }
+
+#[test]
+fn a_pinned_request_choice_is_a_strict_boolean() {
+    for word in ["'yes'", "maybe", "1"] {
+        load_error(
+            &format!("{HEAD}  - name: a\n    turns:\n      - caller: hi\n        choose: {{ request: {word} }}\n"),
+            ":7:28: invalid boolean: expected true or false",
+        );
+    }
+}

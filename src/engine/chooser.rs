@@ -1,4 +1,5 @@
-//! The engine's points of nondeterminism, and the choosers that settle them:
+//! The engine's points of nondeterminism (an uncertain request, a
+//! classifier tie, action outcomes), and the choosers that settle them:
 //! the nominal one, and one that replays what a script pins (`choose:`).
 //! Fuzzing and verification bring their own (see `explore::Branching`).
 
@@ -11,6 +12,11 @@ use crate::policy::{ActionId, TopicId};
 pub trait Chooser {
     /// A new caller event is about to be processed (`turn` is 1-based).
     fn turn(&mut self, _turn: u32) {}
+    /// The recogniser is uncertain whether the utterance asks for a human;
+    /// `leaning` is the way its score leans. The first choice of a turn.
+    fn request(&mut self, leaning: bool) -> bool {
+        leaning
+    }
     /// The two best topics scored within the classifier's margin.
     fn topic(&mut self, best: TopicId, _runner_up: TopicId) -> TopicId {
         best
@@ -42,6 +48,9 @@ impl<'c> Scripted<'c> {
 impl Chooser for Scripted<'_> {
     fn turn(&mut self, turn: u32) {
         self.current = self.choices.iter().find(|c| c.0 + 1 == turn).map(|c| &c.1);
+    }
+    fn request(&mut self, leaning: bool) -> bool {
+        self.current.and_then(|c| c.request).unwrap_or(leaning)
     }
     fn topic(&mut self, best: TopicId, runner_up: TopicId) -> TopicId {
         match self.current.and_then(|c| c.topic) {

@@ -21,7 +21,7 @@ use crate::agent::compiled::{Cond, Condition, Op, Phase, Value, VarId};
 use crate::agent::spec::CmpOp;
 use crate::model::raw::{DtmfAction, HandoffReason, NoInputThen};
 use crate::model::{Agent, Event, Fixtures};
-use crate::nlu::{Request, Scratch, Shape};
+use crate::nlu::{Reading, Request, Scratch, Shape};
 use crate::policy::{ActionId, Counter, Guard, Req, Rule, SlotId, TopicId, When};
 pub use chooser::{Chooser, Nominal, Scripted};
 pub use trace::*;
@@ -185,6 +185,7 @@ impl<'a> Engine<'a> {
             trace,
             chooser,
             request: Request::No,
+            reading: None,
             pick: TopicPick::None,
             asked: None,
             handoff: false,
@@ -197,10 +198,11 @@ impl<'a> Engine<'a> {
         } else {
             turn.event(ev, scratch);
         }
-        let (request, pick, handoff) = (turn.request, turn.pick, turn.handoff);
+        let (request, reading, pick, handoff) = (turn.request, turn.reading, turn.pick, turn.handoff);
         let ended = if ignored { None } else { st.end };
         trace.turns.push(Turn {
             request,
+            reading,
             topic: pick,
             fills: f0..trace.fills.len() as u32,
             notes: n0..trace.notes.len() as u32,
@@ -308,7 +310,11 @@ struct Step<'e, 'a, 's, 't, C> {
     st: &'t mut State<'s>,
     trace: &'t mut Trace<'s>,
     chooser: &'t mut C,
+    /// The request as the engine takes it: an uncertain reading settled by
+    /// the chooser.
     request: Request,
+    /// What the recogniser read, when the event was an utterance.
+    reading: Option<Reading>,
     pick: TopicPick,
     asked: Option<SlotId>,
     handoff: bool,
@@ -386,7 +392,20 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             None
         } else {
             scratch.tokenize(&agent.vocab, text);
-            self.request = scratch.request();
+            let reading = scratch.reading();
+            self.reading = Some(reading);
+            self.request = match reading.request {
+                // Where an LLM could go either way, the chooser decides:
+                // nominally the way the score leans, both ways in a search.
+                Request::Uncertain => {
+                    if self.chooser.request(reading.leans_to_request()) {
+                        Request::Yes
+                    } else {
+                        Request::No
+                    }
+                }
+                r => r,
+            };
             self.classify(scratch)
         };
         // A slot that takes whatever the caller answers takes this reply,

@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use crate::agent::compiled::Phase;
 use crate::model::raw::{HandoffReason, NoInputThen};
-use crate::nlu::Request;
+use crate::nlu::{Reading, Request};
 use crate::policy::{ActionId, SlotId, TopicId};
 
 #[derive(Debug, Default)]
@@ -68,7 +68,11 @@ fn range(r: &Range<u32>) -> Range<usize> {
 
 #[derive(Clone, Debug)]
 pub struct Turn {
+    /// Whether the turn asked for a human, as the engine took it (never
+    /// [`Request::Uncertain`]: the chooser settles that).
     pub request: Request,
+    /// What the recogniser read, for a caller utterance.
+    pub reading: Option<Reading>,
     pub topic: TopicPick,
     pub fills: Range<u32>,
     pub notes: Range<u32>,

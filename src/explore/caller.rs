@@ -38,6 +38,16 @@ pub const NEGATED: &[&str] = &[
     "I never asked for an agent",
 ];
 
+/// Utterances an LLM could take either way (frustration without an ask):
+/// the first the agent reads as uncertain stands for them in `verify`'s
+/// alphabet, which then takes both readings.
+pub const UNCERTAIN: &[&str] = &[
+    "this bot is useless",
+    "I've asked three times",
+    "you're not helping",
+    "this is ridiculous",
+];
+
 pub const SMALL_TALK: &[&str] = &[
     "hello",
     "thanks",
@@ -128,6 +138,13 @@ impl Alphabet {
             }
         }
         push(&mut a, Event::Hangup, "hangup".into());
+        // Last, so that a shortest counterexample prefers the plain events.
+        if let Some(text) = UNCERTAIN
+            .iter()
+            .find(|t| engine::read(agent, t, &mut scratch).0 == Request::Uncertain)
+        {
+            push(&mut a, Event::Caller((*text).into()), "uncertain request".into());
+        }
         a
     }
 }

@@ -22,8 +22,9 @@ use crate::policy::{ActionId, TopicId};
 use caller::Alphabet;
 
 /// Takes the alternative branch at the choice points whose bit is set:
-/// bit `i` of a turn's word is the turn's `i`-th choice point (a classifier
-/// tie, then action outcomes, in the order the engine meets them). Records
+/// bit `i` of a turn's word is the turn's `i`-th choice point (an uncertain
+/// request, a classifier tie, then action outcomes, in the order the engine
+/// meets them). Records
 /// the semantic choices when asked, so that they can be written as `choose:`.
 #[derive(Clone, Debug)]
 pub struct Branching<'b> {
@@ -96,6 +97,16 @@ impl Chooser for Branching<'_> {
         self.turn = turn;
         self.pos = 0;
         self.points = 0;
+    }
+    fn request(&mut self, leaning: bool) -> bool {
+        if self.take() {
+            if let Some(c) = self.noted() {
+                c.request = Some(!leaning);
+            }
+            !leaning
+        } else {
+            leaning
+        }
     }
     fn topic(&mut self, best: TopicId, runner_up: TopicId) -> TopicId {
         if self.take() {

@@ -177,6 +177,9 @@ pub fn yaml(
         let _ = writeln!(y, "      - {line}");
         if let Some((_, c)) = choices.iter().find(|c| c.0 as usize == i) {
             let mut parts = Vec::new();
+            if let Some(r) = c.request {
+                parts.push(format!("request: {r}"));
+            }
             if let Some(t) = c.topic {
                 parts.push(format!("topic: {}", q(&agent.topics[t as usize].name)));
             }

@@ -214,12 +214,15 @@ pub struct ActionRequiresSection {
 }
 
 /// The engine's choices on one turn, where a real agent could go either way:
+/// whether an utterance the recogniser is uncertain about asks for a human,
 /// which of two close topics the classifier takes, and which action calls
 /// fail or succeed regardless of the fixtures. Fuzz and verify write these
 /// into counterexamples so that they replay exactly.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChooseSection {
+    #[serde(default)]
+    pub request: Option<bool>,
     #[serde(default)]
     pub topic: Option<Spanned<String>>,
     #[serde(default)]

@@ -30,7 +30,12 @@ pub(super) fn choice(path: &Path, errs: &mut Diagnostics, agent: &Agent, ch: &ra
             ));
         }
     }
-    Choice { topic, fail, succeed }
+    Choice {
+        request: ch.request,
+        topic,
+        fail,
+        succeed,
+    }
 }
 
 fn topic_id(path: &Path, errs: &mut Diagnostics, agent: &Agent, t: &Spanned<String>) -> Option<TopicId> {

@@ -56,6 +56,9 @@ pub struct Conversation {
 /// The engine's choices pinned on one turn (`choose:`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Choice {
+    /// How an utterance the recogniser is uncertain about is taken: as a
+    /// request for a human or not.
+    pub request: Option<bool>,
     /// Which of two topics within the classifier's margin to take.
     pub topic: Option<TopicId>,
     /// Action calls on this turn that fail, whatever the fixtures say.

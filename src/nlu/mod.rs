@@ -1,20 +1,25 @@
 //! Cheap, deterministic language understanding for the engine's hot path:
 //! a tokenizer over a vocabulary interned at load time, the topic classifier,
-//! the escalation-request recogniser (with negation), and slot extractors.
+//! the escalation-request recogniser (a learned model with rules for
+//! negation scope, see [`request`]), and slot extractors.
 //!
 //! Everything is compiled when an agent is loaded. At run time a turn costs a
 //! pass over the utterance and a few hash lookups; the buffers live in a
 //! [`Scratch`] that a session reuses, so a turn does not allocate.
 
 mod classify;
+pub mod corpus;
 mod extract;
+pub mod learn;
+mod model;
 mod request;
 
 use rustc_hash::FxHashMap;
 
 pub use classify::TopicModel;
 pub use extract::{Extractor, Shape, regex_error_detail, small_regex};
-pub use request::Request;
+pub use model::{HIGH, LOW, explain_words, model_score};
+pub use request::{Reading, Request};
 
 /// Id of a word that is not in the agent's vocabulary.
 pub const UNKNOWN: u32 = u32::MAX;
@@ -142,6 +147,9 @@ impl Vocab {
     /// A vocabulary with the built-in function words (stop words, request
     /// and negation words).
     pub fn new() -> Vocab {
+        // The request model is expanded with the first agent loaded, not on
+        // the first caller turn.
+        model::preload();
         let mut v = Vocab::default();
         let mut buf = String::new();
         for w in STOPWORDS {
@@ -200,6 +208,9 @@ struct Form {
     past: bool,
     /// Ended in "'s" ("the agent's name").
     possessive: bool,
+    /// Byte range in the text that was tokenized, for explanations.
+    start: u32,
+    end: u32,
 }
 
 /// Splits `text` into lower-case stemmed words, calling `f(word, clause,
@@ -207,20 +218,31 @@ struct Form {
 fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str, u32, Form)) {
     let mut clause = 0u32;
     let mut apostrophe_at = usize::MAX;
+    let (mut start, mut end) = (0u32, 0u32);
     buf.clear();
-    let flush = |buf: &mut String, apostrophe_at: usize, clause: u32, f: &mut dyn FnMut(&str, u32, Form)| {
+    let flush = |buf: &mut String,
+                 apostrophe_at: usize,
+                 clause: u32,
+                 (start, end): (u32, u32),
+                 f: &mut dyn FnMut(&str, u32, Form)| {
         if !buf.is_empty() {
             let form = Form {
                 past: buf.len() > 4 && buf.ends_with("ed"),
                 possessive: apostrophe_at.checked_add(1) == Some(buf.len()) && buf.ends_with('s'),
+                start,
+                end,
             };
             stem(buf);
             f(buf, clause, form);
             buf.clear();
         }
     };
-    for c in text.chars() {
+    for (i, c) in text.char_indices() {
         if c.is_alphanumeric() {
+            if buf.is_empty() {
+                start = i as u32;
+            }
+            end = (i + c.len_utf8()) as u32;
             if c.is_ascii() {
                 buf.push(c.to_ascii_lowercase());
             } else {
@@ -230,14 +252,14 @@ fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str, u32, Form
             // "don't" -> "dont"; remember where, for "agent's".
             apostrophe_at = buf.len();
         } else {
-            flush(buf, apostrophe_at, clause, &mut f);
+            flush(buf, apostrophe_at, clause, (start, end), &mut f);
             apostrophe_at = usize::MAX;
             if matches!(c, ',' | '.' | ';' | '!' | '?' | ':') {
                 clause = clause.saturating_add(1);
             }
         }
     }
-    flush(buf, apostrophe_at, clause, &mut f);
+    flush(buf, apostrophe_at, clause, (start, end), &mut f);
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -262,6 +284,10 @@ pub struct Scratch {
     unknown: Vec<u64>,
     /// The utterance in NFKC form, when it is not ASCII.
     folded: String,
+    /// The utterance as the request model reads it ([`learn::normalize`]).
+    norm: String,
+    /// The model's logit for `norm`.
+    logit: f32,
 }
 impl Scratch {
     /// Tokenizes `text` against `vocab`; results stay in the scratch until
@@ -274,10 +300,19 @@ impl Scratch {
             folded.clear();
             folded.extend(text.nfkc());
             self.tokenize_plain(vocab, &folded);
+            learn::normalize(&folded, &mut self.norm);
             self.folded = folded;
         } else {
             self.tokenize_plain(vocab, text);
+            learn::normalize(text, &mut self.norm);
         }
+        self.logit = model::cached_logit(&self.norm);
+    }
+
+    /// The text the last call to [`Scratch::tokenize`] read: `text` itself,
+    /// or its NFKC form.
+    fn read_text<'t>(&'t self, text: &'t str) -> &'t str {
+        if text.is_ascii() { text } else { &self.folded }
     }
 
     fn tokenize_plain(&mut self, vocab: &Vocab, text: &str) {
@@ -311,9 +346,63 @@ impl Scratch {
         unknown.dedup();
     }
 
-    /// Recognises a request for a human in the last tokenized utterance.
+    /// Reads the last tokenized utterance: the rules' reading, then the
+    /// model's score, combined (see [`request`]).
+    pub fn reading(&self) -> Reading {
+        let rules = match self.rules().0 {
+            Request::No if self.operator_key_alone() => Request::Yes,
+            r => r,
+        };
+        request::combine(rules, self.is_question(), self.logit)
+    }
+
+    /// Whether the last utterance is nothing but the operator key said
+    /// aloud ("zero", "zero zero", "uh, cero"): the rules read that as a
+    /// request, as they read "operator" alone.
+    fn operator_key_alone(&self) -> bool {
+        const KEY: &[&str] = &["zero", "0", "cero", "null", "nul", "nulo", "zerro"];
+        const FILLER: &[&str] = &["uh", "um", "eh", "euh", "ah", "just", "please", "|", "!"];
+        let mut key = false;
+        for w in self.norm.split(' ').filter(|w| !w.is_empty()) {
+            if KEY.contains(&w) {
+                key = true;
+            } else if !FILLER.contains(&w) {
+                return false;
+            }
+        }
+        key
+    }
+
+    /// Whether the last utterance is a question: it has a question mark,
+    /// or begins with an auxiliary or a question word.
+    fn is_question(&self) -> bool {
+        const OPENERS: &[&str] = &[
+            "am", "are", "is", "do", "does", "did", "can", "could", "may", "will", "would", "should", "how", "what",
+            "when", "where", "why", "who", "which",
+        ];
+        self.norm.contains(" ? ")
+            || self
+                .norm
+                .split(' ')
+                .find(|w| !w.is_empty())
+                .is_some_and(|w| OPENERS.contains(&w))
+    }
+
+    /// The English rules' reading alone, as the recogniser read before it
+    /// had a model: for comparisons.
+    pub fn rules_only(&self) -> Request {
+        self.rules().0
+    }
+
+    /// Whether the last tokenized utterance asks for a human.
     pub fn request(&self) -> Request {
-        let mut result = Request::No;
+        self.reading().request
+    }
+
+    /// The rules' reading of the last tokenized utterance, and the byte
+    /// range (in the tokenized text) of the clause that decided it.
+    fn rules(&self) -> (Request, (u32, u32)) {
+        let mut result = (Request::No, (0, 0));
         let mut start = 0;
         while start < self.tokens.len() {
             let clause = self.tokens[start].clause;
@@ -325,11 +414,30 @@ impl Scratch {
             // no, I don't need a person" is a refusal.
             match request::clause_request(&self.tokens[start..end]) {
                 Request::No => {}
-                r => result = r,
+                r => {
+                    let span = (self.tokens[start].form.start, self.tokens[end - 1].form.end);
+                    result = (r, span);
+                }
             }
             start = end;
         }
         result
+    }
+
+    /// Why `text` reads as it does, in the caller's words: the words that
+    /// decided ("hablar con una persona"; the refusing clause for a
+    /// negation), and the reading. Off the hot path: for transcripts.
+    pub fn explain(&mut self, vocab: &Vocab, text: &str) -> (Reading, String) {
+        self.tokenize(vocab, text);
+        let reading = self.reading();
+        let read = self.read_text(text).to_string();
+        let words = match self.rules() {
+            (Request::Negated, (s, e)) if reading.request == Request::Negated => {
+                read[s as usize..e as usize].to_string()
+            }
+            _ => explain_words(&read, reading.request != Request::No),
+        };
+        (reading, words)
     }
 
     /// Number of content words (known or not) in the last utterance.

@@ -1,6 +1,17 @@
-//! The request-for-a-human recogniser: reads a tokenized utterance clause
-//! by clause and tells a request from a refusal or a mere mention.
+//! The request-for-a-human recogniser. Two readers, each for what it does
+//! well:
+//! - a learned model ([`super::learn`]: character n-grams, words and
+//!   multilingual meaning classes, logistic regression trained on the
+//!   labelled corpus at build time) scores the whole utterance, in any of
+//!   the corpus's languages, with typos and speech-recognition splits, and
+//!   its score gives both the decision and a band where an LLM could go
+//!   either way;
+//! - the rules below read English clause by clause and know the scope of a
+//!   negation: a refusal ("I don't need a person anymore") is a refusal
+//!   whatever the model scores, and it withdraws a blocked request.
 
+use super::learn::sigmoid;
+use super::model::{HIGH, LOW};
 use super::{
     BE, CONTACT, ESC_NOUN, ESCALATE, HUMAN, MODIFIER, NARRATIVE, NEED, NEGATOR, NO, PERSON, STOP, Token, WANT,
 };
@@ -12,6 +23,48 @@ pub enum Request {
     Yes,
     /// Mentions a human but negated ("I don't need a person").
     Negated,
+    /// An LLM could read it either way ("this bot is useless"): the engine
+    /// asks its [`crate::engine::Chooser`], so fuzz and verify take both.
+    Uncertain,
+}
+
+/// What the recogniser made of an utterance.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reading {
+    pub request: Request,
+    /// The model's score that it asks for a human, 0 to 1.
+    pub score: f32,
+}
+
+impl Reading {
+    /// Which way an uncertain reading leans: the nominal branch.
+    pub fn leans_to_request(&self) -> bool {
+        self.score >= 0.5
+    }
+}
+
+/// From this score up (within the uncertain band), a statement the rules
+/// read as a request is one.
+const RULES_SETTLE: f32 = 0.5;
+
+/// The rules' reading and the model's logit, combined: a refusal the rules
+/// see stands; otherwise the model's score decides, with its middle band
+/// uncertain, except that the rules settle a statement the model leans to
+/// read as a request.
+pub(super) fn combine(rules: Request, question: bool, logit: f32) -> Reading {
+    let score = sigmoid(logit);
+    let request = match rules {
+        Request::Negated => Request::Negated,
+        _ if score >= HIGH => Request::Yes,
+        // Where the model is unsure but leans to a request, an English
+        // statement the rules read as one ("no that's not it I want an
+        // agent") is one; not a question, where the rules mistake "can I
+        // talk to an agent on weekends" for a request.
+        Request::Yes if score >= RULES_SETTLE && !question => Request::Yes,
+        _ if score <= LOW => Request::No,
+        _ => Request::Uncertain,
+    };
+    Reading { request, score }
 }
 
 /// Content words allowed between a verb and the human it governs
@@ -110,11 +163,12 @@ mod tests {
     use super::*;
     use crate::nlu::{Scratch, Vocab};
 
+    /// The rules' reading alone.
     fn request(text: &str) -> Request {
         let vocab = Vocab::new();
         let mut s = Scratch::default();
         s.tokenize(&vocab, text);
-        s.request()
+        s.rules().0
     }
 
     #[test]
