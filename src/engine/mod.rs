@@ -112,7 +112,11 @@ impl<'a> Engine<'a> {
     /// procedure set, or an output of an action (in this run's fixtures).
     pub fn value(&self, code: u32) -> Option<&'a str> {
         if code >> 16 == 0 {
-            return self.agent.constants.get((code as usize).wrapping_sub(1)).map(String::as_str);
+            return self
+                .agent
+                .constants
+                .get((code as usize).wrapping_sub(1))
+                .map(String::as_str);
         }
         let (action, output) = ((code >> 16) - 1, code & 0xffff);
         self.fixtures.actions[action as usize].outputs[output as usize].as_deref()
@@ -572,6 +576,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
     fn topic_work(&mut self, t: TopicId, requested: bool) {
         let agent = self.e.agent;
         let mut t = t;
+        let mut requested = requested;
         let mut hops = 0;
         'topic: loop {
             for phase in [Phase::Before, Phase::Instructions] {
@@ -591,20 +596,23 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             }
             if requested && !agent.topics[t as usize].can_escalate {
                 // Reached by a transition (or a topic with procedures the
-                // request classified to): no escalation here.
+                // request classified to): no escalation here. The topic
+                // says so and goes on with its work.
                 if agent.escalation.default_topic {
                     self.default_handoff(HandoffReason::CallerRequest, None);
-                } else {
-                    self.trace.notes.push(Note::NoPath);
-                    self.say(Say::CannotTransfer);
+                    return;
                 }
-                return;
+                self.trace.notes.push(Note::NoPath);
+                self.say(Say::CannotTransfer);
+                requested = false;
             }
             self.reason(t, requested);
             if self.st.end.is_some() {
                 return;
             }
-            let Some(to) = self.procedure(t, Phase::After) else { return };
+            let Some(to) = self.procedure(t, Phase::After) else {
+                return;
+            };
             if self.st.end.is_some() {
                 return;
             }
@@ -650,10 +658,18 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             pc += 1;
             match &step.op {
                 Op::Run { action, skip } => {
-                    self.trace.notes.push(Note::Proc { topic: t, phase, step: at });
+                    self.trace.notes.push(Note::Proc {
+                        topic: t,
+                        phase,
+                        step: at,
+                    });
                     if !self.run_step(*action, t) {
                         if *skip as usize > pc {
-                            self.trace.notes.push(Note::Skipped { topic: t, phase, step: at });
+                            self.trace.notes.push(Note::Skipped {
+                                topic: t,
+                                phase,
+                                step: at,
+                            });
                         }
                         pc = *skip as usize;
                     }
@@ -688,7 +704,11 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 }
                 Op::Jump { to } => pc = *to as usize,
                 Op::Transition { to } => {
-                    self.trace.notes.push(Note::Proc { topic: t, phase, step: at });
+                    self.trace.notes.push(Note::Proc {
+                        topic: t,
+                        phase,
+                        step: at,
+                    });
                     return Some(*to);
                 }
             }
