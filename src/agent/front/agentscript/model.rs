@@ -342,17 +342,16 @@ impl Mapper {
                     ValueSpec::Output(Name::new(o.to_string(), self.src(set.value.pos)))
                 }
                 Some(def) => {
-                    self.errs.push(self.src(set.value.pos).error(format!(
-                        "@outputs.{o}: action '{}' has no output '{o}'",
-                        def.name.name
-                    )));
+                    self.errs.push(
+                        self.src(set.value.pos)
+                            .error(format!("@outputs.{o}: action '{}' has no output '{o}'", def.name.name)),
+                    );
                     return None;
                 }
                 None => {
-                    self.errs.push(
-                        self.src(set.value.pos)
-                            .error(format!("@outputs.{o} outside a `run`: expected it under run @actions.NAME")),
-                    );
+                    self.errs.push(self.src(set.value.pos).error(format!(
+                        "@outputs.{o} outside a `run`: expected it under run @actions.NAME"
+                    )));
                     return None;
                 }
             },
@@ -394,8 +393,15 @@ impl Mapper {
             }
             let mut conds = Vec::new();
             let mut open = false;
-            for b in script.agents.iter().filter_map(|x| x.reasoning.as_ref()).flat_map(|r| &r.actions) {
-                let BindingTarget::Transition(to) = &b.target else { continue };
+            for b in script
+                .agents
+                .iter()
+                .filter_map(|x| x.reasoning.as_ref())
+                .flat_map(|r| &r.actions)
+            {
+                let BindingTarget::Transition(to) = &b.target else {
+                    continue;
+                };
                 if !matches!(to.reference(), Some(("subagent" | "topic", n)) if n == a.name.name) {
                     continue;
                 }
@@ -439,7 +445,10 @@ impl Mapper {
                             Name::new(var.to_string(), self.src(s.target.pos)),
                         );
                         let sets = &mut self.actions[index].sets;
-                        if !sets.iter().any(|(o, v)| o.value == set.0.value && v.value == set.1.value) {
+                        if !sets
+                            .iter()
+                            .any(|(o, v)| o.value == set.0.value && v.value == set.1.value)
+                        {
                             sets.push(set);
                         }
                     }
