@@ -6,9 +6,9 @@
 
 use std::fmt::Write;
 
+use crate::agent::compiled::{Op, Phase};
 use crate::engine::{Call, End, Engine, Handoff, Kept, Note, Say, TopicPick, Trace, Turn, Unmet};
 use crate::model::Event;
-use crate::agent::compiled::{Op, Phase};
 use crate::model::agent::{Agent, BUILTIN_ESCALATION};
 use crate::model::raw::{Channel, NoInputThen};
 use crate::nlu::{Reading, Request, Scratch};

@@ -97,17 +97,19 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
         .zip(refs.topic_runs)
         .zip(refs.topic_procedures)
         .enumerate()
-        .map(|(ti, (((((t, topic_actions), available), escalation_when), runs), procedures))| {
-            let mut topic = topic(t, ti as TopicId, topic_actions, &names, &mut vocab, &mut problems);
-            topic.available = available;
-            topic.escalation_when = escalation_when;
-            topic.runs = runs;
-            let [before, procedure, after] = procedures;
-            topic.before = before;
-            topic.procedure = procedure;
-            topic.after = after;
-            topic
-        })
+        .map(
+            |(ti, (((((t, topic_actions), available), escalation_when), runs), procedures))| {
+                let mut topic = topic(t, ti as TopicId, topic_actions, &names, &mut vocab, &mut problems);
+                topic.available = available;
+                topic.escalation_when = escalation_when;
+                topic.runs = runs;
+                let [before, procedure, after] = procedures;
+                topic.before = before;
+                topic.procedure = procedure;
+                topic.after = after;
+                topic
+            },
+        )
         .collect();
     check_guard_topics(&topics, &actions, &mut problems);
     let (triggers, counters) = triggers_and_counters(&topics);

@@ -203,10 +203,10 @@ impl Procs<'_, '_> {
                             let def = &self.spec.actions[a as usize];
                             let i = def.outputs.iter().position(|x| x.value == o.value);
                             if i.is_none() {
-                                errs.push(o.src.error(format!(
-                                    "action '{}' has no output '{}'",
-                                    def.name.value, o.value
-                                )));
+                                errs.push(
+                                    o.src
+                                        .error(format!("action '{}' has no output '{}'", def.name.value, o.value)),
+                                );
                             }
                             i.map(|i| Value::Code(value_code(a, i as u16)))
                         }),
