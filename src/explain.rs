@@ -316,6 +316,29 @@ pub fn explain(agent: &Agent) -> String {
             }
         }
     }
+    // A procedure's transition out of a topic with guards into one that
+    // escalates: the request is handled there, under the target's rules.
+    for t in agent.topics.iter().filter(|t| t.guards().next().is_some()) {
+        for phase in [Phase::Before, Phase::Instructions, Phase::After] {
+            for step in t.steps(phase) {
+                if let Op::Transition { to } = step.op
+                    && agent.topics[to as usize].can_escalate
+                {
+                    paths += 1;
+                    let _ = writeln!(
+                        out,
+                        "  - `transition to {}` in the {} of {} (line {}): {} escalates under its own conditions, not {}'s guards",
+                        agent.topics[to as usize].name,
+                        phase.label(),
+                        t.name,
+                        step.src.pos.line,
+                        agent.topics[to as usize].name,
+                        t.name
+                    );
+                }
+            }
+        }
+    }
     if paths == 0 {
         let _ = writeln!(out, "  (none)");
     } else if !guarded.is_empty() {

@@ -519,3 +519,49 @@ fn available_when_is_a_structural_guard_on_the_escalation() {
     assert_eq!((cmp.op, cmp.value.as_deref()), (CmpOp::Eq, Some("True")));
     assert_eq!(a.variables[cmp.var as usize].default.as_deref(), Some("False"));
 }
+
+#[test]
+fn explain_names_a_procedure_transition_past_a_topics_guards() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("past.agent");
+    std::fs::write(
+        &file,
+        r#"config:
+    developer_name: "Past"
+connection messaging:
+    outbound_route_name: "flow://Q"
+start_agent cases:
+    description: "Order problems"
+    actions:
+        create_case:
+            outputs:
+                id: string
+            target: "flow://Create"
+    before_reasoning:
+        transition to @subagent.humans
+    reasoning:
+        instructions: ->
+            | Allow the 'Escalation' action only after the 'create_case' action has been executed.
+        actions:
+            open: @actions.create_case
+            escalate_to_human: @utils.escalate
+subagent humans:
+    description: "Handle all escalations and any user requests"
+    reasoning:
+        instructions: ->
+            | Escalate the conversation to a human live agent.
+        actions:
+            escalate_to_human: @utils.escalate
+"#,
+    )
+    .unwrap();
+    let (code, out, err) = baton(&["explain", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "  - `transition to humans` in the before_reasoning of cases (line 13): humans escalates under its own conditions, not cases's guards"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("  before_reasoning (runs exactly, before the instructions, on every turn the topic handles):\n    transition to humans (line 13)"), "{out}");
+}
