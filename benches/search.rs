@@ -6,8 +6,17 @@
 //!   seed, including building the caller model and shrinking);
 //! - verify to depth 12 on every shipped agent: time, states/s.
 //!
+//! - verify to depth 12 on generated agents (the shared generator,
+//!   `../shared/bench/gen_agent.py`, run with python3 into a temporary
+//!   folder) of 5/5/5, 10/5/5, 10/10/10 and 20/20/20 topics/slots/actions:
+//!   states, depth, wall time and peak RSS of a `baton verify` process;
+//! - verify's search alone on Contoso_Voice (`suites/contoso_policy.yaml`):
+//!   states/s, best of 20.
+//!
 //! Targets (2 cores): >= 50,000 fuzz cases/s; first counterexample < 100 ms
-//! on every mutant; verify to depth 12 < 1 s on every shipped agent.
+//! on every mutant; verify to depth 12 < 1 s on every shipped agent; the
+//! 20/20/20 agent to depth 12 (or closed) in < 5 s and < 500 MB, 10/10/10 in
+//! < 1 s; >= 1,000,000 states/s on Contoso_Voice.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -27,6 +36,7 @@ fn main() {
         seed: 1,
         cases: 200_000,
         max_turns: 12,
+        fail_fast: false,
     };
     // Warm-up, then the best of three.
     fuzz_suite(
@@ -102,4 +112,99 @@ fn main() {
         );
     }
     println!("verify depth 12, slowest agent: {:.2} ms", slowest * 1000.0);
+
+    contoso_states_per_second(&policy[0]);
+    generated_agents();
+}
+
+/// verify's search alone (no caller model, no counterexamples) on the
+/// combined agent, best of 20.
+fn contoso_states_per_second(suite: &baton::model::Suite) {
+    use baton::explore::{caller_model, verify};
+    let alphabet = caller_model(suite);
+    let opts = VerifyOptions::default();
+    let mut best = f64::MAX;
+    let mut states = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let found = verify::search(suite, &suite.properties, alphabet, &opts, &|_| {});
+        best = best.min(t.elapsed().as_secs_f64());
+        states = found.stats.states;
+    }
+    println!(
+        "verify search {} ({} threads): {states} states in {:.3} ms: {:.0} states/s",
+        suite.agent.name,
+        rayon::current_num_threads(),
+        best * 1000.0,
+        states as f64 / best
+    );
+}
+
+/// `baton verify --depth 12` on generated agents, each in its own process
+/// so that its peak RSS is its own.
+// The child is reaped by wait4 (in `wait_rusage`), which also gives its rusage.
+#[allow(clippy::zombie_processes)]
+fn generated_agents() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let script = root().join("../shared/bench/gen_agent.py");
+    for (t, s, a) in [(5, 5, 5), (10, 5, 5), (10, 10, 10), (20, 20, 20)] {
+        let made = std::process::Command::new("python3")
+            .arg(&script)
+            .args([t.to_string(), s.to_string(), a.to_string()])
+            .arg(dir.path())
+            .status();
+        if !made.is_ok_and(|s| s.success()) {
+            println!("verify generated {t}/{s}/{a}: cannot run python3 {}", script.display());
+            return;
+        }
+        let suite = dir.path().join(format!("scale-t{t}s{s}a{a}.suite.yaml"));
+        let json = dir.path().join(format!("verify-{t}-{s}-{a}.json"));
+        let start = Instant::now();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+            .args([
+                "verify",
+                "--depth",
+                "12",
+                "--max-states",
+                "5000000",
+                "--no-regressions",
+                "-q",
+            ])
+            .arg("--allow-outside-root")
+            .arg(format!("--json={}", json.display()))
+            .arg(&suite)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("baton runs");
+        let (rss_kb, user) = wait_rusage(child.id());
+        let wall = start.elapsed().as_secs_f64();
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default()).unwrap_or_default();
+        let st = &doc["suites"][0]["stats"];
+        let states = st["states"].as_u64().unwrap_or(0);
+        println!(
+            "verify generated {t}/{s}/{a}: {states} states, depth {}{}, {wall:.2} s wall ({user:.2} s user), peak RSS {:.0} MB, {:.0} states/s",
+            st["depth"],
+            if st["closed"] == true {
+                " (closed)"
+            } else if st["state_limit_reached"] == true {
+                " (state limit)"
+            } else {
+                ""
+            },
+            rss_kb as f64 / 1024.0,
+            states as f64 / wall
+        );
+    }
+}
+
+/// Waits for child `pid`: its peak RSS (kB) and user CPU seconds.
+fn wait_rusage(pid: u32) -> (i64, f64) {
+    let mut status = 0;
+    // SAFETY: wait4 fills the zeroed rusage of a child of this process.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    let user = usage.ru_utime.tv_sec as f64 + usage.ru_utime.tv_usec as f64 / 1e6;
+    (usage.ru_maxrss, user)
 }

@@ -203,6 +203,10 @@ pub struct FuzzArgs {
     /// Longest caller script, in turns.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub max_turns: u32,
+    /// Stop a suite's search at the first case that breaks a property, and shrink it; the properties it does not
+    /// break are reported as not searched.
+    #[arg(long)]
+    pub fail_fast: bool,
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +230,10 @@ pub struct VerifyArgs {
     /// their JUnit testcases are then <skipped> instead of <error>.
     #[arg(long)]
     pub accept_inconclusive: bool,
+    /// Store the engine's states exactly as they are: no state is merged with another that behaves alike (slower;
+    /// for checking the reductions).
+    #[arg(long)]
+    pub no_reductions: bool,
 }
 
 /// Exit code for a run with failures.
@@ -245,6 +253,7 @@ pub fn main(cli: Cli) -> ExitCode {
                 seed: args.seed,
                 cases: args.cases,
                 max_turns: args.max_turns,
+                fail_fast: args.fail_fast,
             },
             args.common,
             [args.junit, args.json],
@@ -254,6 +263,7 @@ pub fn main(cli: Cli) -> ExitCode {
             Mode::Verify {
                 depth: args.depth,
                 max_states: args.max_states,
+                reduce: !args.no_reductions,
             },
             args.common,
             [args.junit, args.json],
@@ -379,6 +389,7 @@ fn search(mode: Mode, args: SearchArgs, [junit, json]: [Option<PathBuf>; 2], acc
     };
     let bar = SearchBar {
         bar: Bar::new(),
+        quiet: args.quiet,
         unit: match opts.mode {
             Mode::Fuzz { .. } => "cases",
             Mode::Verify { .. } => "suites",
@@ -547,6 +558,8 @@ impl Bar {
 struct SearchBar {
     bar: Bar,
     unit: &'static str,
+    /// `-q`: no line per suite when there is no bar.
+    quiet: bool,
 }
 
 impl SearchProgress for SearchBar {
@@ -555,7 +568,7 @@ impl SearchProgress for SearchBar {
             b.set_length(work);
             b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             let template = format!(
-                "{{spinner}} {{bar:40}} {{human_pos}}/{{human_len}} {} {{elapsed}}",
+                "{{spinner}} {{bar:40}} {{human_pos}}/{{human_len}} {} {{elapsed}} {{msg}}",
                 self.unit
             );
             if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
@@ -570,8 +583,18 @@ impl SearchProgress for SearchBar {
         }
     }
     fn suite_done(&self, done: usize, total: usize, s: &SuiteSearch) {
-        if self.bar.0.is_none() {
+        if self.bar.0.is_none() && !self.quiet {
             eprintln!("[{done}/{total}] {} ({:.2}s)", s.name, s.duration.as_secs_f64());
+        }
+    }
+    fn layer(&self, suite: &str, l: crate::explore::verify::Layer) {
+        if let Some(b) = &self.bar.0 {
+            b.set_message(format!(
+                "{suite}: depth {}, {} states, {:.0} states/s",
+                l.depth,
+                l.states,
+                l.states as f64 / l.secs.max(1e-9)
+            ));
         }
     }
 }

@@ -108,6 +108,7 @@ fn fuzz_gives_the_same_results_on_any_number_of_threads() {
         seed: 42,
         cases: 3000,
         max_turns: 12,
+        fail_fast: false,
     };
     let run = |threads| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -119,7 +120,7 @@ fn fuzz_gives_the_same_results_on_any_number_of_threads() {
         s.properties
             .iter()
             .map(|p| match &p.outcome {
-                Outcome::Held | Outcome::Inconclusive { .. } => String::new(),
+                Outcome::Held | Outcome::Inconclusive { .. } | Outcome::NotSearched => String::new(),
                 Outcome::Violated(ce) => ce.yaml.clone(),
             })
             .collect()
@@ -138,6 +139,7 @@ fn a_counterexample_replays_as_a_failing_regression_suite() {
         mode: Mode::Verify {
             depth: 12,
             max_states: 500_000,
+            reduce: true,
         },
         jobs: 1,
         regressions: Some(dir.path().to_path_buf()),
@@ -298,11 +300,13 @@ fn every_mutant_counterexample_fails_baton_run() {
         Mode::Verify {
             depth: 12,
             max_states: 500_000,
+            reduce: true,
         },
         Mode::Fuzz {
             seed: 0,
             cases: 10_000,
             max_turns: 12,
+            fail_fast: false,
         },
     ] {
         let regs = dir.path().join(format!("{mode:?}").split_whitespace().next().unwrap());
@@ -404,6 +408,7 @@ fn a_regression_for_an_implied_property_survives_the_guard_being_unbound() {
         mode: Mode::Verify {
             depth: 12,
             max_states: 500_000,
+            reduce: true,
         },
         jobs: 1,
         regressions: Some(dir.path().join("regs")),

@@ -21,7 +21,7 @@ use crate::agent::compiled::{Cond, Condition, Op, Phase, Value, VarId};
 use crate::agent::spec::CmpOp;
 use crate::model::raw::{DtmfAction, HandoffReason, NoInputThen};
 use crate::model::{Agent, Event, Fixtures};
-use crate::nlu::{Reading, Request, Scratch, Shape};
+use crate::nlu::{Request, Scratch, Shape};
 use crate::policy::{ActionId, Counter, Guard, Req, Rule, SlotId, TopicId, When};
 pub use chooser::{Chooser, Nominal, Scripted};
 pub use trace::*;
@@ -176,6 +176,21 @@ impl<'a> Engine<'a> {
         scratch: &mut Scratch,
         chooser: &mut C,
     ) {
+        self.step_read(st, ev, None, trace, scratch, chooser);
+    }
+
+    /// [`Engine::step`] with the event's [`Reading`] done beforehand (by
+    /// [`reading`]), as searches that play the same few events from many
+    /// states do. The result is the same as `step`'s.
+    pub fn step_read<'s, C: Chooser>(
+        &self,
+        st: &mut State<'s>,
+        ev: &'s Event,
+        reading: Option<&Reading>,
+        trace: &mut Trace<'s>,
+        scratch: &mut Scratch,
+        chooser: &mut C,
+    ) {
         st.turn += 1;
         chooser.turn(st.turn);
         let (f0, n0, s0) = (
@@ -200,7 +215,7 @@ impl<'a> Engine<'a> {
         if ignored {
             turn.trace.notes.push(Note::Ignored);
         } else {
-            turn.event(ev, scratch);
+            turn.event(ev, reading, scratch);
         }
         let (request, reading, pick, handoff) = (turn.request, turn.reading, turn.pick, turn.handoff);
         let ended = if ignored { None } else { st.end };
@@ -278,6 +293,17 @@ pub fn classify_among(
     scratch: &Scratch,
     available: impl Fn(TopicId) -> bool,
 ) -> Option<(TopicId, f32, Option<(TopicId, f32)>)> {
+    classify_by(agent, |t| agent.topics[t].model.score(scratch), available)
+}
+
+/// [`classify_among`] with each topic's raw score (before a catch-all's
+/// floor) given by `score`.
+#[allow(clippy::type_complexity)]
+fn classify_by(
+    agent: &Agent,
+    score: impl Fn(usize) -> f32,
+    available: impl Fn(TopicId) -> bool,
+) -> Option<(TopicId, f32, Option<(TopicId, f32)>)> {
     let threshold = agent.threshold;
     let mut best: Option<(TopicId, f32)> = None;
     let mut second: Option<(TopicId, f32)> = None;
@@ -285,7 +311,7 @@ pub fn classify_among(
         if !available(i as TopicId) {
             continue;
         }
-        let mut s = t.model.score(scratch);
+        let mut s = score(i);
         if t.model.catch_all {
             s = s.max(threshold);
         }
@@ -298,6 +324,63 @@ pub fn classify_among(
         }
     }
     best.map(|(t, s)| (t, s, second))
+}
+
+/// How the engine reads one caller event, whatever the state: the slot
+/// values it gives (slot, byte range), whether it asks for a human, and each
+/// topic's raw classifier score. The state decides the rest (which topics
+/// are available, what an awaited slot takes), so a search that plays the
+/// same events from many states reads each once ([`Engine::step_read`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reading {
+    pub fills: Vec<(SlotId, u32, u32)>,
+    /// The recogniser's reading (an uncertain one is settled per state by
+    /// the chooser).
+    pub request: crate::nlu::Reading,
+    /// Per topic; empty for keypad digits (which are not classified).
+    pub scores: Vec<f32>,
+    /// The classification over all topics (what [`classify`] gives).
+    #[allow(clippy::type_complexity)]
+    pub all: Option<(TopicId, f32, Option<(TopicId, f32)>)>,
+}
+
+/// The [`Reading`] of an event that the engine reads as text: a caller
+/// utterance, or keypad digits that are no shortcut. `None` for the others.
+pub fn reading(agent: &Agent, ev: &Event, scratch: &mut Scratch) -> Option<Reading> {
+    let (text, keypad) = match ev {
+        Event::Caller(t) => (&**t, false),
+        Event::Dtmf(d) if agent.dtmf_action(d).is_none() => (&**d, true),
+        _ => return None,
+    };
+    let fills = agent
+        .slots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, slot)| {
+            let (s, e) = slot.extractor.find(text)?;
+            Some((i as SlotId, s as u32, e as u32))
+        })
+        .collect();
+    if keypad {
+        return Some(Reading {
+            fills,
+            request: crate::nlu::Reading {
+                request: Request::No,
+                score: 0.0,
+            },
+            scores: Vec::new(),
+            all: None,
+        });
+    }
+    scratch.tokenize(&agent.vocab, text);
+    let scores: Vec<f32> = agent.topics.iter().map(|t| t.model.score(scratch)).collect();
+    let all = classify_by(agent, |t| scores[t], |_| true);
+    Some(Reading {
+        fills,
+        request: scratch.reading(),
+        scores,
+        all,
+    })
 }
 
 /// How the engine reads an utterance: request for a human or not, and the
@@ -318,7 +401,7 @@ struct Step<'e, 'a, 's, 't, C> {
     /// the chooser.
     request: Request,
     /// What the recogniser read, when the event was an utterance.
-    reading: Option<Reading>,
+    reading: Option<crate::nlu::Reading>,
     pick: TopicPick,
     asked: Option<SlotId>,
     handoff: bool,
@@ -331,7 +414,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         self.e.agent
     }
 
-    fn event(&mut self, ev: &'s Event, scratch: &mut Scratch) {
+    fn event(&mut self, ev: &'s Event, reading: Option<&Reading>, scratch: &mut Scratch) {
         match ev {
             Event::Silence => self.silence(),
             Event::Hangup => self.st.end = Some(End::CallerHangup),
@@ -346,12 +429,12 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                         self.trace.notes.push(Note::Shortcut { digits_escalate: false });
                         self.hang_up();
                     }
-                    None => self.utterance(digits, true, scratch),
+                    None => self.utterance(digits, true, reading, scratch),
                 }
             }
             Event::Caller(text) => {
                 self.st.silences = 0;
-                self.utterance(text, false, scratch);
+                self.utterance(text, false, reading, scratch);
             }
         }
     }
@@ -376,41 +459,46 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
 
     /// A caller utterance, or keypad digits that are not a shortcut (those
     /// can only fill slots).
-    fn utterance(&mut self, text: &'s str, keypad: bool, scratch: &mut Scratch) {
+    fn utterance(&mut self, text: &'s str, keypad: bool, reading: Option<&Reading>, scratch: &mut Scratch) {
         let agent = self.e.agent;
         let mut filled_any = false;
         let mut answered = false;
-        for (i, slot) in agent.slots.iter().enumerate() {
-            if let Some((s, e)) = slot.extractor.find(text) {
-                let value = &text[s..e];
-                self.st.slots[i] = Some(value);
-                self.trace.fills.push(Fill {
-                    slot: i as SlotId,
-                    value,
-                });
-                filled_any = true;
-                answered |= self.st.awaiting == Some(i as SlotId);
+        let mut fill = |step: &mut Self, i: usize, s: usize, e: usize| {
+            let value = &text[s..e];
+            step.st.slots[i] = Some(value);
+            step.trace.fills.push(Fill {
+                slot: i as SlotId,
+                value,
+            });
+            filled_any = true;
+            answered |= step.st.awaiting == Some(i as SlotId);
+        };
+        match reading {
+            Some(r) => {
+                for &(i, s, e) in &r.fills {
+                    fill(self, i as usize, s as usize, e as usize);
+                }
+            }
+            None => {
+                for (i, slot) in agent.slots.iter().enumerate() {
+                    if let Some((s, e)) = slot.extractor.find(text) {
+                        fill(self, i, s, e);
+                    }
+                }
             }
         }
         let best = if keypad {
             None
+        } else if let Some(r) = reading {
+            self.settle(r.request);
+            self.classify(r.all, |t| r.scores[t])
         } else {
             scratch.tokenize(&agent.vocab, text);
-            let reading = scratch.reading();
-            self.reading = Some(reading);
-            self.request = match reading.request {
-                // Where an LLM could go either way, the chooser decides:
-                // nominally the way the score leans, both ways in a search.
-                Request::Uncertain => {
-                    if self.chooser.request(reading.leans_to_request()) {
-                        Request::Yes
-                    } else {
-                        Request::No
-                    }
-                }
-                r => r,
-            };
-            self.classify(scratch)
+            scratch.tokenize(&agent.vocab, text);
+            let read = scratch.reading();
+            self.settle(read);
+            let score = |t: usize| agent.topics[t].model.score(scratch);
+            self.classify(classify_by(agent, score, |_| true), score)
         };
         // A slot that takes whatever the caller answers takes this reply,
         // unless the reply asks for a human (or refuses one).
@@ -538,22 +626,43 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         self.topic_work(topic, false);
     }
 
-    /// The classifier over the topics available now. When the best topic
+    /// Takes the recogniser's reading; where an LLM could go either way,
+    /// the chooser decides: nominally the way the score leans, both ways in
+    /// a search.
+    fn settle(&mut self, read: crate::nlu::Reading) {
+        self.reading = Some(read);
+        self.request = match read.request {
+            Request::Uncertain => {
+                if self.chooser.request(read.leans_to_request()) {
+                    Request::Yes
+                } else {
+                    Request::No
+                }
+            }
+            r => r,
+        };
+    }
+
+    /// The classifier over the topics available now (`all`: over all
+    /// topics, with `score` giving each). When the best topic
     /// of all is not available, the trace says so: a caller who cannot get
     /// there sees why.
     #[allow(clippy::type_complexity)]
-    fn classify(&mut self, scratch: &Scratch) -> Option<(TopicId, f32, Option<(TopicId, f32)>)> {
+    fn classify(
+        &mut self,
+        all: Option<(TopicId, f32, Option<(TopicId, f32)>)>,
+        score: impl Fn(usize) -> f32,
+    ) -> Option<(TopicId, f32, Option<(TopicId, f32)>)> {
         let agent = self.e.agent;
-        let all = classify(agent, scratch);
-        let Some((best, score, _)) = all else { return all };
+        let Some((best, score_best, _)) = all else { return all };
         if self.e.available(self.st, best) {
             return all;
         }
-        if score >= agent.threshold {
+        if score_best >= agent.threshold {
             self.trace.notes.push(Note::Unavailable { topic: Some(best) });
         }
         let (e, st) = (self.e, &*self.st);
-        classify_among(agent, scratch, |t| e.available(st, t))
+        classify_by(agent, &score, |t| e.available(st, t))
     }
 
     fn enter(&mut self, t: TopicId, pick: TopicPick) {

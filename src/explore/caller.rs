@@ -76,6 +76,9 @@ pub struct Alphabet {
     pub topic_rep: Vec<Option<usize>>,
     /// Topics for which no utterance classifies to the topic.
     pub unreachable_topics: Vec<TopicId>,
+    /// Per event: how the engine reads it, whatever the state (see
+    /// [`engine::Reading`]), so that a search reads each event once.
+    pub readings: Vec<Option<engine::Reading>>,
 }
 
 impl Alphabet {
@@ -90,6 +93,7 @@ impl Alphabet {
             slot_valid: vec![None; agent.slots.len()],
             topic_rep: vec![None; agent.topics.len()],
             unreachable_topics: Vec::new(),
+            readings: Vec::new(),
         };
         let push = |a: &mut Alphabet, ev: Event, label: String| {
             a.events.push(ev);
@@ -145,6 +149,11 @@ impl Alphabet {
         {
             push(&mut a, Event::Caller((*text).into()), "uncertain request".into());
         }
+        a.readings = a
+            .events
+            .iter()
+            .map(|e| engine::reading(agent, e, &mut scratch))
+            .collect();
         a
     }
 }
@@ -454,7 +463,9 @@ fn generated_values(pattern: &str) -> Vec<String> {
     if check_hir(&hir).is_err() {
         return Vec::new();
     }
-    let Ok(strategy) = proptest::string::string_regex_parsed(&hir) else {
+    // `\d` and `\w` take any script's digits and letters: ASCII reads better
+    // in a transcript, so each class keeps its ASCII part when it has one.
+    let Ok(strategy) = proptest::string::string_regex_parsed(&ascii_where_possible(hir)) else {
         return Vec::new();
     };
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
@@ -463,6 +474,37 @@ fn generated_values(pattern: &str) -> Vec<String> {
         .filter_map(|_| strategy.new_tree(&mut runner).ok().map(|t| t.current()))
         .filter(|v| !v.trim().is_empty() && !v.contains(char::is_control))
         .collect()
+}
+
+/// The expression with each character class narrowed to its printable
+/// ASCII part, where it has one (a class of only other characters stays).
+fn ascii_where_possible(hir: regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
+    let ascii = ClassUnicode::new([ClassUnicodeRange::new(' ', '~')]);
+    match hir.into_kind() {
+        HirKind::Class(Class::Unicode(mut c)) => {
+            let all = c.clone();
+            c.intersect(&ascii);
+            Hir::class(Class::Unicode(if c.ranges().is_empty() { all } else { c }))
+        }
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            sub: Box::new(ascii_where_possible(*r.sub)),
+            ..r
+        }),
+        HirKind::Capture(mut c) => {
+            c.sub = Box::new(ascii_where_possible(*c.sub));
+            Hir::capture(c)
+        }
+        HirKind::Concat(v) => Hir::concat(v.into_iter().map(ascii_where_possible).collect()),
+        HirKind::Alternation(v) => Hir::alternation(v.into_iter().map(ascii_where_possible).collect()),
+        other => match other {
+            HirKind::Empty => Hir::empty(),
+            HirKind::Literal(l) => Hir::literal(l.0),
+            HirKind::Class(c) => Hir::class(c),
+            HirKind::Look(l) => Hir::look(l),
+            _ => Hir::empty(),
+        },
+    }
 }
 
 /// An answer that mentions the slot but gives no valid value.
@@ -727,7 +769,14 @@ pub fn cooperative<'s>(
             break;
         };
         tried.push(ev);
-        engine.step(&mut st, &alphabet.events[ev], &mut trace, &mut scratch, &mut Nominal);
+        engine.step_read(
+            &mut st,
+            &alphabet.events[ev],
+            alphabet.readings[ev].as_ref(),
+            &mut trace,
+            &mut scratch,
+            &mut Nominal,
+        );
         if trace.handoff.is_some() {
             return Ok(());
         }

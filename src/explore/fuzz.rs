@@ -28,6 +28,9 @@ pub struct FuzzOptions {
     pub seed: u64,
     pub cases: u32,
     pub max_turns: u32,
+    /// Stop at the first case that breaks a property (in chunk order, so on
+    /// any thread count the same one), and shrink it.
+    pub fail_fast: bool,
 }
 
 impl Default for FuzzOptions {
@@ -36,6 +39,7 @@ impl Default for FuzzOptions {
             seed: 0,
             cases: 50_000,
             max_turns: 12,
+            fail_fast: false,
         }
     }
 }
@@ -212,9 +216,19 @@ fn shrink(player: &mut Player<'_>, mut tree: impl ValueTree<Value = Vec<Step>>, 
 /// Per property, the best counterexample of a chunk.
 type ChunkFinds = Vec<Option<Vec<Step>>>;
 
-/// What one chunk found: counterexamples, turns played, and the first
-/// script the engine panicked on (with the message), if any.
-type ChunkResult = (ChunkFinds, u64, Option<(String, Vec<Step>)>);
+/// What one chunk found.
+struct ChunkResult {
+    finds: ChunkFinds,
+    /// Cases generated and turns played.
+    cases: u32,
+    turns: u64,
+    /// The first script the engine panicked on, with the message.
+    panicked: Option<(String, Vec<Step>)>,
+}
+
+/// Chunks run together under `--fail-fast` before looking for a violation:
+/// fixed, so that the cases played do not depend on the thread count.
+const FAIL_FAST_BATCH: u32 = 8;
 
 fn chunk_seed(seed: u64, chunk: u32) -> [u8; 32] {
     // SplitMix64, so neighbouring chunks get unrelated streams.
@@ -246,7 +260,12 @@ fn run_chunk(
     let mut finds: ChunkFinds = vec![None; suite.properties.len()];
     let mut turns = 0u64;
     let mut panicked = None;
+    let mut played = 0;
     for _ in 0..cases {
+        if opts.fail_fast && finds.iter().any(Option::is_some) {
+            break;
+        }
+        played += 1;
         // The generator's state before this case, to grow the same tree
         // again for each further property it breaks.
         let saved = runner.rng().clone();
@@ -292,7 +311,12 @@ fn run_chunk(
             }
         }
     }
-    (finds, turns, panicked)
+    ChunkResult {
+        finds,
+        cases: played,
+        turns,
+        panicked,
+    }
 }
 
 /// What a fuzz run of one suite found, before counterexamples are built.
@@ -313,23 +337,46 @@ pub fn search(
     progress: &dyn SearchProgress,
 ) -> Found {
     let chunks = opts.cases.div_ceil(CHUNK);
-    let results: Vec<ChunkResult> = (0..chunks)
-        .into_par_iter()
-        .map(|c| {
-            let n = CHUNK.min(opts.cases - c * CHUNK);
-            let r = run_chunk(suite, palette, alphabet, opts, c, n);
-            progress.advance(u64::from(n));
-            r
-        })
-        .collect();
-    let mut scripts: Vec<Option<Vec<Step>>> = vec![None; suite.properties.len()];
-    let mut stats = Stats {
-        cases: u64::from(opts.cases),
-        ..Stats::default()
+    let run = |c: u32| {
+        let n = CHUNK.min(opts.cases - c * CHUNK);
+        let r = run_chunk(suite, palette, alphabet, opts, c, n);
+        progress.advance(u64::from(n));
+        r
     };
+    let results: Vec<ChunkResult> = if opts.fail_fast {
+        // Batch after batch, up to the first chunk (in order) with a find:
+        // each chunk stops at its first violating case.
+        let mut kept = Vec::new();
+        let mut next = 0;
+        while next < chunks {
+            let end = (next + FAIL_FAST_BATCH).min(chunks);
+            let batch: Vec<ChunkResult> = (next..end).into_par_iter().map(run).collect();
+            let first = batch.iter().position(|r| r.finds.iter().any(Option::is_some));
+            match first {
+                Some(i) => {
+                    kept.extend(batch.into_iter().take(i + 1));
+                    break;
+                }
+                None => kept.extend(batch),
+            }
+            next = end;
+        }
+        kept
+    } else {
+        (0..chunks).into_par_iter().map(run).collect()
+    };
+    let mut scripts: Vec<Option<Vec<Step>>> = vec![None; suite.properties.len()];
+    let mut stats = Stats::default();
     let mut panicked = None;
     // Shortest over chunks; ties go to the earlier chunk, whatever finished first.
-    for (finds, turns, panic) in results {
+    for ChunkResult {
+        finds,
+        cases,
+        turns,
+        panicked: panic,
+    } in results
+    {
+        stats.cases += u64::from(cases);
         stats.turns += turns;
         if panicked.is_none() {
             panicked = panic;
@@ -360,21 +407,39 @@ pub fn fuzz_suite_with(suite: &Suite, opts: &FuzzOptions, progress: &dyn SearchP
     let harvest = super::harvest(suite);
     let palette = Palette::new(&suite.agent, &harvest);
     let alphabet = super::caller_model(suite);
-    let mut found = search(suite, &palette, alphabet, opts, progress);
     // Liveness from the start state: the same for every case, so checked
     // once. An empty script is the shortest counterexample there is.
     let engine = Engine::new(&suite.agent, &suite.fixtures);
     let start_state = engine.start();
-    for (p, prop) in suite.properties.iter().enumerate() {
-        if let PropertyKind::EscalationReachable { within } = prop.kind
-            && caller::cooperative(&engine, &start_state, alphabet, within).is_err()
-        {
-            found.scripts[p] = Some(Vec::new());
+    let from_start: Vec<usize> = (suite.properties.iter().enumerate())
+        .filter(|(_, prop)| match prop.kind {
+            PropertyKind::EscalationReachable { within } => {
+                caller::cooperative(&engine, &start_state, alphabet, within).is_err()
+            }
+            _ => false,
+        })
+        .map(|(p, _)| p)
+        .collect();
+    let mut found = if opts.fail_fast && !from_start.is_empty() {
+        Found {
+            stats: Stats::default(),
+            scripts: vec![None; suite.properties.len()],
+            panicked: None,
         }
+    } else {
+        search(suite, &palette, alphabet, opts, progress)
+    };
+    for p in from_start {
+        found.scripts[p] = Some(Vec::new());
     }
+    // --fail-fast left the properties without a counterexample unsearched.
+    found.stats.stopped = opts.fail_fast && found.scripts.iter().any(Option::is_some);
     let source = format!(
-        "baton fuzz --seed {} --cases {} --max-turns {}",
-        opts.seed, opts.cases, opts.max_turns
+        "baton fuzz --seed {} --cases {} --max-turns {}{}",
+        opts.seed,
+        opts.cases,
+        opts.max_turns,
+        if opts.fail_fast { " --fail-fast" } else { "" }
     );
     let error = found.panicked.as_ref().map(|(msg, script)| {
         let lines: Vec<String> = script

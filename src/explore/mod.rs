@@ -10,12 +10,13 @@ pub mod regression;
 pub mod verify;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::check::property::{Ledger, Missing, Violation, check_turn};
 use crate::diag::Diagnostics;
 use crate::engine::{Chooser, Engine, State, Trace};
-use crate::model::property::PropertyKind;
+use crate::model::property::{Origin, PropertyKind};
 use crate::model::{Choice, Event, Suite};
 use crate::nlu::{Scratch, Shape};
 use crate::policy::{ActionId, TopicId};
@@ -145,6 +146,9 @@ pub enum Outcome {
     /// verify stopped at its state limit without a counterexample: every
     /// path of up to `depth` turns was checked, and nothing is known beyond.
     Inconclusive { depth: u32 },
+    /// fuzz `--fail-fast` stopped at a case that broke other properties
+    /// before this one was searched to the end: nothing is known of it.
+    NotSearched,
 }
 
 #[derive(Clone, Debug)]
@@ -190,6 +194,8 @@ pub struct Stats {
     pub closed: bool,
     /// verify stopped at its state limit before the depth bound.
     pub limited: bool,
+    /// fuzz `--fail-fast` stopped at the first case that broke a property.
+    pub stopped: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -209,6 +215,9 @@ pub struct SuiteSearch {
     pub warnings: Vec<String>,
     /// Warnings about the agent ([`crate::lint`]).
     pub agent_warnings: Vec<String>,
+    /// The suite the agent's implied properties were checked with, when
+    /// not this one (they are then not repeated here).
+    pub implied_with: Option<String>,
 }
 
 impl SuiteSearch {
@@ -225,6 +234,7 @@ impl SuiteSearch {
             error: None,
             warnings: Vec::new(),
             agent_warnings: crate::lint::warnings(&suite.agent),
+            implied_with: None,
         }
     }
 
@@ -247,6 +257,7 @@ impl SuiteSearch {
                 outcome: match counterexample(i) {
                     Some(ce) => Outcome::Violated(Box::new(ce)),
                     None if stats.limited => Outcome::Inconclusive { depth: stats.depth },
+                    None if stats.stopped => Outcome::NotSearched,
                     None => Outcome::Held,
                 },
             })
@@ -264,8 +275,19 @@ impl SuiteSearch {
 /// What kind of search produced a report, with its settings.
 #[derive(Clone, Debug)]
 pub enum Mode {
-    Fuzz { seed: u64, cases: u32, max_turns: u32 },
-    Verify { depth: u32, max_states: u64 },
+    Fuzz {
+        seed: u64,
+        cases: u32,
+        max_turns: u32,
+        /// Stop at the first case that breaks a property (`--fail-fast`).
+        fail_fast: bool,
+    },
+    Verify {
+        depth: u32,
+        max_states: u64,
+        /// Apply verify's sound reductions (off with `--no-reductions`).
+        reduce: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -290,6 +312,11 @@ impl SearchReport {
     /// Properties left unproven by a search that hit its state limit.
     pub fn inconclusive(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Inconclusive { .. }))
+    }
+
+    /// Properties `--fail-fast` left unsearched.
+    pub fn not_searched(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::NotSearched))
     }
 
     fn count(&self, which: impl Fn(&Outcome) -> bool) -> usize {
@@ -327,28 +354,18 @@ pub fn is_sample(text: &str) -> bool {
     text.len() <= MAX_SAMPLE_BYTES
 }
 
-/// The distinct caller lines of a suite's conversations (the first
-/// [`HARVEST_LIMIT`] of at most [`MAX_SAMPLE_BYTES`]): realistic utterances
-/// and slot values for the caller models.
+/// The distinct caller lines of the conversations of every suite loaded
+/// over the suite's agent (the first [`HARVEST_LIMIT`]): realistic
+/// utterances and slot values for the caller models.
 pub fn harvest(suite: &Suite) -> Vec<&str> {
-    let mut seen = std::collections::HashSet::new();
-    suite
-        .conversations
-        .iter()
-        .flat_map(|c| &c.events)
-        .filter_map(|e| match e {
-            Event::Caller(t) => Some(&**t),
-            _ => None,
-        })
-        .filter(|t| is_sample(t) && seen.insert(*t))
-        .take(HARVEST_LIMIT)
-        .collect()
+    suite.caller.lines.iter().map(String::as_str).collect()
 }
 
-/// The suite's abstract caller model (built once).
+/// The abstract caller model of the suite's agent (built once per agent).
 pub fn caller_model(suite: &Suite) -> &Alphabet {
     suite
-        .caller_model
+        .caller
+        .model
         .get_or_init(|| Alphabet::new(&suite.agent, &harvest(suite)))
 }
 
@@ -535,6 +552,8 @@ pub trait SearchProgress: Sync {
     fn advance(&self, _n: u64) {}
     /// A suite is finished (`done` of `total`).
     fn suite_done(&self, _done: usize, _total: usize, _suite: &SuiteSearch) {}
+    /// verify finished a layer of a suite's search.
+    fn layer(&self, _suite: &str, _layer: verify::Layer) {}
 }
 
 impl SearchProgress for () {}
@@ -607,15 +626,46 @@ pub fn search_all(
     let run_id = crate::report::new_run_id();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
     let mut names_taken = std::collections::HashSet::new();
-    let searched = suites.iter().filter(|s| skip_reason(s).is_none()).count() as u64;
+    // The agent's implied properties are checked with the first suite over
+    // it (and the same fixtures): the others would only repeat them.
+    let mut implied_by: Vec<Option<usize>> = vec![None; suites.len()];
+    for (i, suite) in suites.iter().enumerate() {
+        if skip_reason(suite).is_some() {
+            continue;
+        }
+        implied_by[i] = suites[..i].iter().enumerate().position(|(j, other)| {
+            implied_by[j].is_none()
+                && skip_reason(other).is_none()
+                && Arc::ptr_eq(&other.agent, &suite.agent)
+                && other.fixtures == suite.fixtures
+        });
+    }
+    let skip_reason = |i: usize, suite: &Suite| {
+        skip_reason(suite).or_else(|| {
+            let first = implied_by[i]?;
+            suite
+                .properties
+                .iter()
+                .all(|p| matches!(p.origin, Origin::Implied { .. }))
+                .then(|| {
+                    format!(
+                        "only the agent's implied properties, checked with suite '{}'",
+                        suites[first].name
+                    )
+                })
+        })
+    };
+    let searched = (suites.iter().enumerate())
+        .filter(|(i, s)| skip_reason(*i, s).is_none())
+        .count() as u64;
     progress.start(match opts.mode {
         Mode::Fuzz { cases, .. } => searched * u64::from(cases),
         Mode::Verify { .. } => searched,
     });
     let mut out = Vec::with_capacity(suites.len());
     pool.install(|| {
-        for suite in suites {
-            let skip = skip_reason(suite);
+        for (si, suite) in suites.iter().enumerate() {
+            let skip = skip_reason(si, suite);
             let mut result = match skip {
                 Some(why) => SuiteSearch {
                     skipped: Some(why),
@@ -623,21 +673,32 @@ pub fn search_all(
                 },
                 None => {
                     let searched = crate::runner::quietly(|| match &opts.mode {
-                        Mode::Fuzz { seed, cases, max_turns } => fuzz::fuzz_suite_with(
+                        Mode::Fuzz {
+                            seed,
+                            cases,
+                            max_turns,
+                            fail_fast,
+                        } => fuzz::fuzz_suite_with(
                             suite,
                             &fuzz::FuzzOptions {
                                 seed: *seed,
                                 cases: *cases,
                                 max_turns: *max_turns,
+                                fail_fast: *fail_fast,
                             },
                             progress,
                         ),
-                        Mode::Verify { depth, max_states } => {
+                        Mode::Verify {
+                            depth,
+                            max_states,
+                            reduce,
+                        } => {
                             let opts = verify::VerifyOptions {
                                 depth: *depth,
                                 max_states: *max_states,
+                                reduce: *reduce,
                             };
-                            let r = verify::verify_suite(suite, &opts);
+                            let r = verify::verify_suite_with(suite, &opts, &|l| progress.layer(&suite.name, l));
                             progress.advance(1);
                             r
                         }
@@ -648,10 +709,16 @@ pub fn search_all(
                     })
                 }
             };
+            // Implied properties already checked with an earlier suite.
+            let repeated =
+                |i: usize| implied_by[si].is_some() && matches!(suite.properties[i].origin, Origin::Implied { .. });
             for (i, p) in result.properties.iter_mut().enumerate() {
                 let Outcome::Violated(ce) = &mut p.outcome else {
                     continue;
                 };
+                if repeated(i) {
+                    continue;
+                }
                 let written = opts.regressions.as_ref().map(|dir| {
                     // Two properties or suites may slug alike: number the later ones.
                     let base = regression::file_name(suite, i);
@@ -685,6 +752,14 @@ pub fn search_all(
                         ce.yaml = regression::with_agent(&ce.yaml, &suite.agent.path.to_string_lossy());
                     }
                 }
+            }
+            if let Some(first) = implied_by[si].filter(|_| result.skipped.is_none()) {
+                let mut i = 0;
+                result.properties.retain(|_| {
+                    i += 1;
+                    !repeated(i - 1)
+                });
+                result.implied_with = Some(suites[first].name.clone());
             }
             progress.suite_done(out.len() + 1, suites.len(), &result);
             out.push(result);

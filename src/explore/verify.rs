@@ -5,17 +5,35 @@
 //! reachable states close before the bound, on paths of any length (over
 //! this alphabet). Breadth-first order makes the first counterexample of
 //! each property a shortest one.
+//!
+//! How it is fast (see [`pack`] for the state encoding and its reductions):
+//! - each state is stored once, packed into a few machine words in one
+//!   arena, with its parent, event and choice word for the counterexample;
+//!   a hash table of indices into the arena (Fx hash) deduplicates them;
+//! - each alphabet event is read once ([`crate::engine::Reading`]);
+//! - a layer is expanded in parallel in blocks, and each block is merged in
+//!   frontier order, so that state numbers, counts and the counterexamples
+//!   found are those of a one-thread search on any thread count.
+//!
+//! [`reference`] is the plain search every reduction is tested against.
 
-use std::collections::HashSet;
+pub mod pack;
+
+use std::hash::BuildHasher;
 use std::time::Instant;
+
+use hashbrown::HashTable;
+use rayon::prelude::*;
+use rustc_hash::FxBuildHasher;
 
 use super::caller::{self, Alphabet};
 use super::{Branching, Stats, SuiteSearch, counterexample};
 use crate::check::property::check_turn;
 use crate::engine::{Engine, State, Trace};
-use crate::model::property::PropertyKind;
+use crate::model::property::{Property, PropertyKind};
 use crate::model::{Event, Suite};
 use crate::nlu::Scratch;
+use pack::Layout;
 
 #[derive(Clone, Debug)]
 pub struct VerifyOptions {
@@ -24,6 +42,9 @@ pub struct VerifyOptions {
     /// the first new state past it, and the result then holds only for the
     /// depths fully explored.
     pub max_states: u64,
+    /// Apply the sound reductions of [`pack`] (the default). Off, states are
+    /// the engine's states exactly, as in [`reference`].
+    pub reduce: bool,
 }
 
 impl Default for VerifyOptions {
@@ -31,114 +52,224 @@ impl Default for VerifyOptions {
         VerifyOptions {
             depth: 12,
             max_states: 500_000,
+            reduce: true,
         }
     }
 }
 
-/// A state reached, and how: the parent node, the event and the choices.
-struct Node<'s> {
-    state: State<'s>,
-    parent: u32,
-    event: u16,
-    bits: u32,
+/// One finished layer, for progress reports.
+#[derive(Clone, Copy, Debug)]
+pub struct Layer {
+    pub depth: u32,
+    /// States stored so far.
+    pub states: u64,
+    /// Seconds since the search started.
+    pub secs: f64,
 }
 
 /// What one search found, before counterexamples are built.
 pub struct Found {
     pub stats: Stats,
     /// Per property: the shortest path (events by alphabet index, choice words).
-    pub paths: Vec<Option<(Vec<usize>, Vec<u32>)>>,
+    pub paths: Vec<Option<Path>>,
 }
 
-/// Explores `suite`'s agent to `depth`, checking every property, storing at
-/// most `max_states` states (the start counts as one).
-pub fn search(suite: &Suite, alphabet: &Alphabet, depth: u32, max_states: u64) -> Found {
-    let engine = Engine::new(&suite.agent, &suite.fixtures);
-    let props = &suite.properties;
-    let mut paths: Vec<Option<(Vec<usize>, Vec<u32>)>> = vec![None; props.len()];
-    let mut stats = Stats::default();
-    let mut nodes: Vec<Node<'_>> = vec![Node {
-        state: engine.start(),
-        parent: u32::MAX,
-        event: 0,
-        bits: 0,
-    }];
-    let mut seen: HashSet<State<'_>> = HashSet::new();
-    seen.insert(nodes[0].state.clone());
-    let mut frontier: Vec<u32> = vec![0];
-    let mut trace = Trace::default();
-    let mut scratch = Scratch::default();
-    let liveness: Vec<(usize, u32)> = props
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| match p.kind {
-            PropertyKind::EscalationReachable { within } => Some((i, within)),
-            _ => None,
-        })
-        .collect();
-    let check_live = |node: u32, nodes: &[Node<'_>], paths: &mut Vec<Option<(Vec<usize>, Vec<u32>)>>| {
-        for &(p, within) in &liveness {
-            if paths[p].is_none()
-                && caller::cooperative(&engine, &nodes[node as usize].state, alphabet, within).is_err()
-            {
-                paths[p] = Some(path_to(nodes, node));
-            }
+/// Events by alphabet index and the choice word of each turn.
+pub type Path = (Vec<usize>, Vec<u32>);
+
+/// Frontier states expanded between two merges: bounds the memory the
+/// candidate successors take.
+const BLOCK: u32 = 1 << 14;
+/// Frontier states one worker expands in one go.
+const CHUNK: u32 = 64;
+
+/// The stored states: packed words in one arena, with how each was reached.
+struct Store {
+    words: usize,
+    arena: Vec<u64>,
+    parent: Vec<u32>,
+    event: Vec<u16>,
+    bits: Vec<u32>,
+    table: HashTable<u32>,
+}
+
+impl Store {
+    fn new(words: usize) -> Store {
+        Store {
+            words,
+            arena: Vec::new(),
+            parent: Vec::new(),
+            event: Vec::new(),
+            bits: Vec::new(),
+            table: HashTable::new(),
         }
-    };
-    check_live(0, &nodes, &mut paths);
-    stats.closed = true;
-    'layers: for d in 1..=depth {
-        if paths.iter().all(Option::is_some) {
-            stats.closed = false;
-            break;
+    }
+
+    fn len(&self) -> u32 {
+        self.parent.len() as u32
+    }
+
+    fn key(&self, id: u32) -> &[u64] {
+        let at = id as usize * self.words;
+        &self.arena[at..at + self.words]
+    }
+
+    fn contains(&self, hash: u64, key: &[u64]) -> bool {
+        let (arena, w) = (&self.arena, self.words);
+        self.table
+            .find(hash, |&id| &arena[id as usize * w..id as usize * w + w] == key)
+            .is_some()
+    }
+
+    /// Stores `key` unless present; its id if new.
+    fn insert(&mut self, hash: u64, key: &[u64], parent: u32, event: u16, bits: u32) -> Option<u32> {
+        if self.contains(hash, key) {
+            return None;
         }
-        let mut next = Vec::new();
-        for &n in &frontier {
-            if nodes[n as usize].state.end.is_some() {
+        let id = self.len();
+        self.arena.extend_from_slice(key);
+        self.parent.push(parent);
+        self.event.push(event);
+        self.bits.push(bits);
+        let (arena, w) = (&self.arena, self.words);
+        self.table.insert_unique(hash, id, |&i| {
+            FxBuildHasher.hash_one(&arena[i as usize * w..i as usize * w + w])
+        });
+        Some(id)
+    }
+
+    fn path_to(&self, mut n: u32) -> Path {
+        let (mut evs, mut ws) = (Vec::new(), Vec::new());
+        while n != 0 {
+            evs.push(self.event[n as usize] as usize);
+            ws.push(self.bits[n as usize]);
+            n = self.parent[n as usize];
+        }
+        evs.reverse();
+        ws.reverse();
+        (evs, ws)
+    }
+}
+
+/// A successor not stored before the block: where it came from (frontier
+/// state, transition number), how, and its key's hash.
+struct Candidate {
+    from: u32,
+    ord: u32,
+    event: u16,
+    bits: u32,
+    hash: u64,
+}
+
+/// A transition that broke a safety property.
+struct Hit {
+    property: usize,
+    from: u32,
+    ord: u32,
+    event: u16,
+    bits: u32,
+}
+
+/// What a worker found expanding a run of frontier states.
+#[derive(Default)]
+struct Expanded {
+    candidates: Vec<Candidate>,
+    /// The candidates' keys, `words` each.
+    keys: Vec<u64>,
+    hits: Vec<Hit>,
+    /// Transitions out of each frontier state, in order.
+    transitions: Vec<(u32, u32)>,
+}
+
+/// A worker's buffers.
+struct Worker<'s> {
+    base: State<'s>,
+    st: State<'s>,
+    trace: Trace<'s>,
+    scratch: Scratch,
+    key: Vec<u64>,
+}
+
+/// Everything a search shares between its workers.
+struct Search<'a> {
+    engine: Engine<'a>,
+    props: &'a [Property],
+    alphabet: &'a Alphabet,
+    layout: Layout<'a>,
+    /// The events explored, by alphabet index: an event that the engine
+    /// reads exactly as an earlier one is left out when reducing.
+    events: Vec<usize>,
+    liveness: Vec<(usize, u32)>,
+}
+
+impl<'a> Search<'a> {
+    fn worker(&self) -> Worker<'a> {
+        Worker {
+            base: self.engine.start(),
+            st: self.engine.start(),
+            trace: Trace::default(),
+            scratch: Scratch::default(),
+            key: vec![0; self.layout.words()],
+        }
+    }
+
+    /// Expands frontier states `ids`: every event and every combination of
+    /// the choice points each meets. `found[p]`: property `p` has a
+    /// counterexample already, so its hits are not recorded.
+    fn expand(&self, w: &mut Worker<'a>, store: &Store, ids: std::ops::Range<u32>, found: &[bool]) -> Expanded {
+        let room = (ids.end - ids.start) as usize * self.events.len();
+        let mut out = Expanded {
+            candidates: Vec::with_capacity(room),
+            keys: Vec::with_capacity(room * self.layout.words()),
+            hits: Vec::new(),
+            transitions: Vec::with_capacity((ids.end - ids.start) as usize),
+        };
+        // Only the first hit of a property in a run counts: runs are merged in order.
+        let mut hit = found.to_vec();
+        for n in ids {
+            let key = store.key(n);
+            if self.layout.ended(key) {
+                out.transitions.push((n, 0));
                 continue;
             }
-            for (ei, ev) in alphabet.events.iter().enumerate() {
+            self.layout.unpack(key, &mut w.base);
+            let mut ord = 0u32;
+            for &ei in &self.events {
+                let ev: &'a Event = &self.alphabet.events[ei];
+                let reading = self.alphabet.readings[ei].as_ref();
                 let mut bits = 0u32;
                 loop {
-                    let mut st = nodes[n as usize].state.clone();
-                    trace.clear();
+                    w.st.clone_from(&w.base);
+                    w.trace.clear();
                     let mut chooser = Branching::fixed(bits);
-                    engine.step(&mut st, ev, &mut trace, &mut scratch, &mut chooser);
-                    stats.transitions += 1;
-                    let before = &nodes[n as usize].state;
-                    let mut hit = Vec::new();
-                    check_turn(props, before, &trace, &trace.turns[0], |p, _| hit.push(p));
-                    for p in hit {
-                        if paths[p].is_none() {
-                            let (mut evs, mut ws) = path_to(&nodes, n);
-                            evs.push(ei);
-                            ws.push(bits);
-                            paths[p] = Some((evs, ws));
+                    self.engine
+                        .step_read(&mut w.st, ev, reading, &mut w.trace, &mut w.scratch, &mut chooser);
+                    let trace = &w.trace;
+                    check_turn(self.props, &w.base, trace, &trace.turns[0], |p, _| {
+                        if !hit[p] {
+                            hit[p] = true;
+                            out.hits.push(Hit {
+                                property: p,
+                                from: n,
+                                ord,
+                                event: ei as u16,
+                                bits,
+                            });
                         }
-                    }
-                    // The turn counter would make every state new.
-                    st.turn = 0;
-                    if !seen.contains(&st) {
-                        if nodes.len() as u64 >= max_states {
-                            // Storing this state would pass the limit, so the
-                            // search stops here, part-way through layer d:
-                            // paths of up to d - 1 turns were all checked.
-                            // What was found on layer d is still real.
-                            stats.limited = true;
-                            stats.closed = false;
-                            break 'layers;
-                        }
-                        seen.insert(st.clone());
-                        nodes.push(Node {
-                            state: st,
-                            parent: n,
+                    });
+                    self.layout.pack(&w.st, &mut w.key);
+                    let hash = FxBuildHasher.hash_one(&w.key[..]);
+                    if !store.contains(hash, &w.key) {
+                        out.candidates.push(Candidate {
+                            from: n,
+                            ord,
                             event: ei as u16,
                             bits,
+                            hash,
                         });
-                        let id = nodes.len() as u32 - 1;
-                        check_live(id, &nodes, &mut paths);
-                        next.push(id);
+                        out.keys.extend_from_slice(&w.key);
                     }
+                    ord += 1;
                     // Next combination of the choice points this run met.
                     let used = chooser.points.min(31);
                     match (0..used).rev().find(|i| bits & (1 << i) == 0) {
@@ -147,36 +278,317 @@ pub fn search(suite: &Suite, alphabet: &Alphabet, depth: u32, max_states: u64) -
                     }
                 }
             }
+            out.transitions.push((n, ord));
+        }
+        out
+    }
+
+    /// The liveness properties (not yet refuted) that fail from state `n`.
+    fn live_failures(&self, w: &mut Worker<'a>, store: &Store, n: u32, found: &[bool]) -> Vec<usize> {
+        let mut out = Vec::new();
+        let key = store.key(n);
+        if self.layout.ended(key) {
+            return out;
+        }
+        self.layout.unpack(key, &mut w.base);
+        for &(p, within) in &self.liveness {
+            if !found[p] && caller::cooperative(&self.engine, &w.base, self.alphabet, within).is_err() {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+/// Explores `suite`'s agent to `opts.depth`, checking `props` (the suite's
+/// properties, or some of them), storing at most `opts.max_states` states
+/// (the start counts as one). `progress` hears of every finished layer.
+pub fn search(
+    suite: &Suite,
+    props: &[Property],
+    alphabet: &Alphabet,
+    opts: &VerifyOptions,
+    progress: &(dyn Fn(Layer) + Sync),
+) -> Found {
+    let started = Instant::now();
+    let engine = Engine::new(&suite.agent, &suite.fixtures);
+    let layout = Layout::new(&suite.agent, props, alphabet, opts.reduce);
+    let events = if opts.reduce {
+        layout.distinct_events(alphabet)
+    } else {
+        (0..alphabet.events.len()).collect()
+    };
+    let liveness: Vec<(usize, u32)> = props
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p.kind {
+            PropertyKind::EscalationReachable { within } => Some((i, within)),
+            _ => None,
+        })
+        .collect();
+    let s = Search {
+        engine,
+        props,
+        alphabet,
+        layout,
+        events,
+        liveness,
+    };
+    let mut paths: Vec<Option<Path>> = vec![None; props.len()];
+    let mut stats = Stats::default();
+    let mut store = Store::new(s.layout.words());
+    let mut w = s.worker();
+    {
+        s.layout.pack(&engine.start(), &mut w.key);
+        let hash = FxBuildHasher.hash_one(&w.key[..]);
+        store.insert(hash, &w.key.clone(), u32::MAX, 0, 0);
+    }
+    let found = |paths: &[Option<Path>]| paths.iter().map(Option::is_some).collect::<Vec<bool>>();
+    for p in s.live_failures(&mut w, &store, 0, &found(&paths)) {
+        paths[p] = Some((Vec::new(), Vec::new()));
+    }
+    let mut layer = 0..store.len();
+    stats.closed = true;
+    'layers: for d in 1..=opts.depth {
+        if paths.iter().all(Option::is_some) {
+            stats.closed = false;
+            break;
+        }
+        let next_start = store.len();
+        let mut block_start = layer.start;
+        while block_start < layer.end {
+            let block_end = (block_start + BLOCK).min(layer.end);
+            let known = found(&paths);
+            let runs: Vec<std::ops::Range<u32>> = (block_start..block_end)
+                .step_by(CHUNK as usize)
+                .map(|a| a..(a + CHUNK).min(block_end))
+                .collect();
+            let store_ref = &store;
+            let expanded: Vec<Expanded> = runs
+                .into_par_iter()
+                .map_init(|| s.worker(), |w, r| s.expand(w, store_ref, r, &known))
+                .collect();
+            // Merged in frontier order: the numbering of a one-thread search.
+            let first_new = store.len();
+            let mut stop: Option<(u32, u32)> = None;
+            'merge: for x in &expanded {
+                for (c, key) in x.candidates.iter().zip(x.keys.chunks_exact(store.words.max(1))) {
+                    if store.contains(c.hash, key) {
+                        continue;
+                    }
+                    if u64::from(store.len()) >= opts.max_states {
+                        // Storing this state would pass the limit, so the
+                        // search stops here, part-way through layer d:
+                        // paths of up to d - 1 turns were all checked.
+                        // What was found on layer d up to here is real.
+                        stop = Some((c.from, c.ord));
+                        break 'merge;
+                    }
+                    store.insert(c.hash, key, c.from, c.event, c.bits);
+                }
+            }
+            let before = |from: u32, ord: u32| stop.is_none_or(|s| (from, ord) <= s);
+            for x in &expanded {
+                for &(from, n) in &x.transitions {
+                    match stop {
+                        Some((f, o)) if from == f => stats.transitions += u64::from(o) + 1,
+                        Some((f, _)) if from > f => {}
+                        _ => stats.transitions += u64::from(n),
+                    }
+                }
+                for h in &x.hits {
+                    if before(h.from, h.ord) && paths[h.property].is_none() {
+                        let (mut evs, mut ws) = store.path_to(h.from);
+                        evs.push(h.event as usize);
+                        ws.push(h.bits);
+                        paths[h.property] = Some((evs, ws));
+                    }
+                }
+            }
+            // Liveness from every new state; the first failing one (by
+            // number) gives the shortest path, as it would in order.
+            if !s.liveness.is_empty() {
+                let known = found(&paths);
+                if s.liveness.iter().any(|&(p, _)| !known[p]) {
+                    let store_ref = &store;
+                    let fails: Vec<(u32, Vec<usize>)> = (first_new..store.len())
+                        .into_par_iter()
+                        .map_init(|| s.worker(), |w, n| (n, s.live_failures(w, store_ref, n, &known)))
+                        .filter(|(_, f)| !f.is_empty())
+                        .collect();
+                    for (n, props) in fails {
+                        for p in props {
+                            if paths[p].is_none() {
+                                paths[p] = Some(store.path_to(n));
+                            }
+                        }
+                    }
+                }
+            }
+            if stop.is_some() {
+                stats.limited = true;
+                stats.closed = false;
+                break 'layers;
+            }
+            block_start = block_end;
         }
         stats.depth = d;
-        frontier = next;
-        if frontier.is_empty() {
+        layer = next_start..store.len();
+        progress(Layer {
+            depth: d,
+            states: u64::from(store.len()),
+            secs: started.elapsed().as_secs_f64(),
+        });
+        if layer.is_empty() {
             break;
         }
     }
-    stats.closed &= frontier.is_empty();
-    stats.states = nodes.len() as u64;
+    stats.closed &= layer.is_empty();
+    stats.states = u64::from(store.len());
     Found { stats, paths }
 }
 
-fn path_to(nodes: &[Node<'_>], mut n: u32) -> (Vec<usize>, Vec<u32>) {
-    let (mut evs, mut ws) = (Vec::new(), Vec::new());
-    while n != 0 && n != u32::MAX {
-        let node = &nodes[n as usize];
-        evs.push(node.event as usize);
-        ws.push(node.bits);
-        n = node.parent;
+/// The plain search: the engine's states as they are, one thread, no
+/// reduction. Slow and memory-hungry; kept as the yardstick the tests hold
+/// [`search`] and its reductions to.
+pub mod reference {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    struct Node<'s> {
+        state: State<'s>,
+        parent: u32,
+        event: u16,
+        bits: u32,
     }
-    evs.reverse();
-    ws.reverse();
-    (evs, ws)
+
+    pub fn search(suite: &Suite, alphabet: &Alphabet, depth: u32, max_states: u64) -> Found {
+        let engine = Engine::new(&suite.agent, &suite.fixtures);
+        let props = &suite.properties;
+        let mut paths: Vec<Option<Path>> = vec![None; props.len()];
+        let mut stats = Stats::default();
+        let mut nodes: Vec<Node<'_>> = vec![Node {
+            state: engine.start(),
+            parent: u32::MAX,
+            event: 0,
+            bits: 0,
+        }];
+        let mut seen: HashSet<State<'_>> = HashSet::new();
+        seen.insert(nodes[0].state.clone());
+        let mut frontier: Vec<u32> = vec![0];
+        let mut trace = Trace::default();
+        let mut scratch = Scratch::default();
+        let liveness: Vec<(usize, u32)> = props
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match p.kind {
+                PropertyKind::EscalationReachable { within } => Some((i, within)),
+                _ => None,
+            })
+            .collect();
+        let check_live = |node: u32, nodes: &[Node<'_>], paths: &mut Vec<Option<Path>>| {
+            for &(p, within) in &liveness {
+                if paths[p].is_none()
+                    && caller::cooperative(&engine, &nodes[node as usize].state, alphabet, within).is_err()
+                {
+                    paths[p] = Some(path_to(nodes, node));
+                }
+            }
+        };
+        check_live(0, &nodes, &mut paths);
+        stats.closed = true;
+        'layers: for d in 1..=depth {
+            if paths.iter().all(Option::is_some) {
+                stats.closed = false;
+                break;
+            }
+            let mut next = Vec::new();
+            for &n in &frontier {
+                if nodes[n as usize].state.end.is_some() {
+                    continue;
+                }
+                for (ei, ev) in alphabet.events.iter().enumerate() {
+                    let mut bits = 0u32;
+                    loop {
+                        let mut st = nodes[n as usize].state.clone();
+                        trace.clear();
+                        let mut chooser = Branching::fixed(bits);
+                        engine.step(&mut st, ev, &mut trace, &mut scratch, &mut chooser);
+                        stats.transitions += 1;
+                        let before = &nodes[n as usize].state;
+                        let mut hit = Vec::new();
+                        check_turn(props, before, &trace, &trace.turns[0], |p, _| hit.push(p));
+                        for p in hit {
+                            if paths[p].is_none() {
+                                let (mut evs, mut ws) = path_to(&nodes, n);
+                                evs.push(ei);
+                                ws.push(bits);
+                                paths[p] = Some((evs, ws));
+                            }
+                        }
+                        // The turn counter would make every state new.
+                        st.turn = 0;
+                        if !seen.contains(&st) {
+                            if nodes.len() as u64 >= max_states {
+                                stats.limited = true;
+                                stats.closed = false;
+                                break 'layers;
+                            }
+                            seen.insert(st.clone());
+                            nodes.push(Node {
+                                state: st,
+                                parent: n,
+                                event: ei as u16,
+                                bits,
+                            });
+                            let id = nodes.len() as u32 - 1;
+                            check_live(id, &nodes, &mut paths);
+                            next.push(id);
+                        }
+                        let used = chooser.points.min(31);
+                        match (0..used).rev().find(|i| bits & (1 << i) == 0) {
+                            Some(i) => bits = (bits & ((1 << i) - 1)) | (1 << i),
+                            None => break,
+                        }
+                    }
+                }
+            }
+            stats.depth = d;
+            frontier = next;
+            if frontier.is_empty() {
+                break;
+            }
+        }
+        stats.closed &= frontier.is_empty();
+        stats.states = nodes.len() as u64;
+        Found { stats, paths }
+    }
+
+    fn path_to(nodes: &[Node<'_>], mut n: u32) -> Path {
+        let (mut evs, mut ws) = (Vec::new(), Vec::new());
+        while n != 0 && n != u32::MAX {
+            let node = &nodes[n as usize];
+            evs.push(node.event as usize);
+            ws.push(node.bits);
+            n = node.parent;
+        }
+        evs.reverse();
+        ws.reverse();
+        (evs, ws)
+    }
 }
 
 /// Verifies one suite's properties and builds the counterexamples.
 pub fn verify_suite(suite: &Suite, opts: &VerifyOptions) -> SuiteSearch {
+    verify_suite_with(suite, opts, &|_| {})
+}
+
+/// [`verify_suite`], telling `progress` of every finished layer.
+pub fn verify_suite_with(suite: &Suite, opts: &VerifyOptions, progress: &(dyn Fn(Layer) + Sync)) -> SuiteSearch {
     let start = Instant::now();
     let alphabet = super::caller_model(suite);
-    let found = search(suite, alphabet, opts.depth, opts.max_states);
+    let found = search(suite, &suite.properties, alphabet, opts, progress);
     let source = format!("baton verify --depth {}", opts.depth);
     let limited = found.stats.limited.then(|| {
         format!(

@@ -77,7 +77,7 @@ impl Loader {
         for (i, o) in overrides {
             conversations[i].fixtures = Some(Arc::new(apply(&fixtures, &o)));
         }
-        errs.into_result(Suite {
+        let mut suite = Suite {
             name: top.suite.value,
             path: path.to_path_buf(),
             root: root.clone(),
@@ -87,8 +87,10 @@ impl Loader {
             fixtures,
             properties,
             conversations,
-            caller_model: std::sync::OnceLock::new(),
-        })
+            caller: Arc::default(),
+        };
+        suite.caller = Arc::new(super::suite::CallerPool::of([&suite]));
+        errs.into_result(suite)
     }
 }
 

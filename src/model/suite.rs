@@ -29,9 +29,64 @@ pub struct Suite {
     /// Declared properties first, then those the agent's guards imply.
     pub properties: Vec<Property>,
     pub conversations: Vec<Conversation>,
-    /// The abstract caller model, built on first use and shared by `run`
-    /// (liveness), `fuzz` and `verify` so that all three judge alike.
-    pub caller_model: std::sync::OnceLock<crate::explore::caller::Alphabet>,
+    /// The caller lines of every suite loaded with this one over the same
+    /// agent, and the abstract caller model made from them: built on first
+    /// use and shared by `run` (liveness), `fuzz` and `verify`, and by every
+    /// suite of the agent, so that all judge alike.
+    pub caller: Arc<CallerPool>,
+}
+
+/// One agent's caller lines, pooled from the suites that use it, and its
+/// caller model.
+#[derive(Debug, Default)]
+pub struct CallerPool {
+    /// Distinct caller lines, in suite order (at most
+    /// [`crate::explore::HARVEST_LIMIT`], each at most
+    /// [`crate::explore::MAX_SAMPLE_BYTES`]).
+    pub lines: Vec<String>,
+    pub model: std::sync::OnceLock<crate::explore::caller::Alphabet>,
+}
+
+impl CallerPool {
+    /// The distinct caller lines of `suites`' conversations, up to the limit.
+    pub fn of<'a>(suites: impl IntoIterator<Item = &'a Suite>) -> CallerPool {
+        let mut seen = HashSet::new();
+        let lines = suites
+            .into_iter()
+            .flat_map(|s| &s.conversations)
+            .flat_map(|c| &c.events)
+            .filter_map(|e| match e {
+                Event::Caller(t) => Some(&**t),
+                _ => None,
+            })
+            .filter(|t| crate::explore::is_sample(t) && seen.insert(*t))
+            .take(crate::explore::HARVEST_LIMIT)
+            .map(str::to_string)
+            .collect();
+        CallerPool {
+            lines,
+            model: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+/// Gives the suites over one agent one caller pool: a properties-only
+/// suite then draws on the lines of the agent's other suites.
+pub fn pool_callers(suites: &mut [Suite]) {
+    let mut done = vec![false; suites.len()];
+    for i in 0..suites.len() {
+        if done[i] {
+            continue;
+        }
+        let same: Vec<usize> = (i..suites.len())
+            .filter(|&j| Arc::ptr_eq(&suites[j].agent, &suites[i].agent))
+            .collect();
+        let pool = Arc::new(CallerPool::of(same.iter().map(|&j| &suites[j])));
+        for j in same {
+            suites[j].caller = pool.clone();
+            done[j] = true;
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -197,6 +252,7 @@ pub fn load_suites_with(paths: &[PathBuf], confinement: &Confinement) -> Result<
         }
     }
     check_golden_paths(&suites, &mut errs);
+    pool_callers(&mut suites);
     errs.into_result(Loaded { suites, skipped })
 }
 

@@ -20,10 +20,12 @@ fn style(c: AnsiColor) -> Style {
 
 fn mode_line(mode: &Mode) -> String {
     match mode {
-        Mode::Fuzz { seed, cases, max_turns } => {
+        Mode::Fuzz {
+            seed, cases, max_turns, ..
+        } => {
             format!("fuzz: seed {seed}, {cases} cases of up to {max_turns} turns per suite")
         }
-        Mode::Verify { depth, max_states } => {
+        Mode::Verify { depth, max_states, .. } => {
             format!("verify: every path of up to {depth} turns (at most {max_states} states per suite)")
         }
     }
@@ -35,7 +37,7 @@ pub fn figures(mode: &Mode, s: &SuiteSearch) -> String {
     let secs = s.duration.as_secs_f64();
     match mode {
         Mode::Fuzz { .. } => format!("{} cases, {} turns, {secs:.2}s", st.cases, st.turns),
-        Mode::Verify { depth, max_states } => {
+        Mode::Verify { depth, max_states, .. } => {
             let reach = if st.limited {
                 format!(
                     "INCONCLUSIVE beyond depth {}: the state limit ({max_states}) was reached, so only paths of up to {} turns were checked (raise --max-states)",
@@ -75,8 +77,10 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
     let (green, red, yellow) = (style(AnsiColor::Green), style(AnsiColor::Red), style(AnsiColor::Yellow));
     // Unaccepted, an inconclusive property fails the run like a violation.
     let unproven = if report.accept_inconclusive { yellow } else { red };
-    writeln!(out, "{}", mode_line(&report.mode))?;
-    let (mut held, mut broken, mut unsure, mut skipped) = (0, 0, 0, 0);
+    if !quiet {
+        writeln!(out, "{}", mode_line(&report.mode))?;
+    }
+    let (mut held, mut broken, mut unsure, mut skipped, mut unsearched) = (0, 0, 0, 0, 0);
     for s in &report.suites {
         skipped += usize::from(s.skipped.is_some());
         for p in &s.properties {
@@ -84,9 +88,13 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
                 Outcome::Held => held += 1,
                 Outcome::Violated(_) => broken += 1,
                 Outcome::Inconclusive { .. } => unsure += 1,
+                Outcome::NotSearched => unsearched += 1,
             }
         }
-        let failing = s.error.is_some() || s.properties.iter().any(|p| !matches!(p.outcome, Outcome::Held));
+        let failing = s.error.is_some()
+            || s.properties
+                .iter()
+                .any(|p| matches!(p.outcome, Outcome::Violated(_) | Outcome::Inconclusive { .. }));
         if quiet && !failing {
             continue;
         }
@@ -99,6 +107,9 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
         writeln!(out, "    {}", figures(&report.mode, s))?;
         for w in &s.warnings {
             writeln!(out, "    {yellow}WARNING{yellow:#} {w}")?;
+        }
+        if let (Some(first), false) = (&s.implied_with, quiet) {
+            writeln!(out, "    the agent's implied properties: checked with suite '{first}'")?;
         }
         if let Some(e) = &s.error {
             writeln!(out, "    {red}ERROR{red:#} {}", e.replace('\n', "\n          "))?;
@@ -134,6 +145,15 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
                         p.name, p.origin
                     )?;
                 }
+                Outcome::NotSearched => {
+                    if !quiet {
+                        writeln!(
+                            out,
+                            "    {yellow}NOT SEARCHED{yellow:#} (--fail-fast stopped at the first violation): {} ({})",
+                            p.name, p.origin
+                        )?;
+                    }
+                }
             }
         }
     }
@@ -156,6 +176,9 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
         if unsure > 0 && report.accept_inconclusive {
             write!(out, " (accepted)")?;
         }
+    }
+    if unsearched > 0 {
+        write!(out, ", {unsearched} not searched (--fail-fast)")?;
     }
     write!(out, " in {} suites", report.suites.len() - skipped)?;
     if skipped > 0 {
@@ -220,7 +243,7 @@ pub fn junit(report: &SearchReport) -> Report {
                 ts.add_property(("max_turns", max_turns.to_string().as_str()));
                 ts.add_property(("turns", st.turns.to_string().as_str()));
             }
-            Mode::Verify { depth, max_states } => {
+            Mode::Verify { depth, max_states, .. } => {
                 ts.add_property(("depth", depth.to_string().as_str()));
                 ts.add_property(("max_states", max_states.to_string().as_str()));
                 ts.add_property(("state_limit_reached", st.limited.to_string().as_str()));
@@ -236,6 +259,9 @@ pub fn junit(report: &SearchReport) -> Report {
         }
         for w in &s.agent_warnings {
             ts.add_property(Property::new("agent_warning", text(w)));
+        }
+        if let Some(first) = &s.implied_with {
+            ts.add_property(Property::new("implied_checked_with", text(first)));
         }
         if let Some(e) = &s.error {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
@@ -256,6 +282,12 @@ pub fn junit(report: &SearchReport) -> Report {
         for p in &s.properties {
             let status = match &p.outcome {
                 Outcome::Held => TestCaseStatus::success(),
+                Outcome::NotSearched => {
+                    let mut status = TestCaseStatus::skipped();
+                    status.set_type("not-searched");
+                    status.set_message("not searched: --fail-fast stopped at the first violation");
+                    status
+                }
                 Outcome::Inconclusive { depth } => {
                     let message = inconclusive(&report.mode, *depth);
                     let mut status = if report.accept_inconclusive {
@@ -318,10 +350,12 @@ pub fn write_junit(report: &SearchReport, path: &Path) -> std::io::Result<()> {
 /// The JSON document of a search.
 pub fn json(report: &SearchReport) -> String {
     let mode = match report.mode {
-        Mode::Fuzz { seed, cases, max_turns } => {
+        Mode::Fuzz {
+            seed, cases, max_turns, ..
+        } => {
             json!({ "kind": "fuzz", "seed": seed, "cases": cases, "max_turns": max_turns })
         }
-        Mode::Verify { depth, max_states } => json!({
+        Mode::Verify { depth, max_states, .. } => json!({
             "kind": "verify",
             "depth": depth,
             "max_states": max_states,
@@ -341,6 +375,7 @@ pub fn json(report: &SearchReport) -> String {
                 "error": s.error,
                 "warnings": s.warnings,
                 "agent_warnings": s.agent_warnings,
+                "implied_checked_with": s.implied_with,
                 "duration_ms": s.duration.as_secs_f64() * 1000.0,
                 "stats": {
                     "cases": st.cases, "turns": st.turns, "states": st.states,
@@ -355,6 +390,7 @@ pub fn json(report: &SearchReport) -> String {
                         "verdict": crate::model::property::Property::holds_verdict(&p.assumptions),
                         "assumptions": p.assumptions,
                     }),
+                    Outcome::NotSearched => json!({ "name": p.name, "origin": p.origin, "status": "not_searched" }),
                     Outcome::Inconclusive { depth } => json!({
                         "name": p.name,
                         "origin": p.origin,

@@ -64,7 +64,7 @@ pub fn lengths(s: &baton::explore::SuiteSearch) -> Vec<(String, Option<usize>)> 
         .iter()
         .map(|p| {
             let n = match &p.outcome {
-                Outcome::Held | Outcome::Inconclusive { .. } => None,
+                Outcome::Held | Outcome::Inconclusive { .. } | Outcome::NotSearched => None,
                 Outcome::Violated(ce) => Some(ce.turns),
             };
             (p.name.clone(), n)

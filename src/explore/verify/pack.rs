@@ -1,0 +1,526 @@
+//! The packed state of `verify`: an engine [`State`] as a few machine words,
+//! each field in as many bits as its values need, and the sound reductions
+//! that make states that behave alike pack alike.
+//!
+//! Without reductions ([`Layout::new`] with `reduce` off) two states pack
+//! alike exactly when they are equal (the turn counter aside), so the search
+//! stores the same states as [`super::reference`].
+//!
+//! The reductions, each an equivalence of states that no later step and no
+//! property check can tell apart (so the search's verdicts and shortest
+//! counterexamples are unchanged; `tests/verify_reductions.rs` checks it):
+//! - **ended**: after a handoff or a hang-up every event is ignored, nothing
+//!   is checked and a cooperative caller is done: all ended states are one;
+//! - **failed actions**: the engine reads an action's failure on the turn
+//!   it ran (to say why a guard is unmet) and, across turns, only where an
+//!   exception or escalation waits for it ("if verification fails, call
+//!   the 'Escalation' action anyway"): only those actions keep the flag;
+//! - **counts and caller events** (counted escalations, "says it is an
+//!   emergency") are always kept, each count saturating where the rules stop
+//!   looking; where the agent waits for caller events, events are told
+//!   apart by their text and the awaited slot is kept (a refusal reads it);
+//! - **slot values**: the engine and the properties only ask whether a slot
+//!   is filled (counterexamples are replayed from their events, so reports
+//!   show the values), so a slot is one bit; a slot no guard, action input
+//!   or property names (cone of influence) is not kept at all;
+//! - **where an action succeeded**: kept only for actions that a guard or a
+//!   property names with a topic; otherwise one bit;
+//! - **variables** that no condition reads are not kept;
+//! - **the awaited slot**: it changes a later step only when an answer that
+//!   fills it also classifies to a topic, when the slot takes any answer,
+//!   or for the cooperative caller of a liveness property; otherwise it is
+//!   not kept;
+//! - **silences** past the reprompts all lead to the no-input limit, so the
+//!   count stops there;
+//! - **events**: an event the engine reads exactly as an earlier one (the
+//!   same slots filled, request, topic scores, blank or not, keypad or not)
+//!   leads to the same states and property checks, so it is not played; an
+//!   uncertain request counts as read alike only when it leans the same way.
+
+use crate::agent::compiled::Cond;
+use crate::engine::{End, State};
+use crate::explore::caller::Alphabet;
+use crate::model::property::{Property, PropertyKind};
+use crate::model::{Agent, Event};
+use crate::nlu::{Request, Shape};
+use crate::policy::{Guard, Req, Rule, SlotId, When};
+
+/// Bits for a field of `n` values.
+fn bits_for(n: usize) -> u32 {
+    if n <= 1 {
+        0
+    } else {
+        usize::BITS - (n - 1).leading_zeros()
+    }
+}
+
+/// Where the fields of a packed state go.
+#[derive(Debug)]
+pub struct Layout<'a> {
+    reduce: bool,
+    words: usize,
+    end_bits: u32,
+    topic_bits: u32,
+    await_bits: u32,
+    /// Per slot: waiting for it is kept.
+    await_kept: Vec<bool>,
+    silence_bits: u32,
+    /// Silences are counted up to this.
+    silence_cap: u32,
+    /// Per slot: bits, and the values it can take (without reductions).
+    slots: Vec<(u32, Vec<&'a str>)>,
+    /// Per action: its latest run's failure is kept (an exception or an
+    /// escalation waits for it).
+    failed: Vec<bool>,
+    /// Per counter: bits for its saturating count.
+    count_bits: Vec<u32>,
+    /// Triggers said: one bit each.
+    said: usize,
+    /// Whether events are told apart by their text (a trigger reads it).
+    text_read: bool,
+    /// Per action: the topic it succeeded in is kept (else only whether).
+    succeeded_topic: Vec<bool>,
+    succeeded_bits: Vec<u32>,
+    /// Per variable: bits, and its value sources (see [`crate::engine::Engine::var`]).
+    vars: Vec<(u32, Vec<u32>)>,
+}
+
+/// The longest path a search may take (`--depth` is at most 64), so the
+/// most silences a state can count without reductions.
+const MAX_SILENCES: u32 = 255;
+
+impl<'a> Layout<'a> {
+    pub fn new(agent: &Agent, props: &[Property], alphabet: &'a Alphabet, reduce: bool) -> Layout<'a> {
+        let (n_slots, n_actions, n_topics) = (agent.slots.len(), agent.actions.len(), agent.topics.len());
+        // What guards, exceptions, preconditions and properties read.
+        let mut slot_read = vec![!reduce; n_slots];
+        let mut topic_read = vec![!reduce; n_actions];
+        let mut failed_read = vec![!reduce; n_actions];
+        for t in &agent.topics {
+            for r in &t.rules {
+                rule_reads(r, &mut slot_read, &mut topic_read, &mut failed_read);
+            }
+        }
+        for a in &agent.actions {
+            for &s in &a.inputs {
+                slot_read[s as usize] = true;
+            }
+        }
+        let mut liveness = false;
+        for p in props {
+            let r = match &p.kind {
+                PropertyKind::EscalationRequires(r) | PropertyKind::ActionRequires { requires: r, .. } => r,
+                PropertyKind::EscalationReachable { .. } => {
+                    liveness = true;
+                    continue;
+                }
+            };
+            for &s in &r.slots {
+                slot_read[s as usize] = true;
+            }
+            for &(a, t) in &r.actions {
+                topic_read[a as usize] |= t.is_some();
+            }
+        }
+        let mut var_read = vec![!reduce; agent.variables.len()];
+        let conditions = agent
+            .topics
+            .iter()
+            .flat_map(|t| {
+                t.available
+                    .iter()
+                    .chain(&t.escalation_when)
+                    .chain(t.runs.iter().filter_map(|r| r.1.as_ref()))
+            })
+            .chain(agent.escalation.available.as_ref());
+        for c in conditions {
+            cond_reads(&c.expr, &mut var_read);
+        }
+        // An answer that fills the awaited slot and could classify to a topic.
+        let mut await_kept: Vec<bool> = agent
+            .slots
+            .iter()
+            .map(|s| !reduce || liveness || !agent.triggers.is_empty() || s.extractor.shape == Shape::Answer)
+            .collect();
+        for r in alphabet.readings.iter().flatten() {
+            let classifies = agent.topics.iter().zip(&r.scores).any(|(t, &s)| {
+                let s = if t.model.catch_all { s.max(agent.threshold) } else { s };
+                s >= agent.threshold
+            });
+            if classifies {
+                for &(slot, _, _) in &r.fills {
+                    await_kept[slot as usize] = true;
+                }
+            }
+        }
+        let slots: Vec<(u32, Vec<&'a str>)> = (0..n_slots)
+            .map(|i| {
+                if reduce {
+                    (u32::from(slot_read[i]), Vec::new())
+                } else {
+                    let values = slot_values(agent, alphabet, i as SlotId);
+                    (bits_for(values.len() + 1), values)
+                }
+            })
+            .collect();
+        let vars: Vec<(u32, Vec<u32>)> = (0..agent.variables.len())
+            .map(|v| {
+                let mut codes = vec![0u32];
+                for (a, def) in agent.actions.iter().enumerate() {
+                    for &(output, var) in &def.sets {
+                        if var as usize == v {
+                            codes.push(((a as u32 + 1) << 16) | u32::from(output));
+                        }
+                    }
+                }
+                let bits = if var_read[v] { bits_for(codes.len()) } else { 0 };
+                (bits, codes)
+            })
+            .collect();
+        let topic_bits = bits_for(n_topics + 1);
+        let succeeded_bits: Vec<u32> = topic_read.iter().map(|&t| if t { topic_bits } else { 1 }).collect();
+        let silence_cap = if reduce {
+            agent.no_input.reprompts.saturating_add(1)
+        } else {
+            MAX_SILENCES
+        };
+        let mut layout = Layout {
+            reduce,
+            words: 0,
+            end_bits: if reduce { 1 } else { 2 },
+            topic_bits,
+            await_bits: if await_kept.iter().any(|&k| k) {
+                bits_for(n_slots + 1)
+            } else {
+                0
+            },
+            await_kept,
+            silence_bits: bits_for(silence_cap as usize + 1),
+            silence_cap,
+            slots,
+            failed: failed_read,
+            count_bits: agent
+                .counters
+                .iter()
+                .map(|&(_, cap)| bits_for(usize::from(cap) + 1))
+                .collect(),
+            said: agent.triggers.len(),
+            text_read: !agent.triggers.is_empty(),
+            succeeded_topic: topic_read,
+            succeeded_bits,
+            vars,
+        };
+        let total = layout.end_bits
+            + layout.topic_bits
+            + layout.await_bits
+            + 1
+            + layout.silence_bits
+            + layout.slots.iter().map(|s| s.0).sum::<u32>()
+            + layout.failed.iter().filter(|&&f| f).count() as u32
+            + layout.count_bits.iter().sum::<u32>()
+            + layout.said as u32
+            + layout.succeeded_bits.iter().sum::<u32>()
+            + layout.vars.iter().map(|v| v.0).sum::<u32>();
+        layout.words = (total as usize).div_ceil(64).max(1);
+        layout
+    }
+
+    /// Words per packed state.
+    pub fn words(&self) -> usize {
+        self.words
+    }
+
+    /// Whether a packed state has ended (it has no successors).
+    pub fn ended(&self, key: &[u64]) -> bool {
+        key[0] & ((1 << self.end_bits) - 1) != 0
+    }
+
+    /// Packs `st` into `key` (of [`Layout::words`] words).
+    pub fn pack(&self, st: &State<'_>, key: &mut [u64]) {
+        key.iter_mut().for_each(|w| *w = 0);
+        let mut w = Writer { key, pos: 0 };
+        if self.reduce && st.end.is_some() {
+            w.put(1, 1);
+            return;
+        }
+        let end = match st.end {
+            None => 0,
+            Some(End::Handoff) => 1,
+            Some(End::CallerHangup) => 2,
+            Some(End::AgentHangup) => 3,
+        };
+        w.put(end, self.end_bits);
+        w.put(st.topic.map_or(0, |t| u64::from(t) + 1), self.topic_bits);
+        let awaiting = st.awaiting.filter(|&s| self.await_kept[s as usize]);
+        w.put(awaiting.map_or(0, |s| u64::from(s) + 1), self.await_bits);
+        w.put(u64::from(st.pending_escalation), 1);
+        assert!(st.silences <= MAX_SILENCES, "more silences than turns");
+        w.put(u64::from(st.silences.min(self.silence_cap)), self.silence_bits);
+        for (value, (bits, values)) in st.slots.iter().zip(&self.slots) {
+            let code = match value {
+                None => 0,
+                Some(_) if self.reduce => 1,
+                Some(v) => {
+                    1 + values
+                        .iter()
+                        .position(|x| x == v)
+                        .expect("a slot value that no alphabet event gives") as u64
+                }
+            };
+            w.put(code, *bits);
+        }
+        for (&f, &kept) in st.failed.iter().zip(&self.failed) {
+            if kept {
+                w.put(u64::from(f), 1);
+            }
+        }
+        for (&c, &bits) in st.counts.iter().zip(&self.count_bits) {
+            w.put(u64::from(c), bits);
+        }
+        for &said in &st.said {
+            w.put(u64::from(said), 1);
+        }
+        for (a, s) in st.succeeded.iter().enumerate() {
+            let code = match s {
+                None => 0,
+                Some(t) if self.succeeded_topic[a] => u64::from(*t) + 1,
+                Some(_) => 1,
+            };
+            w.put(code, self.succeeded_bits[a]);
+        }
+        for (value, (bits, codes)) in st.vars.iter().zip(&self.vars) {
+            if *bits > 0 {
+                let i = codes
+                    .iter()
+                    .position(|c| c == value)
+                    .expect("a variable value no action sets");
+                w.put(i as u64, *bits);
+            }
+        }
+    }
+
+    /// Unpacks `key` into `st` (a state of the same agent). What the
+    /// reductions dropped comes back as a representative: a filled slot as
+    /// an empty value, a success as one in the first topic.
+    pub fn unpack(&self, key: &[u64], st: &mut State<'a>) {
+        let mut r = Reader { key, pos: 0 };
+        st.turn = 0;
+        if self.reduce && r.get(1) == 1 {
+            st.end = Some(End::CallerHangup);
+            st.topic = None;
+            st.awaiting = None;
+            st.pending_escalation = false;
+            st.silences = 0;
+            st.slots.iter_mut().for_each(|s| *s = None);
+            st.succeeded.iter_mut().for_each(|s| *s = None);
+            st.failed.iter_mut().for_each(|f| *f = false);
+            st.vars.iter_mut().for_each(|v| *v = 0);
+            st.counts.iter_mut().for_each(|c| *c = 0);
+            st.said.iter_mut().for_each(|s| *s = false);
+            return;
+        }
+        if !self.reduce {
+            st.end = match r.get(self.end_bits) {
+                0 => None,
+                1 => Some(End::Handoff),
+                2 => Some(End::CallerHangup),
+                _ => Some(End::AgentHangup),
+            };
+        } else {
+            st.end = None;
+        }
+        st.topic = match r.get(self.topic_bits) {
+            0 => None,
+            t => Some(t as u16 - 1),
+        };
+        st.awaiting = match r.get(self.await_bits) {
+            0 => None,
+            s => Some(s as u16 - 1),
+        };
+        st.pending_escalation = r.get(1) == 1;
+        st.silences = r.get(self.silence_bits) as u32;
+        for (value, (bits, values)) in st.slots.iter_mut().zip(&self.slots) {
+            *value = match r.get(*bits) {
+                0 => None,
+                _ if self.reduce => Some(""),
+                i => Some(values[i as usize - 1]),
+            };
+        }
+        for (f, &kept) in st.failed.iter_mut().zip(&self.failed) {
+            *f = kept && r.get(1) == 1;
+        }
+        for (c, &bits) in st.counts.iter_mut().zip(&self.count_bits) {
+            *c = r.get(bits) as u8;
+        }
+        for said in st.said.iter_mut() {
+            *said = r.get(1) == 1;
+        }
+        for (a, s) in st.succeeded.iter_mut().enumerate() {
+            *s = match r.get(self.succeeded_bits[a]) {
+                0 => None,
+                t if self.succeeded_topic[a] => Some(t as u16 - 1),
+                _ => Some(0),
+            };
+        }
+        for (value, (bits, codes)) in st.vars.iter_mut().zip(&self.vars) {
+            *value = if *bits > 0 { codes[r.get(*bits) as usize] } else { 0 };
+        }
+    }
+
+    /// The alphabet's events less those the engine reads exactly as an
+    /// earlier one, by index.
+    pub fn distinct_events(&self, alphabet: &Alphabet) -> Vec<usize> {
+        let sigs: Vec<Sig> = alphabet
+            .events
+            .iter()
+            .zip(&alphabet.readings)
+            .map(|(e, r)| Sig::of(e, r.as_ref(), self.text_read))
+            .collect();
+        (0..sigs.len()).filter(|&i| !sigs[..i].contains(&sigs[i])).collect()
+    }
+}
+
+/// What the engine makes of an event, whatever the state, with slot
+/// values left out.
+#[derive(PartialEq)]
+enum Sig {
+    Silence,
+    Hangup,
+    Shortcut(String),
+    Text {
+        keypad: bool,
+        blank: bool,
+        fills: Vec<SlotId>,
+        request: Request,
+        /// Which way an uncertain request leans (the nominal choice).
+        leans: bool,
+        scores: Vec<u32>,
+        /// The text itself, where a trigger reads it.
+        text: Option<String>,
+    },
+}
+
+impl Sig {
+    fn of(e: &Event, r: Option<&crate::engine::Reading>, text_read: bool) -> Sig {
+        match (e, r) {
+            (Event::Silence, _) => Sig::Silence,
+            (Event::Hangup, _) => Sig::Hangup,
+            (Event::Caller(t) | Event::Dtmf(t), Some(r)) => Sig::Text {
+                keypad: matches!(e, Event::Dtmf(_)),
+                blank: t.trim().is_empty(),
+                fills: r.fills.iter().map(|f| f.0).collect(),
+                request: r.request.request,
+                leans: r.request.leans_to_request(),
+                scores: r.scores.iter().map(|s| s.to_bits()).collect(),
+                text: text_read.then(|| t.to_string()),
+            },
+            // A keypad shortcut, or text never read (kept apart by its text).
+            (Event::Caller(t) | Event::Dtmf(t), None) => Sig::Shortcut(t.to_string()),
+        }
+    }
+}
+
+/// Marks what a rule reads: slots (filled or not), actions by the topic
+/// they succeeded in, and actions whose latest failure counts.
+fn rule_reads(r: &Rule, slots: &mut [bool], topics: &mut [bool], failed: &mut [bool]) {
+    let mut req = |q: &Req| match *q {
+        Req::Slot(s) => slots[s as usize] = true,
+        Req::Action(a, t) => topics[a as usize] |= t.is_some(),
+    };
+    let mut when = |w: &When, slots: &mut [bool]| match *w {
+        When::Failed(a) => failed[a as usize] = true,
+        When::SlotEmpty(s) => slots[s as usize] = true,
+        When::Said(_) | When::Count(..) => {}
+    };
+    match r {
+        Rule::RunAction { after: reqs, .. }
+        | Rule::Precondition { requires: reqs, .. }
+        | Rule::EscalateAfter { requires: reqs } => reqs.iter().for_each(&mut req),
+        Rule::Require(Guard { any, unless, .. }) => {
+            any.iter().for_each(&mut req);
+            unless.iter().for_each(|w| when(w, slots));
+        }
+        Rule::EscalateWhen { when: w } => when(w, slots),
+        Rule::EscalateAlways | Rule::EscalateOnFailure { .. } => {}
+    }
+}
+
+/// Marks the variables a condition reads.
+fn cond_reads(c: &Cond, vars: &mut [bool]) {
+    match c {
+        Cond::Cmp(cmp) => vars[cmp.var as usize] = true,
+        Cond::Truthy(v) => vars[*v as usize] = true,
+        Cond::Not(c) => cond_reads(c, vars),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| cond_reads(c, vars)),
+        Cond::Const(_) => {}
+    }
+}
+
+/// The values a slot can take in a search without reductions: what each
+/// alphabet event fills it with, and for a slot that takes any answer,
+/// each event's text.
+fn slot_values<'a>(agent: &Agent, alphabet: &'a Alphabet, slot: SlotId) -> Vec<&'a str> {
+    let mut out: Vec<&'a str> = Vec::new();
+    for (e, r) in alphabet.events.iter().zip(&alphabet.readings) {
+        let (Event::Caller(text) | Event::Dtmf(text)) = e else {
+            continue;
+        };
+        let Some(r) = r else { continue };
+        for &(s, a, b) in &r.fills {
+            if s == slot {
+                out.push(&text[a as usize..b as usize]);
+            }
+        }
+        if agent.slots[slot as usize].extractor.shape == Shape::Answer && !text.trim().is_empty() {
+            out.push(text.trim());
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+struct Writer<'k> {
+    key: &'k mut [u64],
+    pos: u32,
+}
+
+impl Writer<'_> {
+    #[inline]
+    fn put(&mut self, v: u64, bits: u32) {
+        if bits == 0 {
+            return;
+        }
+        debug_assert!(bits == 64 || v < 1 << bits, "{v} does not fit {bits} bits");
+        let (w, o) = ((self.pos / 64) as usize, self.pos % 64);
+        if let Some(word) = self.key.get_mut(w) {
+            *word |= v << o;
+        }
+        if o + bits > 64
+            && let Some(word) = self.key.get_mut(w + 1)
+        {
+            *word |= v >> (64 - o);
+        }
+        self.pos += bits;
+    }
+}
+
+struct Reader<'k> {
+    key: &'k [u64],
+    pos: u32,
+}
+
+impl Reader<'_> {
+    fn get(&mut self, bits: u32) -> u64 {
+        if bits == 0 {
+            return 0;
+        }
+        let (w, o) = ((self.pos / 64) as usize, self.pos % 64);
+        let mut v = self.key[w] >> o;
+        if o + bits > 64 {
+            v |= self.key[w + 1] << (64 - o);
+        }
+        self.pos += bits;
+        if bits == 64 { v } else { v & ((1 << bits) - 1) }
+    }
+}
