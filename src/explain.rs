@@ -444,7 +444,7 @@ fn procedure(agent: &Agent, topic: &Topic, phase: Phase, out: &mut String) {
             Op::Jump { to } => {
                 ends.pop();
                 ends.push(*to as usize);
-                let pad = "  ".repeat(ends.len() - 1);
+                let pad = "  ".repeat(ends.len().saturating_sub(1));
                 let _ = writeln!(out, "    {pad}else: (line {line})");
                 continue;
             }

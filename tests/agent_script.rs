@@ -469,6 +469,11 @@ fn a_name_picks_an_agent_script_bundle_in_a_project() {
     let (code, out, err) = baton(&["explain", bundle.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("agent: Email_First"), "{out}");
+    // A bundle is one agent: a name after it is not silently ignored.
+    let (code, _, err) = baton(&["explain", &format!("{}#Order_Help", bundle.display())]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no agent named 'Order_Help' here:"), "{err}");
+    assert!(err.contains("is one Agent Script agent"), "{err}");
 }
 
 #[test]
