@@ -704,7 +704,13 @@ impl Palette {
 
 /// The next move of a cooperative caller: answer what the agent asked for,
 /// go where it sends them, else ask (again) for a human.
-pub fn cooperative_move(alphabet: &Alphabet, agent: &Agent, state: &State<'_>, trace: &Trace<'_>) -> Option<usize> {
+pub fn cooperative_move(
+    alphabet: &Alphabet,
+    engine: &Engine<'_>,
+    state: &State<'_>,
+    trace: &Trace<'_>,
+) -> Option<usize> {
+    let agent = engine.agent;
     if let Some(slot) = state.awaiting
         && let Some(ev) = alphabet.slot_valid[slot as usize]
     {
@@ -723,13 +729,16 @@ pub fn cooperative_move(alphabet: &Alphabet, agent: &Agent, state: &State<'_>, t
     {
         return Some(ev);
     }
-    // Refused a transfer here (no escalation path): go where one is.
+    // Refused a transfer here (no escalation path): go where one is, among
+    // the topics the classifier may pick now.
     if last.contains(&Say::CannotTransfer)
         && let Some(ev) = agent
             .topics
             .iter()
             .enumerate()
-            .filter(|(i, t)| t.can_escalate && state.topic != Some(*i as TopicId))
+            .filter(|(i, t)| {
+                t.can_escalate && state.topic != Some(*i as TopicId) && engine.available(state, *i as TopicId)
+            })
             .find_map(|(i, _)| alphabet.topic_rep[i])
     {
         return Some(ev);
@@ -795,7 +804,7 @@ pub fn cooperative<'s>(
     let mut scratch = Scratch::default();
     let mut tried = Vec::new();
     for _ in 0..within {
-        let Some(ev) = cooperative_move(alphabet, engine.agent, &st, &trace) else {
+        let Some(ev) = cooperative_move(alphabet, engine, &st, &trace) else {
             break;
         };
         tried.push(ev);

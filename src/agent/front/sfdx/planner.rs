@@ -424,6 +424,7 @@ impl Reader<'_> {
             available_when: None,
             escalation_when: None,
             runs: Vec::new(),
+            procedures: Default::default(),
         });
     }
 
