@@ -570,3 +570,34 @@ subagent humans:
     );
     assert!(out.contains("  before_reasoning (runs exactly, before the instructions, on every turn the topic handles):\n    transition to humans (line 13)"), "{out}");
 }
+
+/// An instruction that names the subagent's escalate binding
+/// (`escalate_to_human: @utils.escalate`) means the Escalation action: it
+/// compiles to a guard, as "'Escalation'" would.
+#[test]
+fn an_instruction_naming_the_escalate_binding_guards_the_escalation() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("alias.agent");
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/agent-script/order_help.agent"))
+            .unwrap()
+            .replace(
+                "| When the customer describes a problem with an order, open a case.",
+                "| Call escalate_to_human only after the 'create_case' action has been executed.",
+            )
+            .replace("                available when @variables.case_open == True\n", "");
+    assert!(
+        text.contains("Call escalate_to_human only after"),
+        "the fixture changed"
+    );
+    std::fs::write(&file, text).unwrap();
+    let a = load(&file);
+    let t = a.topics.iter().find(|t| t.name == "case_management").unwrap();
+    assert!(t.escalation_when.is_none(), "the structural guard was removed");
+    let create = a.action_id("create_case").unwrap();
+    assert!(
+        t.rules.iter().any(|r| *r == baton::policy::Rule::action(create, None)),
+        "{:?}",
+        t.rules
+    );
+}

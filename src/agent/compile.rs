@@ -233,7 +233,7 @@ fn topic(
         topics: &names.topics,
         this_topic: Some(this),
         topic_actions: &actions,
-        escalation_aliases: &[],
+        escalation_aliases: &t.escalation_aliases,
     };
     let mut instructions = Vec::new();
     let mut rules = Vec::new();

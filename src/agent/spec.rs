@@ -238,6 +238,9 @@ pub struct TopicSpec {
     /// When its escalation may happen at all (Agent Script's `available
     /// when` on `@utils.escalate`): a structural guard.
     pub escalation_when: Option<ConditionSpec>,
+    /// Names that stand for the Escalation action in its instructions
+    /// (Agent Script's `escalate_to_human: @utils.escalate` binding name).
+    pub escalation_aliases: Vec<String>,
     /// Actions the topic runs as a tool the model calls (Agent Script
     /// bindings), each with its `available when`.
     pub runs: Vec<RunSpec>,

@@ -115,6 +115,7 @@ fn to_spec(file: Arc<Path>, raw: raw::AgentFile) -> Result<AgentSpec, Diagnostic
             reply: t.reply,
             available_when: None,
             escalation_when: None,
+            escalation_aliases: Vec::new(),
             runs: Vec::new(),
             procedures: Default::default(),
         })

@@ -134,6 +134,7 @@ impl Mapper {
         let mut runs = Vec::new();
         let mut can_escalate = false;
         let mut escalation_when = None;
+        let mut escalation_aliases = Vec::new();
         let mut procedures = Procedures::default();
         if let Some(p) = &a.before_reasoning {
             let mut cx = Cx::new(a, Some(&mut instructions), &mut procedures.conditional);
@@ -154,6 +155,7 @@ impl Mapper {
                     BindingTarget::Escalate => {
                         can_escalate = true;
                         escalation_when = when;
+                        escalation_aliases.push(b.name.name.clone());
                     }
                     BindingTarget::Action(id) => {
                         let Some(def) = a.actions.iter().find(|d| d.name.name == id.name) else {
@@ -201,6 +203,7 @@ impl Mapper {
             reply: None,
             available_when: None,
             escalation_when,
+            escalation_aliases,
             runs,
             procedures,
         }

@@ -423,6 +423,7 @@ impl Reader<'_> {
             reply: None,
             available_when: None,
             escalation_when: None,
+            escalation_aliases: Vec::new(),
             runs: Vec::new(),
             procedures: Default::default(),
         });
