@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::agent::compiled::{Op, Phase, Topic, Value};
 use crate::model::Agent;
 use crate::model::raw::{Channel, DtmfAction, NoInputThen};
 use crate::policy::{Reading, Req, Rule};
@@ -46,6 +47,18 @@ pub fn explain(agent: &Agent) -> String {
                         .map(move |s| format!("{}.{}", a.name, a.outputs[s.0 as usize]))
                 })
                 .collect();
+            let mut setters = setters;
+            for t in &agent.topics {
+                for phase in [Phase::Before, Phase::Instructions, Phase::After] {
+                    let sets = t
+                        .steps(phase)
+                        .iter()
+                        .any(|s| matches!(s.op, Op::Set { var, .. } if var as usize == i));
+                    if sets {
+                        setters.push(format!("the {} of {}", phase.label(), t.name));
+                    }
+                }
+            }
             let set = if setters.is_empty() {
                 "set by no action".to_string()
             } else {
@@ -98,9 +111,18 @@ pub fn explain(agent: &Agent) -> String {
                 .collect();
             let _ = writeln!(out, "  actions: {}", names.join(", "));
         }
+        for phase in [Phase::Before, Phase::Instructions] {
+            procedure(agent, topic, phase, &mut out);
+        }
         for (i, ins) in topic.instructions.iter().enumerate() {
             let at = crate::lint::where_written(agent, &ins.src);
             let _ = writeln!(out, "  {}. {:?} ({at})", i + 1, ins.text);
+            if let Some(cond) = &ins.only_if {
+                let _ = writeln!(
+                    out,
+                    "     only if {cond} (a procedure's `if`; baton applies what it binds always)"
+                );
+            }
             let c = &ins.compiled;
             if !matches!(c.reading, Reading::Text) {
                 let _ = writeln!(out, "     reading: {}", c.label());
@@ -154,6 +176,7 @@ pub fn explain(agent: &Agent) -> String {
                 }
             }
         }
+        procedure(agent, topic, Phase::After, &mut out);
         let guards: Vec<&Rule> = topic.guards().collect();
         let summary = if topic.can_escalate && topic.escalates_always() {
             "escalates every request it handles (smart routing)".to_string()
@@ -293,6 +316,29 @@ pub fn explain(agent: &Agent) -> String {
             }
         }
     }
+    // A procedure's transition out of a topic with guards into one that
+    // escalates: the request is handled there, under the target's rules.
+    for t in agent.topics.iter().filter(|t| t.guards().next().is_some()) {
+        for phase in [Phase::Before, Phase::Instructions, Phase::After] {
+            for step in t.steps(phase) {
+                if let Op::Transition { to } = step.op
+                    && agent.topics[to as usize].can_escalate
+                {
+                    paths += 1;
+                    let _ = writeln!(
+                        out,
+                        "  - `transition to {}` in the {} of {} (line {}): {} escalates under its own conditions, not {}'s guards",
+                        agent.topics[to as usize].name,
+                        phase.label(),
+                        t.name,
+                        step.src.pos.line,
+                        agent.topics[to as usize].name,
+                        t.name
+                    );
+                }
+            }
+        }
+    }
     if paths == 0 {
         let _ = writeln!(out, "  (none)");
     } else if !guarded.is_empty() {
@@ -336,4 +382,74 @@ pub fn explain(agent: &Agent) -> String {
         }
     }
     out
+}
+
+/// A topic's procedure, one step a line, indented as written.
+fn procedure(agent: &Agent, topic: &Topic, phase: Phase, out: &mut String) {
+    let steps = topic.steps(phase);
+    if steps.is_empty() {
+        return;
+    }
+    let when = match phase {
+        Phase::Before => "before the instructions",
+        Phase::Instructions => "as the instructions are read",
+        Phase::After => "after the reasoning step",
+    };
+    let _ = writeln!(
+        out,
+        "  {} (runs exactly, {when}, on every turn the topic handles):",
+        phase.label()
+    );
+    // Where each open block (an `if`, the steps under a `run`) ends.
+    let mut ends: Vec<usize> = Vec::new();
+    for (pc, step) in steps.iter().enumerate() {
+        while ends.last().is_some_and(|&e| e <= pc) {
+            ends.pop();
+        }
+        let line = step.src.pos.line;
+        let pad = "  ".repeat(ends.len());
+        let text = match &step.op {
+            Op::Run { action, skip } => {
+                ends.push(*skip as usize);
+                let def = &agent.actions[*action as usize];
+                let inputs: Vec<&str> = def
+                    .inputs
+                    .iter()
+                    .map(|&s| agent.slots[s as usize].name.as_str())
+                    .collect();
+                if inputs.is_empty() {
+                    format!("run '{}'", def.name)
+                } else {
+                    format!("run '{}' (needs {})", def.name, inputs.join(", "))
+                }
+            }
+            Op::Set { var, value } => {
+                let value = match *value {
+                    Value::Code(c) if c >> 16 == 0 => {
+                        format!("{:?}", agent.constants.get(c as usize - 1).map_or("", String::as_str))
+                    }
+                    Value::Code(c) => {
+                        let (a, o) = ((c >> 16) as usize - 1, (c & 0xffff) as usize);
+                        let def = &agent.actions[a];
+                        format!("{}.{}", def.name, def.outputs[o])
+                    }
+                    Value::Var { var: w, .. } => format!("the value of {}", agent.variables[w as usize].name),
+                };
+                format!("set {} = {value}", agent.variables[*var as usize].name)
+            }
+            Op::Unless { cond, to } => {
+                ends.push(*to as usize);
+                format!("if {}:", cond.expression(agent))
+            }
+            Op::Jump { to } => {
+                ends.pop();
+                ends.push(*to as usize);
+                let pad = "  ".repeat(ends.len().saturating_sub(1));
+                let _ = writeln!(out, "    {pad}else: (line {line})");
+                continue;
+            }
+            Op::Transition { to } => format!("transition to {}", agent.topics[*to as usize].name),
+        };
+        let _ = writeln!(out, "    {pad}{text} (line {line})");
+    }
 }

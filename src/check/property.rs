@@ -130,7 +130,7 @@ impl Ledger {
         }
         for c in trace.calls(turn) {
             if c.ok {
-                self.done[c.action as usize] = turn.topic.topic();
+                self.done[c.action as usize] = Some(c.topic);
             }
             self.failed[c.action as usize] = !c.ok;
         }
@@ -184,7 +184,7 @@ pub fn check_turn(
             if let PropertyKind::ActionRequires { action, requires } = &p.kind
                 && *action == call.action
                 && requires.scope.is_none_or(|s| topic == Some(s))
-                && let Some(missing) = unmet(requires, before, trace, turn, &notes[..i], topic, true)
+                && let Some(missing) = unmet(requires, before, trace, turn, &notes[..i], true)
             {
                 f(pi, missing);
             }
@@ -210,7 +210,7 @@ pub fn check_turn(
     for (pi, p) in props.iter().enumerate() {
         if let PropertyKind::EscalationRequires(requires) = &p.kind
             && requires.scope.is_none_or(|s| scopes.contains(&Some(s)))
-            && let Some(missing) = unmet(requires, before, trace, turn, notes, topic, asked)
+            && let Some(missing) = unmet(requires, before, trace, turn, notes, asked)
         {
             f(pi, missing);
         }
@@ -225,13 +225,12 @@ fn unmet(
     trace: &Trace<'_>,
     turn: &Turn,
     earlier: &[Note],
-    topic: Option<TopicId>,
     asked: bool,
 ) -> Option<Vec<Missing>> {
     let action_ok = |a: ActionId, want: Option<TopicId>| {
         // The latest success decides the topic, as in the engine.
         let here = earlier.iter().rev().find_map(|n| match n {
-            Note::Called(c) if c.action == a && c.ok => Some(topic),
+            Note::Called(c) if c.action == a && c.ok => Some(Some(c.topic)),
             _ => None,
         });
         let at = match here {
