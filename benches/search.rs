@@ -211,6 +211,67 @@ fn generated_agents() {
             rss_kb as f64 / 1024.0,
             states as f64 / wall
         );
+        searches_apart(&suite, (t, s, a));
+    }
+}
+
+/// The two searches of `baton verify` apart, in this process: for an
+/// obedient LLM (the verdicts), then for one that ignores its instructions
+/// (the assurance levels of the properties that held), each to depth 12
+/// and at most 5,000,000 states.
+fn searches_apart(file: &std::path::Path, (t, s, a): (u32, u32, u32)) {
+    use baton::explore::{caller_model, verify};
+    let Ok(mut suites) = load_suites(&[file.to_path_buf()]) else {
+        println!("verify generated {t}/{s}/{a}: the suite does not load in process");
+        return;
+    };
+    let suite = suites.remove(0);
+    let alphabet = caller_model(&suite);
+    // As verify does: the second search checks the safety properties that held.
+    let mut props = suite.properties.clone();
+    for unbound in [false, true] {
+        let opts = VerifyOptions {
+            depth: 12,
+            max_states: 5_000_000,
+            reduce: true,
+            unbound,
+        };
+        let start = Instant::now();
+        let found = verify::search(&suite, &props, alphabet, &opts, &|_| {});
+        let secs = start.elapsed().as_secs_f64();
+        let st = &found.stats;
+        let held = |(p, path): (&baton::model::property::Property, &Option<verify::Path>)| {
+            (path.is_none() && !matches!(p.kind, baton::model::property::PropertyKind::EscalationReachable { .. }))
+                .then(|| p.clone())
+        };
+        let next: Vec<_> = if st.limited {
+            Vec::new()
+        } else {
+            props.iter().zip(&found.paths).filter_map(held).collect()
+        };
+        println!(
+            "  search {}: {} states, {} transitions, depth {}{}, {secs:.2} s, {:.0} states/s",
+            if unbound {
+                "unbound LLM (levels)"
+            } else {
+                "obedient LLM (verdicts)"
+            },
+            st.states,
+            st.transitions,
+            st.depth,
+            if st.closed {
+                " (closed)"
+            } else if st.limited {
+                " (state limit)"
+            } else {
+                ""
+            },
+            st.states as f64 / secs
+        );
+        props = next;
+        if props.is_empty() {
+            break;
+        }
     }
 }
 
