@@ -218,7 +218,7 @@ pub fn explain(agent: &Arc<Agent>, opts: &reach::Options) -> String {
         }
         let _ = writeln!(out, "  {}", search_line(&searched));
         // A path not shown reachable may be one the caller model cannot take.
-        if searched.error.is_none() && searched.reach.iter().any(|r| !matches!(r, Reach::Reachable { .. })) {
+        if searched.not_searched.is_none() && searched.reach.iter().any(|r| !matches!(r, Reach::Reachable { .. })) {
             for gap in &searched.caller_gaps {
                 let _ = writeln!(out, "  the caller model is limited: {gap}");
             }
@@ -418,7 +418,7 @@ fn reach_line(agent: &Agent, route: Route, r: &Reach, s: &reach::Searched) -> St
         (Reach::Unreachable, Some(t)) => {
             format!("unreachable: no caller path enters topic {t} (the search closed)")
         }
-        (Reach::NotShown, _) if s.error.is_some() => "not searched: the search broke down".to_string(),
+        (Reach::NotShown, _) if s.not_searched.is_some() => "not searched".to_string(),
         (Reach::NotShown, _) if s.stats.depth == 0 => format!(
             "not shown reachable: the search stopped at its state limit ({}) in its first turn",
             s.opts.max_states
@@ -440,11 +440,16 @@ fn reach_line(agent: &Agent, route: Route, r: &Reach, s: &reach::Searched) -> St
 /// How far the search went, in words.
 fn search_line(s: &reach::Searched) -> String {
     let st = &s.stats;
-    if let Some(e) = &s.error {
-        return format!(
-            "reachability: the search broke down (the engine panicked: {e}); nothing is known of these paths"
-        );
+    if let Some(why) = &s.not_searched {
+        return format!("reachability: not searched: {why}; nothing is known of these paths");
     }
+    let limit = match s.lowered_from {
+        Some(asked) => format!(
+            "{}, lowered from {asked} for a caller model this large",
+            s.opts.max_states
+        ),
+        None => s.opts.max_states.to_string(),
+    };
     let turns = |n: u32| {
         if n == 1 {
             "1 turn".to_string()
@@ -465,15 +470,11 @@ fn search_line(s: &reach::Searched) -> String {
             turns(st.depth)
         )
     } else if st.limited && st.depth == 0 {
-        format!(
-            "reachability: the search stopped at its state limit ({}, --max-states) in its first turn",
-            s.opts.max_states
-        )
+        format!("reachability: the search stopped at its state limit ({limit}, --max-states) in its first turn")
     } else if st.limited {
         format!(
-            "reachability: every caller path up to {} over verify's caller model; the search stopped at its state limit ({}, --max-states)",
-            turns(st.depth),
-            s.opts.max_states
+            "reachability: every caller path up to {} over verify's caller model; the search stopped at its state limit ({limit}, --max-states)",
+            turns(st.depth)
         )
     } else {
         format!(

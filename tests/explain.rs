@@ -216,6 +216,30 @@ fn explain_on_a_large_generated_agent_is_bounded() {
 }
 
 #[test]
+fn an_agent_too_large_to_search_is_not_searched() {
+    let dir = tempfile::tempdir().unwrap();
+    let slots: String = (0..2_001)
+        .map(|i| format!("  s{i}: {{ pattern: 'X{i}-(\\d+)' }}\n"))
+        .collect();
+    let agent = dir.path().join("big.yaml");
+    std::fs::write(
+        &agent,
+        format!(
+            "agent: Big\nchannel: messaging\nescalation: {{ flow: Queue }}\nslots:\n{slots}topics:\n  - name: Help\n    description: General help\n"
+        ),
+    )
+    .unwrap();
+    let text = explain_with(agent.to_str().unwrap(), &[]);
+    assert_eq!(reach_of(&text, "default Escalation topic"), "not searched", "{text}");
+    assert!(
+        text.contains(
+            "reachability: not searched: the agent has 2002 topics and slots, more than explain searches (2000)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn bad_bounds_are_usage_errors() {
     for flags in [
         ["--depth", "0"],

@@ -53,18 +53,47 @@ pub struct Searched {
     /// Per path asked about, in order.
     pub reach: Vec<Reach>,
     pub stats: Stats,
+    /// The bounds it ran with: the state limit lowered, when the caller
+    /// model is large, to keep its transitions within [`MAX_TRANSITIONS`].
     pub opts: Options,
+    /// The state limit asked for, when it was lowered.
+    pub lowered_from: Option<u64>,
     /// What the caller model cannot do: an unreachable path is unreachable
     /// over this model.
     pub caller_gaps: Vec<String>,
-    /// The search broke down (the engine panicked): nothing is known.
-    pub error: Option<String>,
+    /// Why nothing was searched (the agent is too large, or the engine
+    /// panicked): nothing is known.
+    pub not_searched: Option<String>,
 }
+
+/// The most topics and slots together that `explain` builds a caller model
+/// for: building it reads every representative line for every slot, so it
+/// grows with their square (30,000 slots take minutes). Real agents have a
+/// few dozen.
+pub const MAX_TOPICS_AND_SLOTS: usize = 2_000;
+
+/// The most transitions a search should take, roughly: the state limit is
+/// lowered to this over the number of caller events.
+pub const MAX_TRANSITIONS: u64 = 20_000_000;
 
 /// Searches `agent` with its default fixtures, as `verify` would with a
 /// suite that overrides none and has no conversations. `paths`: each
 /// route, and for a keypad shortcut the keys.
 pub fn search(agent: &Arc<Agent>, paths: &[(Route, Option<&str>)], opts: &Options) -> Searched {
+    let nothing = |why: String| Searched {
+        reach: vec![Reach::NotShown; paths.len()],
+        stats: Stats::default(),
+        opts: *opts,
+        lowered_from: None,
+        caller_gaps: Vec::new(),
+        not_searched: Some(why),
+    };
+    let size = agent.topics.len() + agent.slots.len();
+    if size > MAX_TOPICS_AND_SLOTS {
+        return nothing(format!(
+            "the agent has {size} topics and slots, more than explain searches ({MAX_TOPICS_AND_SLOTS})"
+        ));
+    }
     let mut routes: Vec<Route> = Vec::new();
     for (r, _) in paths {
         if !routes.contains(r) {
@@ -92,13 +121,15 @@ pub fn search(agent: &Arc<Agent>, paths: &[(Route, Option<&str>)], opts: &Option
         conversations: Vec::new(),
         caller: Arc::default(),
     };
-    let vopts = VerifyOptions {
-        depth: opts.depth,
-        max_states: opts.max_states,
-        reduce: true,
-    };
     let searched = crate::runner::quietly(|| {
         let alphabet = caller_model(&suite);
+        let events = alphabet.events.len().max(1) as u64;
+        let max_states = opts.max_states.min((MAX_TRANSITIONS / events).max(1));
+        let vopts = VerifyOptions {
+            depth: opts.depth,
+            max_states,
+            reduce: true,
+        };
         let found = verify::search(&suite, &suite.properties, alphabet, &vopts, &|_| {});
         let reach: Vec<Reach> = paths
             .iter()
@@ -125,23 +156,18 @@ pub fn search(agent: &Arc<Agent>, paths: &[(Route, Option<&str>)], opts: &Option
                 }
             })
             .collect();
-        (reach, found.stats, coverage_warnings(&suite))
+        (reach, found.stats, coverage_warnings(&suite), max_states)
     });
     match searched {
-        Ok((reach, stats, caller_gaps)) => Searched {
+        Ok((reach, stats, caller_gaps, max_states)) => Searched {
             reach,
             stats,
-            opts: *opts,
+            opts: Options { max_states, ..*opts },
+            lowered_from: (max_states < opts.max_states).then_some(opts.max_states),
             caller_gaps,
-            error: None,
+            not_searched: None,
         },
-        Err(msg) => Searched {
-            reach: vec![Reach::NotShown; paths.len()],
-            stats: Stats::default(),
-            opts: *opts,
-            caller_gaps: Vec::new(),
-            error: Some(msg),
-        },
+        Err(msg) => nothing(format!("the search broke down (the engine panicked: {msg})")),
     }
 }
 
