@@ -6,6 +6,7 @@ pub mod reach;
 use std::fmt::Write;
 use std::sync::Arc;
 
+use crate::agent::compiled::{Op, Phase, Topic, Value};
 use crate::model::Agent;
 use crate::model::property::Route;
 use crate::model::raw::{Channel, DtmfAction, NoInputThen};
@@ -52,6 +53,18 @@ pub fn explain(agent: &Arc<Agent>, opts: &reach::Options) -> String {
                         .map(move |s| format!("{}.{}", a.name, a.outputs[s.0 as usize]))
                 })
                 .collect();
+            let mut setters = setters;
+            for t in &agent.topics {
+                for phase in [Phase::Before, Phase::Instructions, Phase::After] {
+                    let sets = t
+                        .steps(phase)
+                        .iter()
+                        .any(|s| matches!(s.op, Op::Set { var, .. } if var as usize == i));
+                    if sets {
+                        setters.push(format!("the {} of {}", phase.label(), t.name));
+                    }
+                }
+            }
             let set = if setters.is_empty() {
                 "set by no action".to_string()
             } else {
@@ -104,9 +117,18 @@ pub fn explain(agent: &Arc<Agent>, opts: &reach::Options) -> String {
                 .collect();
             let _ = writeln!(out, "  actions: {}", names.join(", "));
         }
+        for phase in [Phase::Before, Phase::Instructions] {
+            procedure(agent, topic, phase, &mut out);
+        }
         for (i, ins) in topic.instructions.iter().enumerate() {
             let at = crate::lint::where_written(agent, &ins.src);
             let _ = writeln!(out, "  {}. {:?} ({at})", i + 1, ins.text);
+            if let Some(cond) = &ins.only_if {
+                let _ = writeln!(
+                    out,
+                    "     only if {cond} (a procedure's `if`; baton applies what it binds always)"
+                );
+            }
             let c = &ins.compiled;
             if !matches!(c.reading, Reading::Text) {
                 let _ = writeln!(out, "     reading: {}", c.label());
@@ -160,6 +182,7 @@ pub fn explain(agent: &Arc<Agent>, opts: &reach::Options) -> String {
                 }
             }
         }
+        procedure(agent, topic, Phase::After, &mut out);
         let guards: Vec<&Rule> = topic.guards().collect();
         let summary = if topic.can_escalate && topic.escalates_always() {
             "escalates every request it handles (smart routing)".to_string()
@@ -378,6 +401,39 @@ fn bypass_paths(agent: &Agent) -> Vec<Listed> {
             }
         }
     }
+    // A procedure's transition out of a topic with guards into one that
+    // escalates: the request is handled there, under the target's rules.
+    for (ti, t) in agent
+        .topics
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.guards().next().is_some())
+    {
+        for phase in [Phase::Before, Phase::Instructions, Phase::After] {
+            for (si, step) in t.steps(phase).iter().enumerate() {
+                if let Op::Transition { to } = step.op
+                    && agent.topics[to as usize].can_escalate
+                {
+                    add(
+                        format!(
+                            "`transition to {}` in the {} of {} (line {}): {} escalates under its own conditions, not {}'s guards",
+                            agent.topics[to as usize].name,
+                            phase.label(),
+                            t.name,
+                            step.src.pos.line,
+                            agent.topics[to as usize].name,
+                            t.name
+                        ),
+                        Route::Transition {
+                            topic: ti as TopicId,
+                            phase,
+                            step: si as u32,
+                        },
+                    );
+                }
+            }
+        }
+    }
     // Keys after the default topic and silence, as before.
     let at = out
         .iter()
@@ -405,18 +461,25 @@ fn reach_line(agent: &Agent, route: Route, r: &Reach, s: &reach::Searched) -> St
             format!("{n} turns")
         }
     };
-    let entered = match route {
-        Route::Enters { topic } => Some(agent.topics[topic as usize].name.as_str()),
+    // What is searched for, when it is only the way in: whether the path
+    // then hands off is for the topic's own rules (or is not modelled).
+    let way_in = match route {
+        Route::Enters { topic } => Some(("enters topic", agent.topics[topic as usize].name.as_str())),
+        Route::Transition { .. } => Some(("runs the transition", "")),
         _ => None,
     };
-    match (r, entered) {
+    match (r, way_in) {
         (Reach::Reachable { turns: n, script }, None) => format!("reachable in {}: {script}", turns(*n)),
-        (Reach::Reachable { turns: n, script }, Some(t)) => {
-            format!("reachable: topic {t} is entered in {}: {script}", turns(*n))
+        (Reach::Reachable { turns: n, script }, Some((what, name))) => {
+            format!(
+                "reachable: a caller path {what}{} in {}: {script}",
+                spaced(name),
+                turns(*n)
+            )
         }
         (Reach::Unreachable, None) => "unreachable: no caller path takes it (the search closed)".to_string(),
-        (Reach::Unreachable, Some(t)) => {
-            format!("unreachable: no caller path enters topic {t} (the search closed)")
+        (Reach::Unreachable, Some((what, name))) => {
+            format!("unreachable: no caller path {what}{} (the search closed)", spaced(name))
         }
         (Reach::NotShown, _) if s.not_searched.is_some() => "not searched".to_string(),
         (Reach::NotShown, _) if s.stats.depth == 0 => format!(
@@ -434,6 +497,15 @@ fn reach_line(agent: &Agent, route: Route, r: &Reach, s: &reach::Searched) -> St
                 turns(s.stats.depth as usize)
             )
         }
+    }
+}
+
+/// " NAME", or nothing.
+fn spaced(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(" {name}")
     }
 }
 
@@ -482,5 +554,75 @@ fn search_line(s: &reach::Searched) -> String {
             turns(st.depth),
             st.states
         )
+    }
+}
+
+/// A topic's procedure, one step a line, indented as written.
+fn procedure(agent: &Agent, topic: &Topic, phase: Phase, out: &mut String) {
+    let steps = topic.steps(phase);
+    if steps.is_empty() {
+        return;
+    }
+    let when = match phase {
+        Phase::Before => "before the instructions",
+        Phase::Instructions => "as the instructions are read",
+        Phase::After => "after the reasoning step",
+    };
+    let _ = writeln!(
+        out,
+        "  {} (runs exactly, {when}, on every turn the topic handles):",
+        phase.label()
+    );
+    // Where each open block (an `if`, the steps under a `run`) ends.
+    let mut ends: Vec<usize> = Vec::new();
+    for (pc, step) in steps.iter().enumerate() {
+        while ends.last().is_some_and(|&e| e <= pc) {
+            ends.pop();
+        }
+        let line = step.src.pos.line;
+        let pad = "  ".repeat(ends.len());
+        let text = match &step.op {
+            Op::Run { action, skip } => {
+                ends.push(*skip as usize);
+                let def = &agent.actions[*action as usize];
+                let inputs: Vec<&str> = def
+                    .inputs
+                    .iter()
+                    .map(|&s| agent.slots[s as usize].name.as_str())
+                    .collect();
+                if inputs.is_empty() {
+                    format!("run '{}'", def.name)
+                } else {
+                    format!("run '{}' (needs {})", def.name, inputs.join(", "))
+                }
+            }
+            Op::Set { var, value } => {
+                let value = match *value {
+                    Value::Code(c) if c >> 16 == 0 => {
+                        format!("{:?}", agent.constants.get(c as usize - 1).map_or("", String::as_str))
+                    }
+                    Value::Code(c) => {
+                        let (a, o) = ((c >> 16) as usize - 1, (c & 0xffff) as usize);
+                        let def = &agent.actions[a];
+                        format!("{}.{}", def.name, def.outputs[o])
+                    }
+                    Value::Var { var: w, .. } => format!("the value of {}", agent.variables[w as usize].name),
+                };
+                format!("set {} = {value}", agent.variables[*var as usize].name)
+            }
+            Op::Unless { cond, to } => {
+                ends.push(*to as usize);
+                format!("if {}:", cond.expression(agent))
+            }
+            Op::Jump { to } => {
+                ends.pop();
+                ends.push(*to as usize);
+                let pad = "  ".repeat(ends.len().saturating_sub(1));
+                let _ = writeln!(out, "    {pad}else: (line {line})");
+                continue;
+            }
+            Op::Transition { to } => format!("transition to {}", agent.topics[*to as usize].name),
+        };
+        let _ = writeln!(out, "    {pad}{text} (line {line})");
     }
 }

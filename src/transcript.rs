@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use crate::agent::compiled::{Op, Phase};
 use crate::engine::{Call, End, Engine, Handoff, Kept, Note, Say, TopicPick, Trace, Turn, Unmet};
 use crate::model::Event;
 use crate::model::agent::{Agent, BUILTIN_ESCALATION};
@@ -129,6 +130,7 @@ fn topic_line(agent: &Agent, pick: TopicPick) -> Option<String> {
                 Kept::Answer => "answers the agent's question",
                 Kept::Info => "gives details",
                 Kept::HandlesEscalation => "can_escalate, handles the request",
+                Kept::Transition => "reached by a procedure's transition",
             }
         ),
         TopicPick::Builtin => format!("{BUILTIN_ESCALATION} (built-in)"),
@@ -297,6 +299,14 @@ fn note_line(engine: &Engine<'_>, n: Note, slots: &[Option<&str>]) -> String {
             agent.margin
         ),
         Note::Switched { from } => format!("switch: left {}, dropping what it was waiting for", topic(from)),
+        Note::LlmCalls { action } => format!(
+            "llm: ignores its instructions and calls '{}' (available by structure)",
+            agent.actions[action as usize].name
+        ),
+        Note::LlmEscalates { topic: t } => format!(
+            "llm: ignores its instructions and hands off from {} (the escalation tool is there by structure)",
+            topic(t)
+        ),
         Note::DefaultPath {
             from: Some(t),
             about: None,
@@ -474,7 +484,63 @@ fn note_line(engine: &Engine<'_>, n: Note, slots: &[Option<&str>]) -> String {
         Note::Ignored => "ignored: the conversation had already ended".to_string(),
         Note::Withdrawn => "request: the caller withdrew the blocked escalation request".to_string(),
         Note::Called(c) => format!("action: {}", call_line(engine, c, slots)),
+        Note::Proc { topic: t, phase, step } => {
+            let what = match &agent.topics[t as usize].steps(phase)[step as usize].op {
+                Op::Run { action, .. } => format!("run '{}'", agent.actions[*action as usize].name),
+                Op::Transition { to } => format!("transition to {}", topic(*to)),
+                _ => String::new(),
+            };
+            format!("procedure: {}: {what}", step_ref(agent, t, phase, step))
+        }
+        Note::Branch {
+            topic: t,
+            phase,
+            step,
+            taken,
+        } => {
+            let cond = match &agent.topics[t as usize].steps(phase)[step as usize].op {
+                Op::Unless { cond, .. } => cond.expression(agent),
+                _ => String::new(),
+            };
+            format!(
+                "procedure: {}: if {cond} -> {}",
+                step_ref(agent, t, phase, step),
+                if taken { "true" } else { "false" }
+            )
+        }
+        Note::Assigned {
+            topic: t,
+            phase,
+            step,
+            code,
+        } => {
+            let var = match &agent.topics[t as usize].steps(phase)[step as usize].op {
+                Op::Set { var, .. } => agent.variables[*var as usize].name.as_str(),
+                _ => "",
+            };
+            format!(
+                "variable: {} = {} (set by {})",
+                one_line(var),
+                one_line(engine.value(code).unwrap_or("")),
+                step_ref(agent, t, phase, step)
+            )
+        }
+        Note::Skipped { topic: t, phase, step } => format!(
+            "procedure: {}: the run did not succeed, the steps under it are skipped",
+            step_ref(agent, t, phase, step)
+        ),
+        Note::TransitionLimit { topic: t } => format!(
+            "procedure: more than {} transitions in one turn (a loop): the turn stops in {}",
+            crate::engine::MAX_TRANSITIONS,
+            topic(t)
+        ),
     }
+}
+
+/// "before_reasoning of triage, line 12".
+fn step_ref(agent: &Agent, t: TopicId, phase: Phase, step: u32) -> String {
+    let line = agent.topics[t as usize].steps(phase)[step as usize].src.pos.line;
+    format!("{} of {}, line {line}", phase.label(), topic_name(agent, t))
 }
 
 fn call_line(engine: &Engine<'_>, c: Call, slots: &[Option<&str>]) -> String {

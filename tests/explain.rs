@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use baton::agent::compiled::{Op, Phase};
 use baton::explore::caller_model;
 use baton::explore::verify::{Found, VerifyOptions, reference, search};
 use baton::model::property::{Origin, Property, PropertyKind, Route};
@@ -153,7 +154,47 @@ fn reachable_paths_come_with_a_shortest_script() {
     );
     assert!(
         reach_of(&text, "instruction 2 may hand off in cases baton does not model")
-            .starts_with("reachable: topic Premium_Desk is entered in 1 turn: "),
+            .starts_with("reachable: a caller path enters topic Premium_Desk in 1 turn: "),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_procedure_transition_past_guards_is_searched() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("past.agent");
+    let agent = r#"config:
+    developer_name: "Past"
+connection messaging:
+    outbound_route_name: "flow://Q"
+start_agent cases:
+    description: "Order problems"
+    actions:
+        create_case:
+            outputs:
+                id: string
+            target: "flow://Create"
+    before_reasoning:
+        transition to @subagent.humans
+    reasoning:
+        instructions: ->
+            | Allow the 'Escalation' action only after the 'create_case' action has been executed.
+        actions:
+            open: @actions.create_case
+            escalate_to_human: @utils.escalate
+subagent humans:
+    description: "Handle all escalations and any user requests"
+    reasoning:
+        instructions: ->
+            | Escalate the conversation to a human live agent.
+        actions:
+            escalate_to_human: @utils.escalate
+"#;
+    std::fs::write(&file, agent).unwrap();
+    let text = explain(file.to_str().unwrap());
+    assert!(
+        reach_of(&text, "`transition to humans` in the before_reasoning of cases")
+            .starts_with("reachable: a caller path runs the transition in 1 turn: "),
         "{text}"
     );
 }
@@ -263,6 +304,17 @@ fn every_route(agent: &baton::model::Agent) -> Vec<Route> {
     for (ti, t) in agent.topics.iter().enumerate() {
         let topic = ti as u16;
         out.push(Route::Enters { topic });
+        for phase in [Phase::Before, Phase::Instructions, Phase::After] {
+            for (si, step) in t.steps(phase).iter().enumerate() {
+                if matches!(step.op, Op::Transition { .. }) {
+                    out.push(Route::Transition {
+                        topic,
+                        phase,
+                        step: si as u32,
+                    });
+                }
+            }
+        }
         for (ri, r) in t.rules.iter().enumerate() {
             let rule = ri as u16;
             match r {
@@ -300,29 +352,27 @@ fn the_reduced_search_finds_routes_as_the_plain_one_does() {
             })
             .collect();
         let alphabet = caller_model(suite);
-        let plain = reference::search(suite, alphabet, 10, 2_000_000);
-        assert!(!plain.stats.limited, "{}", suite.name);
-        let opts = VerifyOptions {
-            depth: 10,
-            max_states: 2_000_000,
-            reduce: true,
-        };
-        let reduced = search(suite, &suite.properties, alphabet, &opts, &|_| {});
-        let lengths =
-            |f: &Found| -> Vec<Option<usize>> { f.paths.iter().map(|p| p.as_ref().map(|p| p.0.len())).collect() };
-        assert_eq!(
-            lengths(&reduced),
-            lengths(&plain),
-            "{} ({})",
-            suite.name,
-            suite.path.display()
-        );
-        for (p, found) in suite.properties.iter().zip(&plain.paths) {
-            if let (PropertyKind::Avoids(r), Some(_)) = (&p.kind, found) {
-                taken.insert(std::mem::discriminant(r));
+        for unbound in [false, true] {
+            let name = format!("{} ({}), unbound: {unbound}", suite.name, suite.path.display());
+            let plain = reference::search(suite, alphabet, 10, 2_000_000, unbound);
+            assert!(!plain.stats.limited, "{name}");
+            let opts = VerifyOptions {
+                depth: 10,
+                max_states: 2_000_000,
+                reduce: true,
+                unbound,
+            };
+            let reduced = search(suite, &suite.properties, alphabet, &opts, &|_| {});
+            let lengths =
+                |f: &Found| -> Vec<Option<usize>> { f.paths.iter().map(|p| p.as_ref().map(|p| p.0.len())).collect() };
+            assert_eq!(lengths(&reduced), lengths(&plain), "{name}");
+            for (p, found) in suite.properties.iter().zip(&plain.paths) {
+                if let (PropertyKind::Avoids(r), Some(_)) = (&p.kind, found) {
+                    taken.insert(std::mem::discriminant(r));
+                }
             }
         }
     }
     // Routes of every kind are taken somewhere.
-    assert_eq!(taken.len(), 7, "{taken:?}");
+    assert_eq!(taken.len(), 8, "{taken:?}");
 }

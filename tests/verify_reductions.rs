@@ -50,10 +50,17 @@ fn generated(dir: &Path, sizes: &[(u32, u32, u32)]) -> Vec<Suite> {
 }
 
 fn run(suite: &Suite, depth: u32, max_states: u64, reduce: bool) -> Found {
+    run_as(suite, depth, max_states, reduce, false)
+}
+
+/// `unbound`: for an LLM that ignores its instructions (the search behind
+/// the assurance levels), which the reductions must keep sound too.
+fn run_as(suite: &Suite, depth: u32, max_states: u64, reduce: bool, unbound: bool) -> Found {
     let opts = VerifyOptions {
         depth,
         max_states,
         reduce,
+        unbound,
     };
     search(suite, &suite.properties, caller_model(suite), &opts, &|_| {})
 }
@@ -63,11 +70,17 @@ fn lengths(f: &Found) -> Vec<Option<usize>> {
 }
 
 /// The reduced search agrees with the plain one on verdicts and shortest
-/// lengths; the unreduced one agrees on everything.
+/// lengths; the unreduced one agrees on everything; for an obedient LLM and
+/// for one that ignores its instructions.
 fn compare(suite: &Suite, depth: u32, max_states: u64) {
-    let name = format!("{} ({})", suite.name, suite.path.display());
-    let plain = reference::search(suite, caller_model(suite), depth, max_states);
-    let exact = run(suite, depth, max_states, false);
+    compare_as(suite, depth, max_states, false);
+    compare_as(suite, depth, max_states, true);
+}
+
+fn compare_as(suite: &Suite, depth: u32, max_states: u64, unbound: bool) {
+    let name = format!("{} ({}, unbound {unbound})", suite.name, suite.path.display());
+    let plain = reference::search(suite, caller_model(suite), depth, max_states, unbound);
+    let exact = run_as(suite, depth, max_states, false, unbound);
     assert_eq!(
         (exact.stats.states, exact.stats.transitions, exact.stats.depth),
         (plain.stats.states, plain.stats.transitions, plain.stats.depth),
@@ -82,7 +95,7 @@ fn compare(suite: &Suite, depth: u32, max_states: u64) {
     if plain.stats.limited {
         return;
     }
-    let reduced = run(suite, depth, max_states, true);
+    let reduced = run_as(suite, depth, max_states, true, unbound);
     assert!(!reduced.stats.limited, "{name}");
     assert_eq!(
         lengths(&reduced),

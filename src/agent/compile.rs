@@ -95,14 +95,21 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
         .zip(refs.topic_available)
         .zip(refs.topic_escalation)
         .zip(refs.topic_runs)
+        .zip(refs.topic_procedures)
         .enumerate()
-        .map(|(ti, ((((t, topic_actions), available), escalation_when), runs))| {
-            let mut topic = topic(t, ti as TopicId, topic_actions, &names, &mut vocab, &mut problems);
-            topic.available = available;
-            topic.escalation_when = escalation_when;
-            topic.runs = runs;
-            topic
-        })
+        .map(
+            |(ti, (((((t, topic_actions), available), escalation_when), runs), procedures))| {
+                let mut topic = topic(t, ti as TopicId, topic_actions, &names, &mut vocab, &mut problems);
+                topic.available = available;
+                topic.escalation_when = escalation_when;
+                topic.runs = runs;
+                let [before, procedure, after] = procedures;
+                topic.before = before;
+                topic.procedure = procedure;
+                topic.after = after;
+                topic
+            },
+        )
         .collect();
     check_guard_topics(&topics, &actions, &mut problems);
     let (triggers, counters) = triggers_and_counters(&topics);
@@ -151,6 +158,7 @@ pub fn compile(spec: AgentSpec, refs: Refs, errs: &mut Diagnostics) -> Agent {
         lints: problems.lints,
         triggers,
         counters,
+        constants: refs.constants,
     }
 }
 
@@ -225,11 +233,13 @@ fn topic(
         topics: &names.topics,
         this_topic: Some(this),
         topic_actions: &actions,
-        escalation_aliases: &[],
+        escalation_aliases: &t.escalation_aliases,
     };
     let mut instructions = Vec::new();
     let mut rules = Vec::new();
     let mut rule_origins = Vec::new();
+    let conditional: std::collections::HashMap<usize, &str> =
+        t.procedures.conditional.iter().map(|(i, c)| (*i, c.as_str())).collect();
     for ins in &t.instructions {
         let compiled = match policy::compile(&ins.value, &lists) {
             Ok(c) => c,
@@ -257,10 +267,12 @@ fn topic(
         }
         rules.extend(rs.iter().cloned());
         rule_origins.extend(std::iter::repeat_n(instructions.len() as u16 + 1, rs.len()));
+        let only_if = conditional.get(&instructions.len()).map(|c| c.to_string());
         instructions.push(Instruction {
             text: ins.value.clone(),
             src: ins.src.clone(),
             compiled,
+            only_if,
         });
     }
     merge_exceptions(&mut rules);
@@ -287,6 +299,9 @@ fn topic(
         available: None,
         escalation_when: None,
         runs: Vec::new(),
+        before: Vec::new(),
+        procedure: Vec::new(),
+        after: Vec::new(),
     }
 }
 

@@ -46,6 +46,75 @@ pub struct Agent {
     /// What the rules count, with the highest count they need (counts
     /// saturate there, so states stay finite).
     pub counters: Vec<(Counter, u8)>,
+    /// The literals procedures assign to variables; a variable holding one
+    /// has the value code `index + 1` (see [`value_code`]).
+    pub constants: Vec<String>,
+}
+
+/// How a variable's value is kept in the engine's state: `0` is its
+/// default; `(action + 1) << 16 | output` an output of an action that
+/// succeeded; `1..=0xFFFF` a constant (`constants[code - 1]`). Actions are
+/// fewer than 65535, so the ranges never meet.
+pub fn value_code(action: ActionId, output: u16) -> u32 {
+    ((u32::from(action) + 1) << 16) | u32::from(output)
+}
+
+/// At most this many distinct constants (their codes stay below 0x10000).
+pub const MAX_CONSTANTS: usize = 0xFFFF;
+
+/// One step of a topic's procedure, with where it was written.
+#[derive(Debug)]
+pub struct Step {
+    pub op: Op,
+    pub src: Src,
+}
+
+/// A procedure as a flat list of steps with jumps (indices into the same
+/// list), so the engine runs it in a loop, allocating nothing.
+#[derive(Debug)]
+pub enum Op {
+    /// Runs the action; when it does not succeed (it failed, or an input is
+    /// missing), jumps to `skip`, past the steps under the `run`.
+    Run { action: ActionId, skip: u32 },
+    /// Sets a variable.
+    Set { var: VarId, value: Value },
+    /// `if`: unless the condition holds, jumps to `to` (the `else`, or past).
+    Unless { cond: Condition, to: u32 },
+    /// The end of an `if`'s block with an `else`: jumps past the `else`.
+    Jump { to: u32 },
+    /// Leaves the topic: the turn goes on in topic `to`.
+    Transition { to: TopicId },
+}
+
+/// What a procedure's `set` assigns.
+#[derive(Clone, Copy, Debug)]
+pub enum Value {
+    /// A value code (a constant, or an action's output): see [`value_code`].
+    Code(u32),
+    /// Another variable's value, as it stands; `default` is the code of
+    /// its default (a constant), for when it still has it.
+    Var { var: VarId, default: u32 },
+}
+
+/// Which procedure of a topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// `before_reasoning`.
+    Before,
+    /// The steps of `instructions: ->`.
+    Instructions,
+    /// `after_reasoning`.
+    After,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Before => "before_reasoning",
+            Phase::Instructions => "instructions",
+            Phase::After => "after_reasoning",
+        }
+    }
 }
 
 pub type VarId = u16;
@@ -91,6 +160,13 @@ impl Condition {
         } else {
             format!("{} ({text})", self.name)
         }
+    }
+}
+
+impl Condition {
+    /// The expression alone, with variables by name: "email_on_file == False".
+    pub fn expression(&self, agent: &Agent) -> String {
+        self.expr.describe(agent)
     }
 }
 
@@ -183,9 +259,27 @@ pub struct Topic {
     pub escalation_when: Option<Condition>,
     /// Actions it runs as tools, each when its condition holds.
     pub runs: Vec<(ActionId, Option<Condition>)>,
+    /// Procedures the engine runs exactly: before the instructions, the
+    /// instructions' own steps, after the reasoning step.
+    pub before: Vec<Step>,
+    pub procedure: Vec<Step>,
+    pub after: Vec<Step>,
 }
 
 impl Topic {
+    /// Whether it has procedure steps that run before its reasoning.
+    pub fn has_procedures(&self) -> bool {
+        !self.before.is_empty() || !self.procedure.is_empty()
+    }
+
+    pub fn steps(&self, phase: Phase) -> &[Step] {
+        match phase {
+            Phase::Before => &self.before,
+            Phase::Instructions => &self.procedure,
+            Phase::After => &self.after,
+        }
+    }
+
     pub fn guards(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter().filter(|r| r.is_guard())
     }
@@ -206,6 +300,18 @@ impl Topic {
         for a in self.instructions.iter().filter_map(|i| i.compiled.assumption()) {
             if !out.contains(&a) {
                 out.push(a);
+            }
+        }
+        // A guard written under a procedure's `if` binds only while the
+        // condition holds; the engine applies it always, which is stronger.
+        for ins in &self.instructions {
+            if let Some(cond) = &ins.only_if
+                && ins.compiled.rules().iter().any(Rule::is_guard)
+            {
+                let a = format!("the condition {cond:?} of {:?} always holds", ins.text);
+                if !out.contains(&a) {
+                    out.push(a);
+                }
             }
         }
         // An instruction that says a guarded requirement is not needed
@@ -231,6 +337,8 @@ pub struct Instruction {
     pub text: String,
     pub src: Src,
     pub compiled: Compiled,
+    /// Written under a procedure's `if`: the condition, as written.
+    pub only_if: Option<String>,
 }
 
 /// What each action returns in a run: the agent's defaults, overridden by a

@@ -3,8 +3,11 @@
 //! result's outputs) becomes an index, or a located error with a
 //! did-you-mean.
 
-use crate::agent::compiled::{ActionFixture, Comparison, Cond, Condition, Fixtures, VarId, apply_result};
-use crate::agent::spec::{AgentSpec, CondSpec, ConditionSpec, Name};
+use crate::agent::compiled::{
+    ActionFixture, Comparison, Cond, Condition, Fixtures, MAX_CONSTANTS, Op, Step, Value, VarId, apply_result,
+    value_code,
+};
+use crate::agent::spec::{AgentSpec, CondSpec, ConditionSpec, Name, StepKind, StepSpec, ValueSpec};
 use crate::diag::{Diagnostics, suggest};
 use crate::policy::{ActionId, SlotId};
 
@@ -26,6 +29,10 @@ pub struct Refs {
     pub topic_escalation: Vec<Option<Condition>>,
     /// Per topic, the actions it runs as tools and when.
     pub topic_runs: Vec<Vec<(ActionId, Option<Condition>)>>,
+    /// Per topic, its procedures: before, instructions, after.
+    pub topic_procedures: Vec<[Vec<Step>; 3]>,
+    /// The literals procedures assign.
+    pub constants: Vec<String>,
 }
 
 pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
@@ -108,6 +115,28 @@ pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
                 .collect()
         })
         .collect();
+    let topic_names = Names::new(spec.topics.iter().map(|t| t.name.value.as_str()));
+    let mut p = Procs {
+        actions: &actions,
+        variables: &variables,
+        topics: &topic_names,
+        spec,
+        constants: Vec::new(),
+        constant_index: std::collections::HashMap::new(),
+    };
+    let topic_procedures = spec
+        .topics
+        .iter()
+        .map(|t| {
+            let pr = &t.procedures;
+            [&pr.before, &pr.instructions, &pr.after].map(|steps| {
+                let mut out = Vec::new();
+                p.steps(steps, None, &mut out, errs);
+                out
+            })
+        })
+        .collect();
+    let constants = p.constants;
     Refs {
         inputs,
         topic_actions,
@@ -117,6 +146,136 @@ pub fn resolve(spec: &AgentSpec, errs: &mut Diagnostics) -> Refs {
         escalation_available,
         topic_escalation,
         topic_runs,
+        topic_procedures,
+        constants,
+    }
+}
+
+/// Procedures into flat steps with jumps.
+struct Procs<'n, 'a> {
+    actions: &'n Names<'a>,
+    variables: &'n Names<'a>,
+    topics: &'n Names<'a>,
+    spec: &'a AgentSpec,
+    constants: Vec<String>,
+    constant_index: std::collections::HashMap<String, u32>,
+}
+
+impl Procs<'_, '_> {
+    /// Appends `steps` to `out`; `run` is the action of the `run` around.
+    fn steps(&mut self, steps: &[StepSpec], run: Option<ActionId>, out: &mut Vec<Step>, errs: &mut Diagnostics) {
+        for s in steps {
+            let src = s.src.clone();
+            match &s.kind {
+                StepKind::Run { action, then } => {
+                    let what = "`run` names unknown action";
+                    let Some(id) = lookup::<ActionId>(action, self.actions, what, errs) else {
+                        continue;
+                    };
+                    let at = out.len();
+                    out.push(Step {
+                        op: Op::Run { action: id, skip: 0 },
+                        src,
+                    });
+                    self.steps(then, Some(id), out, errs);
+                    let end = out.len() as u32;
+                    if let Op::Run { skip, .. } = &mut out[at].op {
+                        *skip = end;
+                    }
+                }
+                StepKind::Set { variable, value } => {
+                    let var = lookup::<VarId>(variable, self.variables, "`set` names unknown variable", errs);
+                    let value = match value {
+                        ValueSpec::Literal(v) => self.constant(v.as_deref().unwrap_or(""), &s.src, errs),
+                        ValueSpec::Variable(w) => {
+                            match lookup::<VarId>(w, self.variables, "`set` reads unknown variable", errs) {
+                                Some(v) => {
+                                    let default = self.spec.variables[v as usize].default.as_deref().unwrap_or("");
+                                    self.constant(default, &s.src, errs).and_then(|d| match d {
+                                        Value::Code(default) => Some(Value::Var { var: v, default }),
+                                        Value::Var { .. } => None,
+                                    })
+                                }
+                                None => None,
+                            }
+                        }
+                        ValueSpec::Output(o) => run.and_then(|a| {
+                            let def = &self.spec.actions[a as usize];
+                            let i = def.outputs.iter().position(|x| x.value == o.value);
+                            if i.is_none() {
+                                errs.push(
+                                    o.src
+                                        .error(format!("action '{}' has no output '{}'", def.name.value, o.value)),
+                                );
+                            }
+                            i.map(|i| Value::Code(value_code(a, i as u16)))
+                        }),
+                    };
+                    if let (Some(var), Some(value)) = (var, value) {
+                        out.push(Step {
+                            op: Op::Set { var, value },
+                            src,
+                        });
+                    }
+                }
+                StepKind::If { cond: c, then, orelse } => {
+                    let cond = Condition {
+                        name: c.name.value.clone(),
+                        expr: cond(&c.expr, self.variables, errs),
+                    };
+                    let at = out.len();
+                    out.push(Step {
+                        op: Op::Unless { cond, to: 0 },
+                        src,
+                    });
+                    self.steps(then, run, out, errs);
+                    let to = if orelse.is_empty() {
+                        out.len() as u32
+                    } else {
+                        let jump = out.len();
+                        out.push(Step {
+                            op: Op::Jump { to: 0 },
+                            src: s.src.clone(),
+                        });
+                        let else_at = out.len() as u32;
+                        self.steps(orelse, run, out, errs);
+                        let end = out.len() as u32;
+                        if let Op::Jump { to } = &mut out[jump].op {
+                            *to = end;
+                        }
+                        else_at
+                    };
+                    if let Op::Unless { to: t, .. } = &mut out[at].op {
+                        *t = to;
+                    }
+                }
+                StepKind::Transition { to } => {
+                    if let Some(t) = lookup(to, self.topics, "`transition to` names unknown subagent", errs) {
+                        out.push(Step {
+                            op: Op::Transition { to: t },
+                            src,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The value code of a literal, each distinct one kept once.
+    fn constant(&mut self, v: &str, src: &crate::agent::spec::Src, errs: &mut Diagnostics) -> Option<Value> {
+        if let Some(&code) = self.constant_index.get(v) {
+            return Some(Value::Code(code));
+        }
+        if self.constants.len() >= MAX_CONSTANTS {
+            errs.push(src.error(format!(
+                "more than {MAX_CONSTANTS} distinct values are set: at most {MAX_CONSTANTS} are supported"
+            )));
+            return None;
+        }
+        self.constants.push(v.to_string());
+        let code = self.constants.len() as u32;
+        self.constant_index.insert(v.to_string(), code);
+        Some(Value::Code(code))
     }
 }
 

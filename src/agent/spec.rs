@@ -238,9 +238,14 @@ pub struct TopicSpec {
     /// When its escalation may happen at all (Agent Script's `available
     /// when` on `@utils.escalate`): a structural guard.
     pub escalation_when: Option<ConditionSpec>,
+    /// Names that stand for the Escalation action in its instructions
+    /// (Agent Script's `escalate_to_human: @utils.escalate` binding name).
+    pub escalation_aliases: Vec<String>,
     /// Actions the topic runs as a tool the model calls (Agent Script
     /// bindings), each with its `available when`.
     pub runs: Vec<RunSpec>,
+    /// Deterministic procedures (Agent Script); empty elsewhere.
+    pub procedures: Procedures,
 }
 
 /// An action a topic runs when it is active and the action is available.
@@ -248,4 +253,61 @@ pub struct TopicSpec {
 pub struct RunSpec {
     pub action: Name,
     pub when: Option<ConditionSpec>,
+}
+
+/// A topic's deterministic procedures (Agent Script's `before_reasoning`,
+/// `instructions: ->` and `after_reasoning`): steps the engine runs
+/// exactly, in order, on every turn the topic handles.
+#[derive(Debug, Default)]
+pub struct Procedures {
+    /// `before_reasoning`: before the instructions.
+    pub before: Vec<StepSpec>,
+    /// The `run`/`set`/`if`/`transition` steps of `instructions: ->`
+    /// (their text lines are the topic's instructions).
+    pub instructions: Vec<StepSpec>,
+    /// `after_reasoning`: after the reasoning step.
+    pub after: Vec<StepSpec>,
+    /// Instructions (by index into [`TopicSpec::instructions`]) that apply
+    /// only while a procedure's `if` holds, with the condition as written.
+    pub conditional: Vec<(usize, String)>,
+}
+
+impl Procedures {
+    pub fn is_empty(&self) -> bool {
+        self.before.is_empty() && self.instructions.is_empty() && self.after.is_empty()
+    }
+}
+
+/// One step of a procedure, with where it was written.
+#[derive(Debug)]
+pub struct StepSpec {
+    pub kind: StepKind,
+    pub src: Src,
+}
+
+#[derive(Debug)]
+pub enum StepKind {
+    /// `run @actions.X`; `then` runs only when it succeeded.
+    Run { action: Name, then: Vec<StepSpec> },
+    /// `set @variables.V = VALUE`.
+    Set { variable: Name, value: ValueSpec },
+    /// `if COND:` / `else:`.
+    If {
+        cond: ConditionSpec,
+        then: Vec<StepSpec>,
+        orelse: Vec<StepSpec>,
+    },
+    /// `transition to @subagent.X`: the turn goes on in topic X.
+    Transition { to: Name },
+}
+
+/// What a `set` assigns.
+#[derive(Debug)]
+pub enum ValueSpec {
+    /// A literal (`True`, `3`, `"x"`); none is empty (`None`, `""`).
+    Literal(Option<String>),
+    /// Another variable's value.
+    Variable(Name),
+    /// An output of the `run` the `set` is under.
+    Output(Name),
 }

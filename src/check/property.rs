@@ -130,7 +130,7 @@ impl Ledger {
         }
         for c in trace.calls(turn) {
             if c.ok {
-                self.done[c.action as usize] = turn.topic.topic();
+                self.done[c.action as usize] = Some(c.topic);
             }
             self.failed[c.action as usize] = !c.ok;
         }
@@ -191,7 +191,7 @@ pub fn check_turn(
             if let PropertyKind::ActionRequires { action, requires } = &p.kind
                 && *action == call.action
                 && requires.scope.is_none_or(|s| topic == Some(s))
-                && let Some(missing) = unmet(requires, before, trace, turn, &notes[..i], topic, true)
+                && let Some(missing) = unmet(requires, before, trace, turn, &notes[..i], true)
             {
                 f(pi, missing);
             }
@@ -217,7 +217,7 @@ pub fn check_turn(
     for (pi, p) in props.iter().enumerate() {
         if let PropertyKind::EscalationRequires(requires) = &p.kind
             && requires.scope.is_none_or(|s| scopes.contains(&Some(s)))
-            && let Some(missing) = unmet(requires, before, trace, turn, notes, topic, asked)
+            && let Some(missing) = unmet(requires, before, trace, turn, notes, asked)
         {
             f(pi, missing);
         }
@@ -225,8 +225,8 @@ pub fn check_turn(
 }
 
 /// Whether a turn takes the route: hands off along it (or, for an agent
-/// with no outbound route, tries to), or for [`Route::Enters`], has the
-/// topic in effect.
+/// with no outbound route, tries to); for [`Route::Enters`], has the topic
+/// in effect; for [`Route::Transition`], runs the transition.
 pub fn takes(route: Route, trace: &Trace<'_>, turn: &Turn) -> bool {
     let notes = trace.notes(turn);
     let has = |want: &dyn Fn(&Note) -> bool| notes.iter().any(want);
@@ -235,6 +235,7 @@ pub fn takes(route: Route, trace: &Trace<'_>, turn: &Turn) -> bool {
     let keypad = || has(&|n| matches!(n, Note::Shortcut { digits_escalate: true }));
     match route {
         Route::Enters { topic } => turn.topic.topic() == Some(topic),
+        Route::Transition { topic, phase, step } => has(&|n| *n == Note::Proc { topic, phase, step }),
         // Every route below ends in `handoff`, which records a hand-off or
         // notes that there is no route for one.
         _ if !turn.handoff && !has(&|n| matches!(n, Note::NoRoute)) => false,
@@ -259,13 +260,12 @@ fn unmet(
     trace: &Trace<'_>,
     turn: &Turn,
     earlier: &[Note],
-    topic: Option<TopicId>,
     asked: bool,
 ) -> Option<Vec<Missing>> {
     let action_ok = |a: ActionId, want: Option<TopicId>| {
         // The latest success decides the topic, as in the engine.
         let here = earlier.iter().rev().find_map(|n| match n {
-            Note::Called(c) if c.action == a && c.ok => Some(topic),
+            Note::Called(c) if c.action == a && c.ok => Some(Some(c.topic)),
             _ => None,
         });
         let at = match here {

@@ -1,5 +1,6 @@
 //! The engine's points of nondeterminism (an uncertain request, a
-//! classifier tie, action outcomes), and the choosers that settle them:
+//! classifier tie, action outcomes, and for an LLM that ignores its
+//! instructions, the tools it calls unasked), and the choosers that settle them:
 //! the nominal one, and one that replays what a script pins (`choose:`).
 //! Fuzzing and verification bring their own (see `explore::Branching`).
 
@@ -24,6 +25,23 @@ pub trait Chooser {
     /// An action runs; `ok` is the fixture's outcome.
     fn action_ok(&mut self, _action: ActionId, ok: bool) -> bool {
         ok
+    }
+    /// Whether the LLM may act against its instructions on this turn (the
+    /// unbound LLM of the assurance levels: it calls whatever tool the
+    /// agent's structure makes available). Only then does the engine ask
+    /// the two choices below; an obedient LLM never acts unasked.
+    fn unbound(&self) -> bool {
+        false
+    }
+    /// The LLM, whatever its instructions say, hands off from `topic` now
+    /// (the escalation tool is structurally there).
+    fn llm_escalates(&mut self, _topic: TopicId) -> bool {
+        false
+    }
+    /// The LLM, whatever its instructions say, calls `action` now (it is
+    /// structurally available and its inputs are filled).
+    fn llm_calls(&mut self, _action: ActionId) -> bool {
+        false
     }
 }
 
@@ -64,5 +82,14 @@ impl Chooser for Scripted<'_> {
             Some(c) if c.succeed.contains(&action) => true,
             _ => ok,
         }
+    }
+    fn unbound(&self) -> bool {
+        self.current.is_some_and(|c| c.llm_escalates || !c.llm_calls.is_empty())
+    }
+    fn llm_escalates(&mut self, _topic: TopicId) -> bool {
+        self.current.is_some_and(|c| c.llm_escalates)
+    }
+    fn llm_calls(&mut self, action: ActionId) -> bool {
+        self.current.is_some_and(|c| c.llm_calls.contains(&action))
     }
 }

@@ -17,7 +17,7 @@
 mod chooser;
 pub mod trace;
 
-use crate::agent::compiled::{Cond, Condition, VarId};
+use crate::agent::compiled::{Cond, Condition, Op, Phase, Value, VarId};
 use crate::agent::spec::CmpOp;
 use crate::model::raw::{DtmfAction, HandoffReason, NoInputThen};
 use crate::model::{Agent, Event, Fixtures};
@@ -104,11 +104,22 @@ impl<'a> Engine<'a> {
     pub fn var(&self, st: &State<'_>, var: VarId) -> Option<&'a str> {
         match st.vars[var as usize] {
             DEFAULT_VALUE => self.agent.variables[var as usize].default.as_deref(),
-            code => {
-                let (action, output) = ((code >> 16) - 1, code & 0xffff);
-                self.fixtures.actions[action as usize].outputs[output as usize].as_deref()
-            }
+            code => self.value(code),
         }
+    }
+
+    /// The value a code other than the default stands for: a constant a
+    /// procedure set, or an output of an action (in this run's fixtures).
+    pub fn value(&self, code: u32) -> Option<&'a str> {
+        if code >> 16 == 0 {
+            return self
+                .agent
+                .constants
+                .get((code as usize).wrapping_sub(1))
+                .map(String::as_str);
+        }
+        let (action, output) = ((code >> 16) - 1, code & 0xffff);
+        self.fixtures.actions[action as usize].outputs[output as usize].as_deref()
     }
 
     /// Whether a condition on variables holds in `st`.
@@ -224,6 +235,9 @@ impl<'a> Engine<'a> {
 
 /// A variable's value source in [`State::vars`]: its default.
 const DEFAULT_VALUE: u32 = 0;
+
+/// The most `transition to`s one turn follows (more is a loop).
+pub const MAX_TRANSITIONS: u32 = 16;
 
 /// Whether a value counts as true: set, and not false, zero or empty.
 fn truthy(value: Option<&str>) -> bool {
@@ -534,8 +548,22 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                     _ => None,
                 },
             };
+            // A topic with procedures runs them on a request it cannot
+            // escalate too: its `transition to` may lead to one that can.
+            let procedural = above
+                .map(|b| b.0)
+                .filter(|&t| handler.is_none() && agent.topics[t as usize].has_procedures());
             match handler {
-                Some(t) => self.topic_work(t, true),
+                Some(t) => {
+                    self.topic_work(t, true);
+                    self.unbound(t);
+                }
+                None if let Some(t) = procedural => {
+                    let score = above.map_or(0.0, |b| b.1);
+                    self.enter(t, TopicPick::Classified { topic: t, score });
+                    self.topic_work(t, true);
+                    self.unbound(t);
+                }
                 None if agent.escalation.default_topic => {
                     self.pick = TopicPick::Builtin;
                     let about = above.map(|b| b.0).filter(|&t| Some(t) != active);
@@ -600,6 +628,63 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             }
         };
         self.topic_work(topic, false);
+        self.unbound(topic);
+    }
+
+    /// What an LLM that ignores its instructions may do besides (asked only
+    /// of a chooser that models one): call any action of the topic that the
+    /// structure makes available and whose inputs are filled, and hand off
+    /// wherever the escalation tool is there. The rules compiled from
+    /// instruction text are not consulted; structural conditions are.
+    fn unbound(&mut self, t: TopicId) {
+        if !self.chooser.unbound() || self.st.end.is_some() || self.handoff {
+            return;
+        }
+        // A procedure's `transition to` may have moved the conversation on.
+        let t = self.st.topic.unwrap_or(t);
+        let agent = self.e.agent;
+        let topic = &agent.topics[t as usize];
+        for &action in &topic.actions {
+            let a = action as usize;
+            if self.st.succeeded[a].is_some() || self.tried_this_turn(action) {
+                continue;
+            }
+            let structural = topic
+                .runs
+                .iter()
+                .find(|r| r.0 == action)
+                .and_then(|r| r.1.as_ref())
+                .is_none_or(|c| self.e.holds(self.st, c));
+            let inputs = agent.actions[a]
+                .inputs
+                .iter()
+                .all(|&s| self.st.slots[s as usize].is_some());
+            if structural && inputs && self.chooser.llm_calls(action) {
+                self.trace.notes.push(Note::LlmCalls { action });
+                self.call_or_ask(action, t);
+                if self.st.end.is_some() {
+                    return;
+                }
+            }
+        }
+        let tool = topic.can_escalate && topic.escalation_when.as_ref().is_none_or(|c| self.e.holds(self.st, c));
+        // Otherwise the planner may pick the default Escalation topic
+        // unasked, while its own condition lets it.
+        let default = !topic.can_escalate
+            && agent.escalation.default_topic
+            && agent
+                .escalation
+                .available
+                .as_ref()
+                .is_none_or(|c| self.e.holds(self.st, c));
+        if (tool || default) && self.chooser.llm_escalates(t) {
+            self.trace.notes.push(Note::LlmEscalates { topic: t });
+            if tool {
+                self.handoff(HandoffReason::LlmDecision, Some(t));
+            } else {
+                self.default_handoff(HandoffReason::LlmDecision, None);
+            }
+        }
     }
 
     /// Takes the recogniser's reading; where an LLM could go either way,
@@ -653,7 +738,169 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         self.pick = pick;
     }
 
+    /// The work of a turn in topic `t`: its `before_reasoning` and
+    /// instruction steps, the reasoning step, then its `after_reasoning`.
+    /// A `transition to` in any of them goes on in the target topic from
+    /// its start, on the same turn (the rest of the topic it leaves is not
+    /// run), at most [`MAX_TRANSITIONS`] times a turn.
     fn topic_work(&mut self, t: TopicId, requested: bool) {
+        let agent = self.e.agent;
+        let mut t = t;
+        let mut requested = requested;
+        let mut hops = 0;
+        'topic: loop {
+            for phase in [Phase::Before, Phase::Instructions] {
+                let to = self.procedure(t, phase);
+                if self.st.end.is_some() {
+                    return;
+                }
+                if let Some(to) = to {
+                    match self.transition(t, to, &mut hops) {
+                        Some(next) => {
+                            t = next;
+                            continue 'topic;
+                        }
+                        None => return,
+                    }
+                }
+            }
+            if requested && !agent.topics[t as usize].can_escalate {
+                // Reached by a transition (or a topic with procedures the
+                // request classified to): no escalation here. The topic
+                // says so and goes on with its work.
+                if agent.escalation.default_topic {
+                    self.default_handoff(HandoffReason::CallerRequest, None);
+                    return;
+                }
+                self.trace.notes.push(Note::NoPath);
+                self.say(Say::CannotTransfer);
+                requested = false;
+            }
+            self.reason(t, requested);
+            if self.st.end.is_some() {
+                return;
+            }
+            let Some(to) = self.procedure(t, Phase::After) else {
+                return;
+            };
+            if self.st.end.is_some() {
+                return;
+            }
+            match self.transition(t, to, &mut hops) {
+                Some(next) => t = next,
+                None => return,
+            }
+        }
+    }
+
+    /// Enters `to` from a `transition to` in `from`; none when this turn
+    /// has transitioned too often (a loop).
+    fn transition(&mut self, from: TopicId, to: TopicId, hops: &mut u32) -> Option<TopicId> {
+        if *hops >= MAX_TRANSITIONS {
+            self.trace.notes.push(Note::TransitionLimit { topic: from });
+            return None;
+        }
+        *hops += 1;
+        // A transition keeps the request: it goes on in the new topic.
+        let pending = self.st.pending_escalation;
+        self.enter(
+            to,
+            TopicPick::Kept {
+                topic: to,
+                why: Kept::Transition,
+            },
+        );
+        self.st.pending_escalation = pending;
+        Some(to)
+    }
+
+    /// Runs one procedure of topic `t`, exactly as written; the topic its
+    /// `transition to` leads to, if one ran. Jumps only go forward, so it
+    /// ends.
+    fn procedure(&mut self, t: TopicId, phase: Phase) -> Option<TopicId> {
+        let steps = self.e.agent.topics[t as usize].steps(phase);
+        let mut pc = 0;
+        while let Some(step) = steps.get(pc) {
+            if self.st.end.is_some() {
+                return None;
+            }
+            let at = pc as u32;
+            pc += 1;
+            match &step.op {
+                Op::Run { action, skip } => {
+                    self.trace.notes.push(Note::Proc {
+                        topic: t,
+                        phase,
+                        step: at,
+                    });
+                    if !self.run_step(*action, t) {
+                        if *skip as usize > pc {
+                            self.trace.notes.push(Note::Skipped {
+                                topic: t,
+                                phase,
+                                step: at,
+                            });
+                        }
+                        pc = *skip as usize;
+                    }
+                }
+                Op::Set { var, value } => {
+                    let code = match *value {
+                        Value::Code(c) => c,
+                        Value::Var { var: w, default } => match self.st.vars[w as usize] {
+                            DEFAULT_VALUE => default,
+                            c => c,
+                        },
+                    };
+                    self.st.vars[*var as usize] = code;
+                    self.trace.notes.push(Note::Assigned {
+                        topic: t,
+                        phase,
+                        step: at,
+                        code,
+                    });
+                }
+                Op::Unless { cond, to } => {
+                    let taken = self.e.holds(self.st, cond);
+                    self.trace.notes.push(Note::Branch {
+                        topic: t,
+                        phase,
+                        step: at,
+                        taken,
+                    });
+                    if !taken {
+                        pc = *to as usize;
+                    }
+                }
+                Op::Jump { to } => pc = *to as usize,
+                Op::Transition { to } => {
+                    self.trace.notes.push(Note::Proc {
+                        topic: t,
+                        phase,
+                        step: at,
+                    });
+                    return Some(*to);
+                }
+            }
+        }
+        None
+    }
+
+    /// A procedure's `run`: the action runs now, as written (no
+    /// preconditions of the instructions apply), unless an input slot is
+    /// empty (the agent asks for it). Whether it succeeded.
+    fn run_step(&mut self, action: ActionId, t: TopicId) -> bool {
+        let def = &self.e.agent.actions[action as usize];
+        if let Some(&slot) = def.inputs.iter().find(|&&s| self.st.slots[s as usize].is_none()) {
+            self.trace.notes.push(Note::NeedsInput { action, slot });
+            self.ask(slot);
+            return false;
+        }
+        self.call(action, t, false)
+    }
+
+    /// The reasoning step of topic `t`.
+    fn reason(&mut self, t: TopicId, requested: bool) {
         let agent = self.e.agent;
         let topic = &agent.topics[t as usize];
         // Pattern A: "if they have not, ask for the email first". A slot
@@ -982,21 +1229,37 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         if !self.preconditions(action, t, depth) {
             return;
         }
+        self.call_or_ask(action, t);
+    }
+
+    /// Calls `action` in topic `t` (asking for a missing input instead).
+    fn call_or_ask(&mut self, action: ActionId, t: TopicId) {
         let def = &self.e.agent.actions[action as usize];
         if let Some(&slot) = def.inputs.iter().find(|&&s| self.st.slots[s as usize].is_none()) {
             self.trace.notes.push(Note::NeedsInput { action, slot });
             self.ask(slot);
             return;
         }
+        self.call(action, t, true);
+    }
+
+    /// Calls an action whose inputs are there: the chooser says whether it
+    /// succeeds (the fixture's result is the nominal choice). `sets`: its
+    /// outputs set the variables its binding maps them to (a procedure's
+    /// `run` says what it sets itself). Whether it succeeded.
+    fn call(&mut self, action: ActionId, t: TopicId, sets: bool) -> bool {
+        let def = &self.e.agent.actions[action as usize];
         let nominal = !self.e.fixtures.actions[action as usize].fails;
         let ok = self.chooser.action_ok(action, nominal);
-        self.trace.notes.push(Note::Called(Call { action, ok }));
+        self.trace.notes.push(Note::Called(Call { action, ok, topic: t }));
         if ok {
             self.st.succeeded[action as usize] = Some(t);
             self.st.failed[action as usize] = false;
-            for &(output, var) in &def.sets {
-                self.st.vars[var as usize] = ((u32::from(action) + 1) << 16) | u32::from(output);
-                self.trace.notes.push(Note::Set { action, var });
+            if sets {
+                for &(output, var) in &def.sets {
+                    self.st.vars[var as usize] = crate::agent::compiled::value_code(action, output);
+                    self.trace.notes.push(Note::Set { action, var });
+                }
             }
             self.say(Say::Done(action));
         } else {
@@ -1009,6 +1272,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 self.handoff(HandoffReason::ActionFailed, Some(t));
             }
         }
+        ok
     }
 
     fn hang_up(&mut self) {

@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 
+use crate::agent::compiled::Phase;
 use crate::model::raw::{HandoffReason, NoInputThen};
 use crate::nlu::{Reading, Request};
 use crate::policy::{ActionId, SlotId, TopicId};
@@ -113,6 +114,8 @@ pub enum Kept {
     Info,
     /// The topic has `can_escalate` and handles the escalation request.
     HandlesEscalation,
+    /// A procedure's `transition to` led here (the transcript says from where).
+    Transition,
 }
 
 impl TopicPick {
@@ -141,11 +144,23 @@ pub struct Fill<'s> {
 pub struct Call {
     pub action: ActionId,
     pub ok: bool,
+    /// The topic it ran in (a turn that then takes the default Escalation
+    /// path shows no topic of its own).
+    pub topic: TopicId,
 }
 
 /// A rule decision or routing step, in the order it was taken.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Note {
+    /// The LLM, ignoring its instructions, called the action (an unbound
+    /// LLM's choice: see [`crate::engine::Chooser::unbound`]).
+    LlmCalls {
+        action: ActionId,
+    },
+    /// The LLM, ignoring its instructions, handed off from the topic.
+    LlmEscalates {
+        topic: TopicId,
+    },
     /// The classifier's top two topics were within the margin.
     Ambiguous {
         chosen: TopicId,
@@ -239,6 +254,39 @@ pub enum Note {
     Set {
         action: ActionId,
         var: crate::agent::compiled::VarId,
+    },
+    /// A procedure step ran: a `run` (its call follows), or a `transition
+    /// to` (step indexes [`crate::agent::compiled::Topic::steps`]).
+    Proc {
+        topic: TopicId,
+        phase: Phase,
+        step: u32,
+    },
+    /// A procedure's `if` was evaluated: its block runs when `taken`, else
+    /// its `else` (if any).
+    Branch {
+        topic: TopicId,
+        phase: Phase,
+        step: u32,
+        taken: bool,
+    },
+    /// A procedure's `set` gave its variable the value with this code
+    /// (see [`crate::agent::compiled::value_code`]).
+    Assigned {
+        topic: TopicId,
+        phase: Phase,
+        step: u32,
+        code: u32,
+    },
+    /// A `run` in a procedure did not succeed: the steps under it were skipped.
+    Skipped {
+        topic: TopicId,
+        phase: Phase,
+        step: u32,
+    },
+    /// Transitions went on too long in one turn (a loop): the turn stops.
+    TransitionLimit {
+        topic: TopicId,
     },
     /// An action cannot run until a slot is filled.
     NeedsInput {

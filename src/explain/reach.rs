@@ -129,6 +129,8 @@ pub fn search(agent: &Arc<Agent>, paths: &[(Route, Option<&str>)], opts: &Option
             depth: opts.depth,
             max_states,
             reduce: true,
+            // The LLM obeys the instructions baton compiled, as in verify's verdicts.
+            unbound: false,
         };
         let found = verify::search(&suite, &suite.properties, alphabet, &vopts, &|_| {});
         let reach: Vec<Reach> = paths
@@ -221,6 +223,12 @@ fn script(agent: &Agent, events: &[Event], choices: &[(u32, Choice)]) -> String 
             }
             for &a in &c.succeed {
                 what.push(format!("'{}' succeeds", agent.actions[a as usize].name));
+            }
+            for &a in &c.llm_calls {
+                what.push(format!("the LLM calls '{}' unasked", agent.actions[a as usize].name));
+            }
+            if c.llm_escalates {
+                what.push("the LLM hands off unasked".to_string());
             }
             if !what.is_empty() {
                 one.push_str(&format!(" [{}]", what.join("; ")));

@@ -704,7 +704,13 @@ impl Palette {
 
 /// The next move of a cooperative caller: answer what the agent asked for,
 /// go where it sends them, else ask (again) for a human.
-pub fn cooperative_move(alphabet: &Alphabet, agent: &Agent, state: &State<'_>, trace: &Trace<'_>) -> Option<usize> {
+pub fn cooperative_move(
+    alphabet: &Alphabet,
+    engine: &Engine<'_>,
+    state: &State<'_>,
+    trace: &Trace<'_>,
+) -> Option<usize> {
+    let agent = engine.agent;
     if let Some(slot) = state.awaiting
         && let Some(ev) = alphabet.slot_valid[slot as usize]
     {
@@ -715,13 +721,24 @@ pub fn cooperative_move(alphabet: &Alphabet, agent: &Agent, state: &State<'_>, t
         Say::NeedsAction(a) => Some(*a),
         _ => None,
     });
-    // Refused a transfer here (no escalation path): go where one is.
+    // Refused because a structural condition keeps the escalation closed
+    // (a rule expression, `available when`): go where an action that sets
+    // what the condition reads can run.
+    if last.contains(&Say::CannotTransfer)
+        && let Some(ev) = gate_opener(alphabet, agent, state, trace)
+    {
+        return Some(ev);
+    }
+    // Refused a transfer here (no escalation path): go where one is, among
+    // the topics the classifier may pick now.
     if last.contains(&Say::CannotTransfer)
         && let Some(ev) = agent
             .topics
             .iter()
             .enumerate()
-            .filter(|(i, t)| t.can_escalate && state.topic != Some(*i as TopicId))
+            .filter(|(i, t)| {
+                t.can_escalate && state.topic != Some(*i as TopicId) && engine.available(state, *i as TopicId)
+            })
             .find_map(|(i, _)| alphabet.topic_rep[i])
     {
         return Some(ev);
@@ -737,6 +754,37 @@ pub fn cooperative_move(alphabet: &Alphabet, agent: &Agent, state: &State<'_>, t
         return Some(ev);
     }
     alphabet.request
+}
+
+/// Where a cooperative caller goes when the last turn found the escalation
+/// closed by a condition on variables: the topic of an action, not yet
+/// succeeded, that sets a variable the condition reads.
+fn gate_opener(alphabet: &Alphabet, agent: &Agent, state: &State<'_>, trace: &Trace<'_>) -> Option<usize> {
+    let turn = trace.turns.last()?;
+    let cond = trace.notes(turn).iter().find_map(|n| match *n {
+        engine::Note::Unavailable { topic: None } => agent.escalation.available.as_ref(),
+        engine::Note::EscalationUnavailable { topic } => agent.topics[topic as usize].escalation_when.as_ref(),
+        _ => None,
+    })?;
+    let mut vars = Vec::new();
+    cond_vars(&cond.expr, &mut vars);
+    let opener = (agent.actions.iter().enumerate())
+        .find(|(a, def)| state.succeeded[*a].is_none() && def.sets.iter().any(|&(_, v)| vars.contains(&v)))?;
+    let action = opener.0 as crate::policy::ActionId;
+    (agent.topics.iter().enumerate())
+        .filter(|(_, t)| t.actions.contains(&action))
+        .find_map(|(i, _)| alphabet.topic_rep[i])
+}
+
+fn cond_vars(c: &crate::agent::compiled::Cond, out: &mut Vec<crate::agent::compiled::VarId>) {
+    use crate::agent::compiled::Cond;
+    match c {
+        Cond::Cmp(cmp) => out.push(cmp.var),
+        Cond::Truthy(v) => out.push(*v),
+        Cond::Not(c) => cond_vars(c, out),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| cond_vars(c, out)),
+        Cond::Const(_) => {}
+    }
 }
 
 /// Plays a cooperative caller from `state` for up to `within` turns with
@@ -756,7 +804,7 @@ pub fn cooperative<'s>(
     let mut scratch = Scratch::default();
     let mut tried = Vec::new();
     for _ in 0..within {
-        let Some(ev) = cooperative_move(alphabet, engine.agent, &st, &trace) else {
+        let Some(ev) = cooperative_move(alphabet, engine, &st, &trace) else {
             break;
         };
         tried.push(ev);

@@ -457,7 +457,7 @@ pub fn fuzz_suite_with(suite: &Suite, opts: &FuzzOptions, progress: &dyn SearchP
         let script = scripts[i].as_ref()?;
         player.play(script);
         let (events, bits) = player.materialize(script);
-        Some(counterexample(suite, i, &events, &bits, alphabet, &source))
+        Some(counterexample(suite, i, &events, &bits, alphabet, &source, false))
     });
     SuiteSearch { error, ..result }
 }

@@ -36,6 +36,9 @@ pub struct Branching<'b> {
     pub points: u32,
     /// The non-nominal choices taken, by 0-based turn (when recording).
     pub record: Option<Vec<(u32, Choice)>>,
+    /// Models an LLM that ignores its instructions: the engine then asks
+    /// whether it calls tools and hands off unasked (each a choice point).
+    pub unbound: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -53,6 +56,7 @@ impl<'b> Branching<'b> {
             pos: 0,
             points: 0,
             record: None,
+            unbound: false,
         }
     }
 
@@ -64,11 +68,19 @@ impl<'b> Branching<'b> {
             pos: 0,
             points: 0,
             record: None,
+            unbound: false,
         }
     }
 
     pub fn recording(mut self) -> Self {
         self.record = Some(Vec::new());
+        self
+    }
+
+    /// The same chooser for an LLM that ignores its instructions (see
+    /// [`crate::engine::Chooser::unbound`]).
+    pub fn with_unbound(mut self, unbound: bool) -> Self {
+        self.unbound = unbound;
         self
     }
 
@@ -133,6 +145,23 @@ impl Chooser for Branching<'_> {
             ok
         }
     }
+    fn unbound(&self) -> bool {
+        self.unbound
+    }
+    fn llm_escalates(&mut self, _topic: TopicId) -> bool {
+        let take = self.take();
+        if take && let Some(c) = self.noted() {
+            c.llm_escalates = true;
+        }
+        take
+    }
+    fn llm_calls(&mut self, action: ActionId) -> bool {
+        let take = self.take();
+        if take && let Some(c) = self.noted() {
+            c.llm_calls.push(action);
+        }
+        take
+    }
 }
 
 /// A property's outcome in a search.
@@ -159,6 +188,36 @@ pub struct PropertyResult {
     /// What a HOLDS verdict assumes (see [`crate::model::property::assumptions`]).
     pub assumptions: Vec<String>,
     pub outcome: Outcome,
+    /// How a safety property that held holds (verify only; `None` for
+    /// liveness, for fuzz, and for properties that did not hold).
+    pub level: Option<Level>,
+}
+
+/// The assurance level of a property that held for an LLM that obeys the
+/// instructions baton compiled: whether it also holds for one that ignores
+/// them and calls any tool the agent's structure makes available.
+#[derive(Clone, Debug)]
+pub enum Level {
+    /// It holds by structure: an LLM that ignores every instruction cannot
+    /// break it either (checked as far as the obedient search went).
+    Structure,
+    /// It holds only while the LLM obeys the instructions: the shortest
+    /// script on which an LLM that ignores them breaks it.
+    Instruction(Box<Counterexample>),
+    /// It holds for an obedient LLM; for one that ignores its instructions
+    /// the search stopped at its state limit with nothing found up to
+    /// `depth` turns, so no structural claim is made.
+    StructureUnknown { depth: u32 },
+}
+
+impl Level {
+    /// "by structure", "by instruction": the words reports use.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Level::Structure => "by structure",
+            Level::Instruction(_) | Level::StructureUnknown { .. } => "by instruction",
+        }
+    }
 }
 
 /// A minimal caller script that breaks a property.
@@ -260,6 +319,7 @@ impl SuiteSearch {
                     None if stats.stopped => Outcome::NotSearched,
                     None => Outcome::Held,
                 },
+                level: None,
             })
             .collect();
         SuiteSearch {
@@ -412,10 +472,11 @@ pub fn counterexample(
     bits: &[u32],
     alphabet: &Alphabet,
     source: &str,
+    unbound: bool,
 ) -> Counterexample {
     let engine = Engine::new(&suite.agent, &suite.fixtures);
     let prop = &suite.properties[property];
-    let mut chooser = Branching::per_turn(bits).recording();
+    let mut chooser = Branching::per_turn(bits).recording().with_unbound(unbound);
     let mut all: Vec<Event> = events.to_vec();
     let mut state: State<'_> = engine.start();
     let mut trace = Trace::default();
@@ -698,6 +759,7 @@ pub fn search_all(
                                 depth: *depth,
                                 max_states: *max_states,
                                 reduce: *reduce,
+                                unbound: false,
                             };
                             let r = verify::verify_suite_with(suite, &opts, &|l| progress.layer(&suite.name, l));
                             progress.advance(1);

@@ -200,6 +200,12 @@ pub fn yaml(
             if !c.succeed.is_empty() {
                 parts.push(format!("succeed: {}", names(&c.succeed)));
             }
+            if !c.llm_calls.is_empty() {
+                parts.push(format!("llm_calls: {}", names(&c.llm_calls)));
+            }
+            if c.llm_escalates {
+                parts.push("llm_escalates: true".to_string());
+            }
             if !parts.is_empty() {
                 let _ = writeln!(y, "        choose: {{ {} }}", parts.join(", "));
             }

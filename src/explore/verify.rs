@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
 use super::caller::{self, Alphabet};
-use super::{Branching, Stats, SuiteSearch, counterexample};
+use super::{Branching, Level, Stats, SuiteSearch, counterexample};
 use crate::check::property::check_turn;
 use crate::engine::{Engine, State, Trace};
 use crate::model::property::{Property, PropertyKind};
@@ -45,6 +45,10 @@ pub struct VerifyOptions {
     /// Apply the sound reductions of [`pack`] (the default). Off, states are
     /// the engine's states exactly, as in [`reference`].
     pub reduce: bool,
+    /// Explore an LLM that ignores its instructions (calls any tool the
+    /// structure makes available, unasked): the search behind the
+    /// assurance levels. Off, the LLM obeys the instructions baton compiled.
+    pub unbound: bool,
 }
 
 impl Default for VerifyOptions {
@@ -53,6 +57,7 @@ impl Default for VerifyOptions {
             depth: 12,
             max_states: 500_000,
             reduce: true,
+            unbound: false,
         }
     }
 }
@@ -200,6 +205,7 @@ struct Search<'a> {
     /// reads exactly as an earlier one is left out when reducing.
     events: Vec<usize>,
     liveness: Vec<(usize, u32)>,
+    unbound: bool,
 }
 
 impl<'a> Search<'a> {
@@ -241,7 +247,7 @@ impl<'a> Search<'a> {
                 loop {
                     w.st.clone_from(&w.base);
                     w.trace.clear();
-                    let mut chooser = Branching::fixed(bits);
+                    let mut chooser = Branching::fixed(bits).with_unbound(self.unbound);
                     self.engine
                         .step_read(&mut w.st, ev, reading, &mut w.trace, &mut w.scratch, &mut chooser);
                     let trace = &w.trace;
@@ -333,6 +339,7 @@ pub fn search(
         layout,
         events,
         liveness,
+        unbound: opts.unbound,
     };
     let mut paths: Vec<Option<Path>> = vec![None; props.len()];
     let mut stats = Stats::default();
@@ -463,7 +470,9 @@ pub mod reference {
         bits: u32,
     }
 
-    pub fn search(suite: &Suite, alphabet: &Alphabet, depth: u32, max_states: u64) -> Found {
+    /// `unbound`: the LLM may ignore its instructions (see
+    /// [`VerifyOptions::unbound`]).
+    pub fn search(suite: &Suite, alphabet: &Alphabet, depth: u32, max_states: u64, unbound: bool) -> Found {
         let engine = Engine::new(&suite.agent, &suite.fixtures);
         let props = &suite.properties;
         let mut paths: Vec<Option<Path>> = vec![None; props.len()];
@@ -513,7 +522,7 @@ pub mod reference {
                     loop {
                         let mut st = nodes[n as usize].state.clone();
                         trace.clear();
-                        let mut chooser = Branching::fixed(bits);
+                        let mut chooser = Branching::fixed(bits).with_unbound(unbound);
                         engine.step(&mut st, ev, &mut trace, &mut scratch, &mut chooser);
                         stats.transitions += 1;
                         let before = &nodes[n as usize].state;
@@ -599,8 +608,55 @@ pub fn verify_suite_with(suite: &Suite, opts: &VerifyOptions, progress: &(dyn Fn
     let mut result = SuiteSearch::finished(suite, found.stats, start, |i| {
         let (evs, ws) = found.paths[i].as_ref()?;
         let events: Vec<Event> = evs.iter().map(|&e| alphabet.events[e].clone()).collect();
-        Some(counterexample(suite, i, &events, ws, alphabet, &source))
+        Some(counterexample(suite, i, &events, ws, alphabet, &source, false))
     });
     result.warnings.extend(limited);
+    if !opts.unbound {
+        assurance_levels(suite, opts, alphabet, &source, &mut result, progress);
+    }
     result
+}
+
+/// The assurance level of each safety property that held: the same search
+/// again, for an LLM that ignores its instructions (see
+/// [`VerifyOptions::unbound`]). Liveness is left without a level: reaching
+/// a human always rests on the LLM calling the tool.
+fn assurance_levels(
+    suite: &Suite,
+    opts: &VerifyOptions,
+    alphabet: &Alphabet,
+    source: &str,
+    result: &mut SuiteSearch,
+    progress: &(dyn Fn(Layer) + Sync),
+) {
+    let held: Vec<usize> = (result.properties.iter().enumerate())
+        .filter(|(i, p)| {
+            matches!(p.outcome, super::Outcome::Held)
+                && !matches!(suite.properties[*i].kind, PropertyKind::EscalationReachable { .. })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if held.is_empty() {
+        return;
+    }
+    let props: Vec<Property> = held.iter().map(|&i| suite.properties[i].clone()).collect();
+    let unbound = VerifyOptions {
+        unbound: true,
+        ..opts.clone()
+    };
+    let found = search(suite, &props, alphabet, &unbound, progress);
+    let source = format!("{source}, with an LLM that ignores its instructions");
+    for (k, &i) in held.iter().enumerate() {
+        let level = match &found.paths[k] {
+            Some((evs, ws)) => {
+                let events: Vec<Event> = evs.iter().map(|&e| alphabet.events[e].clone()).collect();
+                Level::Instruction(Box::new(counterexample(suite, i, &events, ws, alphabet, &source, true)))
+            }
+            None if found.stats.limited => Level::StructureUnknown {
+                depth: found.stats.depth,
+            },
+            None => Level::Structure,
+        };
+        result.properties[i].level = Some(level);
+    }
 }

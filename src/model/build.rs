@@ -260,7 +260,18 @@ impl Builder<'_, '_> {
                     }
                     Err(d) => {
                         self.loader.agents.insert(key, Err(()));
-                        self.errs.0.extend(d.0);
+                        // An error about the project folder as a whole ("no
+                        // agent named 'X' here") is at the `agent:` that names it.
+                        for e in d.0 {
+                            let e = if e.pos == Pos::FILE && e.path == agent_file && agent_file.is_dir() {
+                                let help = e.help;
+                                Diagnostic::new(self.path, Pos::of(a), format!("agent '{}': {}", a.value, e.message))
+                                    .with_help(help)
+                            } else {
+                                e
+                            };
+                            self.errs.push(e);
+                        }
                         self.agent_failed = true;
                     }
                 }

@@ -4,6 +4,7 @@
 //! imply more (see [`implied`]). `run` checks them on every conversation,
 //! `fuzz` on generated ones, `verify` on all paths up to a depth.
 
+use crate::agent::compiled::Phase;
 use crate::model::agent::Agent;
 use crate::policy::{ActionId, Req, Rule, SlotId, TopicId, When};
 
@@ -62,6 +63,9 @@ pub enum Route {
     /// `topic` in effect on a turn: where an instruction baton does not
     /// model could hand off.
     Enters { topic: TopicId },
+    /// Step `step` of `topic`'s procedure `phase`, a `transition to`, runs:
+    /// the request goes on under the target's rules.
+    Transition { topic: TopicId, phase: Phase, step: u32 },
 }
 
 /// What must have happened before an Escalation or an action call.

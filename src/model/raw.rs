@@ -215,8 +215,9 @@ pub struct ActionRequiresSection {
 
 /// The engine's choices on one turn, where a real agent could go either way:
 /// whether an utterance the recogniser is uncertain about asks for a human,
-/// which of two close topics the classifier takes, and which action calls
-/// fail or succeed regardless of the fixtures. Fuzz and verify write these
+/// which of two close topics the classifier takes, which action calls
+/// fail or succeed regardless of the fixtures, and what an LLM that ignores
+/// its instructions does unasked (`llm_escalates`, `llm_calls`). Fuzz and verify write these
 /// into counterexamples so that they replay exactly.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -229,6 +230,12 @@ pub struct ChooseSection {
     pub fail: Vec<Spanned<String>>,
     #[serde(default)]
     pub succeed: Vec<Spanned<String>>,
+    /// The LLM ignores its instructions and hands off on this turn.
+    #[serde(default)]
+    pub llm_escalates: bool,
+    /// The LLM ignores its instructions and calls these actions on this turn.
+    #[serde(default)]
+    pub llm_calls: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -329,6 +336,10 @@ pub enum HandoffReason {
     /// An instruction escalates on a caller event or a count ("if the
     /// caller asks for a human three times"), or after its steps are done.
     Triggered,
+    /// The LLM handed off on its own, against its instructions (a choice
+    /// explored only for the assurance levels, or pinned with
+    /// `choose: { llm_escalates: true }`).
+    LlmDecision,
 }
 
 impl HandoffReason {
@@ -340,6 +351,7 @@ impl HandoffReason {
             HandoffReason::SmartRouting => "smart_routing",
             HandoffReason::ActionFailed => "action_failed",
             HandoffReason::Triggered => "triggered",
+            HandoffReason::LlmDecision => "llm_decision",
         }
     }
 }

@@ -35,6 +35,8 @@ pub(super) fn choice(path: &Path, errs: &mut Diagnostics, agent: &Agent, ch: &ra
         topic,
         fail,
         succeed,
+        llm_escalates: ch.llm_escalates,
+        llm_calls: action_refs(path, errs, agent, &ch.llm_calls),
     }
 }
 

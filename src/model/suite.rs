@@ -120,6 +120,13 @@ pub struct Choice {
     pub fail: Vec<ActionId>,
     /// Action calls on this turn that succeed, whatever the fixtures say.
     pub succeed: Vec<ActionId>,
+    /// The LLM ignores its instructions and hands off on this turn (where
+    /// the agent's structure lets it): how a by-instruction verdict shows
+    /// what the instruction holds back.
+    pub llm_escalates: bool,
+    /// The LLM ignores its instructions and calls these actions on this
+    /// turn (where the structure makes them available).
+    pub llm_calls: Vec<ActionId>,
 }
 
 /// A caller event.

@@ -12,7 +12,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 use serde_json::json;
 
 use super::xml::{self, text};
-use crate::explore::{Counterexample, Mode, Outcome, SearchReport, SuiteSearch};
+use crate::explore::{Counterexample, Level, Mode, Outcome, SearchReport, SuiteSearch};
 
 fn style(c: AnsiColor) -> Style {
     Style::new().fg_color(Some(c.into())).bold()
@@ -115,10 +115,12 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
             writeln!(out, "    {red}ERROR{red:#} {}", e.replace('\n', "\n          "))?;
         }
         for p in &s.properties {
+            let level = p.level.as_ref().map_or(String::new(), |l| format!(" {}", l.as_str()));
             match &p.outcome {
                 Outcome::Held if p.assumptions.is_empty() => {
                     if !quiet {
-                        writeln!(out, "    {green}HOLDS{green:#}    {} ({})", p.name, p.origin)?;
+                        writeln!(out, "    {green}HOLDS{green:#}{level}    {} ({})", p.name, p.origin)?;
+                        level_detail(p.level.as_ref(), out)?;
                     }
                 }
                 // A verdict that rests on a clause baton did not model says
@@ -127,11 +129,12 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
                     if !quiet {
                         writeln!(
                             out,
-                            "    {yellow}HOLDS{yellow:#}, assuming {}: {} ({})",
+                            "    {yellow}HOLDS{yellow:#}{level}, assuming {}: {} ({})",
                             p.assumptions.join(", and "),
                             p.name,
                             p.origin
                         )?;
+                        level_detail(p.level.as_ref(), out)?;
                     }
                 }
                 Outcome::Violated(ce) => {
@@ -188,6 +191,56 @@ pub fn console(report: &SearchReport, quiet: bool, out: &mut dyn Write) -> std::
         write!(out, ", {} with errors", report.errors())?;
     }
     writeln!(out)
+}
+
+/// Under a by-instruction verdict: what the instruction holds back (the
+/// shortest script on which an LLM that ignored it breaks the property),
+/// or how far an LLM that ignores it was checked.
+fn level_detail(level: Option<&Level>, out: &mut dyn Write) -> std::io::Result<()> {
+    match level {
+        Some(Level::Instruction(ce)) => {
+            writeln!(
+                out,
+                "             only while the LLM obeys: one that ignores its instructions breaks it in {} turn{} ({}: {}):",
+                ce.turns,
+                if ce.turns == 1 { "" } else { "s" },
+                at(ce),
+                ce.missing.join("; ")
+            )?;
+            for line in script(ce) {
+                writeln!(out, "               {line}")?;
+            }
+        }
+        Some(Level::StructureUnknown { depth }) => writeln!(
+            out,
+            "             by structure: not shown (an LLM that ignores its instructions was checked only to depth {depth}, where the state limit stopped the search)"
+        )?,
+        Some(Level::Structure) | None => {}
+    }
+    Ok(())
+}
+
+/// A counterexample's caller turns as its regression suite writes them
+/// (`- caller: ...`, `choose: { llm_escalates: true }`): runnable, and
+/// readable without the trace.
+pub fn script(ce: &Counterexample) -> Vec<&str> {
+    ce.yaml
+        .lines()
+        .skip_while(|l| l.trim() != "turns:")
+        .skip(1)
+        .take_while(|l| l.starts_with("      "))
+        .map(str::trim)
+        .collect()
+}
+
+/// The level words of a property's verdict for JUnit and JSON: a held
+/// safety property's level, "not at all" for a violation, none otherwise.
+fn level_word(p: &crate::explore::PropertyResult) -> Option<&'static str> {
+    match (&p.outcome, &p.level) {
+        (Outcome::Held, Some(l)) => Some(l.as_str()),
+        (Outcome::Violated(_), _) => Some("not at all"),
+        _ => None,
+    }
 }
 
 /// "at turn 3", or "from the start" for a liveness failure there.
@@ -319,6 +372,21 @@ pub fn junit(report: &SearchReport) -> Report {
             let mut tc = TestCase::new(text(&p.name), status);
             tc.set_classname(text(&s.name));
             tc.add_property(Property::new("origin", text(&p.origin)));
+            if let Some(word) = level_word(p) {
+                tc.add_property(Property::new("level", word));
+            }
+            match &p.level {
+                Some(Level::Instruction(ce)) => {
+                    tc.add_property(Property::new(
+                        "ignored_instructions_script",
+                        text(&script(ce).join("\n")),
+                    ));
+                }
+                Some(Level::StructureUnknown { depth }) => {
+                    tc.add_property(Property::new("structure_checked_to_depth", depth.to_string().as_str()));
+                }
+                _ => {}
+            }
             for a in &p.assumptions {
                 tc.add_property(Property::new("assumption", text(a)));
             }
@@ -389,6 +457,18 @@ pub fn json(report: &SearchReport) -> String {
                         "status": "held",
                         "verdict": crate::model::property::Property::holds_verdict(&p.assumptions),
                         "assumptions": p.assumptions,
+                        "level": level_word(p),
+                        "ignored_instructions": match &p.level {
+                            Some(Level::Instruction(ce)) => json!({
+                                "turns": ce.turns,
+                                "at_turn": ce.at_turn,
+                                "missing": ce.missing,
+                                "script": script(ce),
+                                "trace": ce.trace,
+                            }),
+                            Some(Level::StructureUnknown { depth }) => json!({ "checked_to_depth": depth, "found": null }),
+                            _ => serde_json::Value::Null,
+                        },
                     }),
                     Outcome::NotSearched => json!({ "name": p.name, "origin": p.origin, "status": "not_searched" }),
                     Outcome::Inconclusive { depth } => json!({
@@ -402,6 +482,7 @@ pub fn json(report: &SearchReport) -> String {
                         "name": p.name,
                         "origin": p.origin,
                         "status": "violated",
+                        "level": level_word(p),
                         "turns": ce.turns,
                         "at_turn": ce.at_turn,
                         "missing": ce.missing,

@@ -21,6 +21,17 @@ use crate::files::Root;
 pub fn read(path: &Path, root: &Root, surface: Option<&At<String>>) -> Result<AgentSpec, Diagnostics> {
     let (file, selector) = split_selector(path);
     if let Some(script) = agentscript_file(&file) {
+        if let Some(name) = &selector {
+            return Err(crate::diag::Diagnostic::new(
+                &file,
+                crate::diag::Pos::FILE,
+                format!(
+                    "no agent named '{name}' here: {} is one Agent Script agent (#NAME picks among the agents of a project or package folder)",
+                    file.display()
+                ),
+            )
+            .into());
+        }
         if let Some(s) = surface {
             return Err(s
                 .src

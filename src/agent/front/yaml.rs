@@ -115,7 +115,9 @@ fn to_spec(file: Arc<Path>, raw: raw::AgentFile) -> Result<AgentSpec, Diagnostic
             reply: t.reply,
             available_when: None,
             escalation_when: None,
+            escalation_aliases: Vec::new(),
             runs: Vec::new(),
+            procedures: Default::default(),
         })
         .collect();
     let number = |v: Option<Spanned<f32>>| v.map(|v| At::new(v.value, Src::new(&file, Pos::of(&v))));

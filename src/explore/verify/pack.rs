@@ -25,7 +25,9 @@
 //!   or property names (cone of influence) is not kept at all;
 //! - **where an action succeeded**: kept only for actions that a guard or a
 //!   property names with a topic; otherwise one bit;
-//! - **variables** that no condition reads are not kept;
+//! - **variables** that no condition reads (an `available when`, a rule
+//!   expression, a procedure's `if`), and that no kept variable is copied
+//!   from, are not kept;
 //! - **the awaited slot**: it changes a later step only when an answer that
 //!   fills it also classifies to a topic, when the slot takes any answer,
 //!   or for the cooperative caller of a liveness property; otherwise it is
@@ -37,7 +39,7 @@
 //!   leads to the same states and property checks, so it is not played; an
 //!   uncertain request counts as read alike only when it leans the same way.
 
-use crate::agent::compiled::Cond;
+use crate::agent::compiled::{Cond, Op, Phase, Value, VarId};
 use crate::engine::{End, State};
 use crate::explore::caller::Alphabet;
 use crate::model::property::{Property, PropertyKind};
@@ -138,6 +140,43 @@ impl<'a> Layout<'a> {
         for c in conditions {
             cond_reads(&c.expr, &mut var_read);
         }
+        // Procedures: their `if`s read variables, a `set` of one variable
+        // from another makes the other's value flow on.
+        let steps = || {
+            agent
+                .topics
+                .iter()
+                .flat_map(|t| [Phase::Before, Phase::Instructions, Phase::After].map(|p| t.steps(p)))
+                .flatten()
+        };
+        for s in steps() {
+            if let Op::Unless { cond, .. } = &s.op {
+                cond_reads(&cond.expr, &mut var_read);
+            }
+        }
+        let copies: Vec<(VarId, VarId, u32)> = steps()
+            .filter_map(|s| match s.op {
+                Op::Set {
+                    var,
+                    value: Value::Var { var: from, default },
+                } => Some((var, from, default)),
+                _ => None,
+            })
+            .collect();
+        // Until nothing changes: each round marks at least one more
+        // variable, or stops.
+        loop {
+            let mut changed = false;
+            for &(to, from, _) in &copies {
+                if var_read[to as usize] && !var_read[from as usize] {
+                    var_read[from as usize] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
         // An answer that fills the awaited slot and could classify to a topic.
         let mut await_kept: Vec<bool> = agent
             .slots
@@ -165,16 +204,42 @@ impl<'a> Layout<'a> {
                 }
             })
             .collect();
-        let vars: Vec<(u32, Vec<u32>)> = (0..agent.variables.len())
-            .map(|v| {
-                let mut codes = vec![0u32];
-                for (a, def) in agent.actions.iter().enumerate() {
-                    for &(output, var) in &def.sets {
-                        if var as usize == v {
-                            codes.push(((a as u32 + 1) << 16) | u32::from(output));
-                        }
-                    }
+        // Each variable's value codes: its default, the outputs that set it,
+        // the constants procedures set, and what a copy brings (to a fixpoint).
+        let mut codes: Vec<Vec<u32>> = vec![vec![0u32]; agent.variables.len()];
+        for (a, def) in agent.actions.iter().enumerate() {
+            for &(output, var) in &def.sets {
+                push_code(&mut codes[var as usize], ((a as u32 + 1) << 16) | u32::from(output));
+            }
+        }
+        for s in steps() {
+            if let Op::Set {
+                var,
+                value: Value::Code(c),
+            } = s.op
+            {
+                push_code(&mut codes[var as usize], c);
+            }
+        }
+        loop {
+            let mut changed = false;
+            for &(to, from, default) in &copies {
+                let add: Vec<u32> = codes[from as usize]
+                    .iter()
+                    .map(|&c| if c == 0 { default } else { c })
+                    .collect();
+                for c in add {
+                    changed |= push_code(&mut codes[to as usize], c);
                 }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let vars: Vec<(u32, Vec<u32>)> = codes
+            .into_iter()
+            .enumerate()
+            .map(|(v, codes)| {
                 let bits = if var_read[v] { bits_for(codes.len()) } else { 0 };
                 (bits, codes)
             })
@@ -445,6 +510,15 @@ fn rule_reads(r: &Rule, slots: &mut [bool], topics: &mut [bool], failed: &mut [b
         Rule::EscalateWhen { when: w } => when(w, slots),
         Rule::EscalateAlways | Rule::EscalateOnFailure { .. } => {}
     }
+}
+
+/// Adds `code` to `codes` unless it is there; whether it was added.
+fn push_code(codes: &mut Vec<u32>, code: u32) -> bool {
+    if codes.contains(&code) {
+        return false;
+    }
+    codes.push(code);
+    true
 }
 
 /// Marks the variables a condition reads.

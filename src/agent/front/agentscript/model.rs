@@ -7,19 +7,31 @@
 //! channel gives the route. Agent Script has no built-in Escalation topic:
 //! a request where no escalate binding exists is not handed off.
 //!
-//! Not modelled yet (each listed in `explain`, never dropped silently):
-//! `before_reasoning` / `after_reasoning` procedures and procedure
-//! instructions other than their text lines, `set` of a constant, linked
-//! variables' sources, system instructions, and what the parser keeps as
-//! unknown.
+//! Procedures (`before_reasoning`, `instructions: ->`, `after_reasoning`)
+//! become steps the engine runs exactly: `run @actions.X` (with the `set
+//! @variables.v = @outputs.o` under it), `set @variables.v = LITERAL` or
+//! `= @variables.w`, `if`/`else` on conditions over variables, and
+//! `transition to @subagent.X`. Their text lines are instructions, as
+//! `|` text elsewhere; a line under an `if` says so. A subagent that no
+//! `@utils.transition` binding leads to is reached only by a procedure's
+//! `transition to`: the classifier never picks it (when the script has a
+//! `start_agent`, which every request starts from).
+//!
+//! Not modelled (each listed in `explain`, never dropped silently): a
+//! `set` of an expression (`@variables.n + 1`, `@outputs.o != ""`), an
+//! `if` whose condition is not a comparison of variables with literals
+//! (its steps do not run), statements after a reasoning binding other than
+//! `set @variables = @outputs`, text in `after_reasoning`, linked
+//! variables' sources, `@utils.setVariables`, system instructions, and what
+//! the parser keeps as unknown.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use super::ast::{self, BinaryOp, BindingTarget, Expr, ExprKind, Instructions, Script, Stmt, UnaryOp};
 use crate::agent::spec::{
-    ActionSpec, AgentSpec, At, CmpOp, ComparisonSpec, CondSpec, ConditionSpec, Name, RouteSpec, RunSpec, SlotShape,
-    SlotSpec, Src, TopicSpec, VariableSpec,
+    ActionSpec, AgentSpec, At, CmpOp, ComparisonSpec, CondSpec, ConditionSpec, Name, Procedures, RouteSpec, RunSpec,
+    SlotShape, SlotSpec, Src, StepKind, StepSpec, TopicSpec, ValueSpec, VariableSpec,
 };
 use crate::diag::{Diagnostics, Pos};
 use crate::model::raw::Channel;
@@ -35,7 +47,8 @@ pub fn to_spec(file: &Path, script: &Script) -> Result<AgentSpec, Diagnostics> {
         actions: Vec::new(),
     };
     let variables = m.variables(script);
-    let topics: Vec<TopicSpec> = script.agents.iter().map(|a| m.topic(a)).collect();
+    let mut topics: Vec<TopicSpec> = script.agents.iter().map(|a| m.topic(a)).collect();
+    m.reachability(script, &mut topics);
     let (route, channel) = m.route(script);
     for u in script.unknowns() {
         let src = m.src(u.pos);
@@ -121,31 +134,18 @@ impl Mapper {
         let mut runs = Vec::new();
         let mut can_escalate = false;
         let mut escalation_when = None;
-        for (what, p) in [
-            ("before_reasoning", &a.before_reasoning),
-            ("after_reasoning", &a.after_reasoning),
-        ] {
-            if let Some(p) = p {
-                self.note(p.pos, format!("{what} of '{}' is not modelled yet", a.name.name));
-            }
+        let mut escalation_aliases = Vec::new();
+        let mut procedures = Procedures::default();
+        if let Some(p) = &a.before_reasoning {
+            let mut cx = Cx::new(a, Some(&mut instructions), &mut procedures.conditional);
+            procedures.before = self.steps(&p.body, &mut cx);
         }
         if let Some(r) = &a.reasoning {
             match &r.instructions {
                 Some(Instructions::Text(t)) => instructions.extend(self.lines(t)),
                 Some(Instructions::Procedure(p)) => {
-                    for s in &p.body {
-                        match s {
-                            Stmt::Template(t) => instructions.extend(self.lines(t)),
-                            other => self.note(
-                                stmt_pos(other),
-                                format!(
-                                    "a `{}` in the instructions of '{}' is not modelled yet",
-                                    stmt_word(other),
-                                    a.name.name
-                                ),
-                            ),
-                        }
-                    }
+                    let mut cx = Cx::new(a, Some(&mut instructions), &mut procedures.conditional);
+                    procedures.instructions = self.steps(&p.body, &mut cx);
                 }
                 None => {}
             }
@@ -155,6 +155,7 @@ impl Mapper {
                     BindingTarget::Escalate => {
                         can_escalate = true;
                         escalation_when = when;
+                        escalation_aliases.push(b.name.name.clone());
                     }
                     BindingTarget::Action(id) => {
                         let Some(def) = a.actions.iter().find(|d| d.name.name == id.name) else {
@@ -164,7 +165,8 @@ impl Mapper {
                             )));
                             continue;
                         };
-                        let name = self.action(def, b);
+                        let name = self.action(def, &b.with);
+                        self.binding_sets(&name, b);
                         actions.push(Name::new(name.clone(), self.src(b.name.pos)));
                         runs.push(RunSpec {
                             action: Name::new(name, self.src(b.name.pos)),
@@ -182,6 +184,14 @@ impl Mapper {
                 }
             }
         }
+        if let Some(p) = &a.after_reasoning {
+            let mut cx = Cx::new(a, None, &mut procedures.conditional);
+            procedures.after = self.steps(&p.body, &mut cx);
+        }
+        // What its procedures run are actions of the topic too.
+        for steps in [&procedures.before, &procedures.instructions, &procedures.after] {
+            runs_of(steps, &mut actions);
+        }
         TopicSpec {
             name: Name::new(a.name.name.clone(), self.src(a.name.pos)),
             description: a.description.as_ref().map_or(String::new(), |d| d.value.clone()),
@@ -193,7 +203,272 @@ impl Mapper {
             reply: None,
             available_when: None,
             escalation_when,
+            escalation_aliases,
             runs,
+            procedures,
+        }
+    }
+
+    /// A procedure's statements as steps. Text lines become instructions
+    /// (in `after_reasoning`, which takes none, a note).
+    fn steps(&mut self, body: &[Stmt], cx: &mut Cx<'_, '_>) -> Vec<StepSpec> {
+        let mut out = Vec::new();
+        for s in body {
+            match s {
+                Stmt::Template(t) => match cx.instructions.as_deref_mut() {
+                    Some(list) => {
+                        for line in self.lines(t) {
+                            if !cx.conds.is_empty() {
+                                cx.conditional.push((list.len(), cx.conds.join(" and ")));
+                            }
+                            list.push(line);
+                        }
+                    }
+                    None => self.note(
+                        t.pos,
+                        format!(
+                            "text in the after_reasoning of '{}' is not modelled (after_reasoning takes no text)",
+                            cx.agent.name.name
+                        ),
+                    ),
+                },
+                Stmt::If(i) => {
+                    let written = render(&i.cond);
+                    let cond = self.cond_opt(&i.cond);
+                    if cond.is_none() {
+                        self.note(
+                            i.pos,
+                            format!(
+                                "`if {written}` in '{}' is not modelled: expected comparisons of @variables with literals, and, or, not (the steps under it do not run)",
+                                cx.agent.name.name
+                            ),
+                        );
+                    }
+                    cx.conds.push(written.clone());
+                    let then = self.steps(&i.then, cx);
+                    cx.conds.pop();
+                    cx.conds.push(format!("not ({written})"));
+                    let orelse = self.steps(&i.orelse, cx);
+                    cx.conds.pop();
+                    if let Some(expr) = cond {
+                        out.push(StepSpec {
+                            kind: StepKind::If {
+                                cond: ConditionSpec {
+                                    name: Name::new(written, self.src(i.cond.pos)),
+                                    expr,
+                                },
+                                then,
+                                orelse,
+                            },
+                            src: self.src(i.pos),
+                        });
+                    }
+                }
+                Stmt::Run(r) => {
+                    let Some(("actions", id)) = r.target.reference() else {
+                        self.note(
+                            r.pos,
+                            format!(
+                                "`run {}` in '{}' is not modelled: expected run @actions.NAME",
+                                render(&r.target),
+                                cx.agent.name.name
+                            ),
+                        );
+                        continue;
+                    };
+                    let Some(def) = cx.agent.actions.iter().find(|d| d.name.name == id) else {
+                        self.errs.push(self.src(r.target.pos).error(format!(
+                            "`run` names @actions.{id}, which '{}' does not define",
+                            cx.agent.name.name
+                        )));
+                        continue;
+                    };
+                    let name = self.action(def, &r.with);
+                    let outer = cx.run.replace(def);
+                    let then = self.steps(&r.then, cx);
+                    cx.run = outer;
+                    out.push(StepSpec {
+                        kind: StepKind::Run {
+                            action: Name::new(name, self.src(r.target.pos)),
+                            then,
+                        },
+                        src: self.src(r.pos),
+                    });
+                }
+                Stmt::Set(set) => {
+                    if let Some(step) = self.set(set, cx) {
+                        out.push(step);
+                    }
+                }
+                Stmt::Transition(t) => match t.to.reference() {
+                    Some(("subagent" | "topic", to)) => out.push(StepSpec {
+                        kind: StepKind::Transition {
+                            to: Name::new(to.to_string(), self.src(t.to.pos)),
+                        },
+                        src: self.src(t.pos),
+                    }),
+                    _ => self.note(
+                        t.pos,
+                        format!(
+                            "`transition to {}` in '{}' is not modelled: expected @subagent.NAME",
+                            render(&t.to),
+                            cx.agent.name.name
+                        ),
+                    ),
+                },
+                // Listed with the other unknowns of the script.
+                Stmt::Unknown(_) => {}
+            }
+        }
+        out
+    }
+
+    /// `set @variables.v = VALUE` as a step: VALUE a literal, another
+    /// variable, or an output of the enclosing `run`.
+    fn set(&mut self, set: &ast::Set, cx: &Cx<'_, '_>) -> Option<StepSpec> {
+        let who = &cx.agent.name.name;
+        let Some(("variables", var)) = set.target.reference() else {
+            self.note(
+                set.pos,
+                format!(
+                    "`set {}` in '{who}' is not modelled: expected set @variables.NAME = ...",
+                    render(&set.target)
+                ),
+            );
+            return None;
+        };
+        let value = match (&set.value.kind, set.value.reference()) {
+            (ExprKind::None, _) => ValueSpec::Literal(None),
+            (_, Some(("variables", w))) => ValueSpec::Variable(Name::new(w.to_string(), self.src(set.value.pos))),
+            (_, Some(("outputs", o))) => match cx.run {
+                Some(def) if def.outputs.iter().any(|p| p.name.name == o) => {
+                    ValueSpec::Output(Name::new(o.to_string(), self.src(set.value.pos)))
+                }
+                Some(def) => {
+                    self.errs.push(
+                        self.src(set.value.pos)
+                            .error(format!("@outputs.{o}: action '{}' has no output '{o}'", def.name.name)),
+                    );
+                    return None;
+                }
+                None => {
+                    self.errs.push(self.src(set.value.pos).error(format!(
+                        "@outputs.{o} outside a `run`: expected it under run @actions.NAME"
+                    )));
+                    return None;
+                }
+            },
+            _ => match literal(&set.value) {
+                Some(v) => ValueSpec::Literal((!v.is_empty()).then_some(v)),
+                None => {
+                    self.note(
+                        set.pos,
+                        format!(
+                            "`set @variables.{var} = {}` in '{who}' is not modelled: expected a literal, @variables.NAME or @outputs.NAME",
+                            render(&set.value)
+                        ),
+                    );
+                    return None;
+                }
+            },
+        };
+        Some(StepSpec {
+            kind: StepKind::Set {
+                variable: Name::new(var.to_string(), self.src(set.target.pos)),
+                value,
+            },
+            src: self.src(set.pos),
+        })
+    }
+
+    /// With a `start_agent`, every request starts there and reaches a
+    /// subagent through `@utils.transition` bindings: a subagent is
+    /// available to the classifier only while one that leads to it is
+    /// (its `available when`), and never when only a procedure's
+    /// `transition to` does.
+    fn reachability(&mut self, script: &Script, topics: &mut [TopicSpec]) {
+        if script.start_agent().is_none() {
+            return;
+        }
+        for (i, a) in script.agents.iter().enumerate() {
+            if a.kind == ast::AgentKind::StartAgent {
+                continue;
+            }
+            let mut conds = Vec::new();
+            let mut open = false;
+            for b in script
+                .agents
+                .iter()
+                .filter_map(|x| x.reasoning.as_ref())
+                .flat_map(|r| &r.actions)
+            {
+                let BindingTarget::Transition(to) = &b.target else {
+                    continue;
+                };
+                if !matches!(to.reference(), Some(("subagent" | "topic", n)) if n == a.name.name) {
+                    continue;
+                }
+                match &b.available_when {
+                    None => open = true,
+                    // An unreadable one is reported at the binding.
+                    Some(e) => conds.extend(self.cond_opt(e)),
+                }
+            }
+            if open {
+                continue;
+            }
+            let src = self.src(a.name.pos);
+            topics[i].available_when = Some(if conds.is_empty() {
+                ConditionSpec {
+                    name: Name::new("no @utils.transition leads here".to_string(), src),
+                    expr: CondSpec::Const(false),
+                }
+            } else {
+                ConditionSpec {
+                    name: Name::new("a transition leading here is available".to_string(), src),
+                    expr: CondSpec::Any(conds),
+                }
+            });
+        }
+    }
+
+    /// `set @variables.v = @outputs.o` after a reasoning binding: the
+    /// action's output sets the variable whenever it succeeds. Anything
+    /// else after a binding is named as not modelled.
+    fn binding_sets(&mut self, action: &str, b: &ast::Binding) {
+        let Some(index) = self.actions.iter().position(|a| a.name.value == action) else {
+            return;
+        };
+        for st in &b.then {
+            match st {
+                Stmt::Set(s) => match (s.target.reference(), s.value.reference()) {
+                    (Some(("variables", var)), Some(("outputs", out))) => {
+                        let set = (
+                            Name::new(out.to_string(), self.src(s.value.pos)),
+                            Name::new(var.to_string(), self.src(s.target.pos)),
+                        );
+                        let sets = &mut self.actions[index].sets;
+                        if !sets
+                            .iter()
+                            .any(|(o, v)| o.value == set.0.value && v.value == set.1.value)
+                        {
+                            sets.push(set);
+                        }
+                    }
+                    _ => self.note(
+                        s.pos,
+                        format!(
+                            "a `set` after '{}' that is not @variables = @outputs is not modelled",
+                            b.name.name
+                        ),
+                    ),
+                },
+                Stmt::Unknown(_) => {}
+                other => self.note(
+                    stmt_pos(other),
+                    format!("a `{}` after '{}' is not modelled", stmt_word(other), b.name.name),
+                ),
+            }
         }
     }
 
@@ -208,16 +483,13 @@ impl Mapper {
             .collect()
     }
 
-    /// The action a binding calls, added once: its LLM-filled inputs become
-    /// slots; inputs bound to a variable do not; `set` after it makes an
-    /// output set a variable.
-    fn action(&mut self, def: &ast::ActionDef, b: &ast::Binding) -> String {
+    /// The action a binding or `run` calls, added once: its LLM-filled
+    /// inputs (`with p=...`) become slots, at any call site; inputs bound to
+    /// a variable or a literal do not.
+    fn action(&mut self, def: &ast::ActionDef, with: &[ast::With]) -> String {
         let name = def.name.name.clone();
-        if self.actions.iter().any(|a| a.name.value == name) {
-            return name;
-        }
         let mut inputs = Vec::new();
-        for w in &b.with {
+        for w in with {
             if !w.is_llm_filled() {
                 continue;
             }
@@ -242,6 +514,14 @@ impl Mapper {
             }
             inputs.push(Name::new(param.clone(), self.src(w.param.pos)));
         }
+        if let Some(existing) = self.actions.iter_mut().find(|a| a.name.value == name) {
+            for i in inputs {
+                if !existing.inputs.iter().any(|x| x.value == i.value) {
+                    existing.inputs.push(i);
+                }
+            }
+            return name;
+        }
         let outputs: Vec<Name> = def
             .outputs
             .iter()
@@ -260,22 +540,6 @@ impl Mapper {
                 (Name::new(o.name.name.clone(), self.src(o.name.pos)), value)
             })
             .collect();
-        let mut sets = Vec::new();
-        for s in b.sets() {
-            match (s.target.reference(), s.value.reference()) {
-                (Some(("variables", var)), Some(("outputs", out))) => sets.push((
-                    Name::new(out.to_string(), self.src(s.value.pos)),
-                    Name::new(var.to_string(), self.src(s.target.pos)),
-                )),
-                _ => self.note(
-                    s.pos,
-                    format!(
-                        "a `set` after '{}' that is not @variables = @outputs is not modelled",
-                        b.name.name
-                    ),
-                ),
-            }
-        }
         self.actions.push(ActionSpec {
             name: Name::new(name.clone(), self.src(def.name.pos)),
             description: def.description.as_ref().map(|d| d.value.clone()),
@@ -285,7 +549,7 @@ impl Mapper {
             result,
             say: None,
             label: def.label.as_ref().map(|l| l.value.clone()),
-            sets,
+            sets: Vec::new(),
         });
         name
     }
@@ -301,22 +565,30 @@ impl Mapper {
     }
 
     fn cond(&mut self, e: &Expr) -> CondSpec {
-        match &e.kind {
+        match self.cond_opt(e) {
+            Some(c) => c,
+            None => self.unreadable(e),
+        }
+    }
+
+    /// A condition baton can evaluate; none for anything else.
+    fn cond_opt(&self, e: &Expr) -> Option<CondSpec> {
+        Some(match &e.kind {
             ExprKind::Bool(b) => CondSpec::Const(*b),
             ExprKind::Unary {
                 op: UnaryOp::Not,
                 operand,
-            } => CondSpec::Not(Box::new(self.cond(operand))),
+            } => CondSpec::Not(Box::new(self.cond_opt(operand)?)),
             ExprKind::Binary {
                 op: BinaryOp::And,
                 left,
                 right,
-            } => CondSpec::All(vec![self.cond(left), self.cond(right)]),
+            } => CondSpec::All(vec![self.cond_opt(left)?, self.cond_opt(right)?]),
             ExprKind::Binary {
                 op: BinaryOp::Or,
                 left,
                 right,
-            } => CondSpec::Any(vec![self.cond(left), self.cond(right)]),
+            } => CondSpec::Any(vec![self.cond_opt(left)?, self.cond_opt(right)?]),
             ExprKind::Binary { op, left, right } => {
                 let cmp = match op {
                     BinaryOp::Eq | BinaryOp::Is => Some(CmpOp::Eq),
@@ -341,14 +613,14 @@ impl Mapper {
                             value,
                         })
                     }
-                    _ => self.unreadable(e),
+                    _ => return None,
                 }
             }
             ExprKind::Ref { namespace, path } if namespace == "variables" && path.len() == 1 => {
                 CondSpec::Truthy(Name::new(path[0].clone(), self.src(e.pos)))
             }
-            _ => self.unreadable(e),
-        }
+            _ => return None,
+        })
     }
 
     fn unreadable(&mut self, e: &Expr) -> CondSpec {
@@ -463,6 +735,25 @@ fn render(e: &Expr) -> String {
     }
 }
 
+/// Adds the actions `steps` run (at any depth) to `out`, each once.
+fn runs_of(steps: &[StepSpec], out: &mut Vec<Name>) {
+    for s in steps {
+        match &s.kind {
+            StepKind::Run { action, then } => {
+                if !out.iter().any(|a| a.value == action.value) {
+                    out.push(action.clone());
+                }
+                runs_of(then, out);
+            }
+            StepKind::If { then, orelse, .. } => {
+                runs_of(then, out);
+                runs_of(orelse, out);
+            }
+            StepKind::Set { .. } | StepKind::Transition { .. } => {}
+        }
+    }
+}
+
 fn stmt_pos(s: &Stmt) -> Pos {
     match s {
         Stmt::Template(t) => t.pos,
@@ -482,5 +773,33 @@ fn stmt_word(s: &Stmt) -> &str {
         Stmt::Set(_) => "set",
         Stmt::Transition(_) => "transition",
         Stmt::Unknown(u) => &u.key,
+    }
+}
+
+/// Where a procedure's statements are read.
+struct Cx<'a, 'b> {
+    agent: &'a ast::Subagent,
+    /// Where text lines go; none where a procedure takes no text.
+    instructions: Option<&'b mut Vec<At<String>>>,
+    conditional: &'b mut Vec<(usize, String)>,
+    /// The conditions of the `if`s around, as written.
+    conds: Vec<String>,
+    /// The action of the `run` around, whose outputs a `set` may read.
+    run: Option<&'a ast::ActionDef>,
+}
+
+impl<'a, 'b> Cx<'a, 'b> {
+    fn new(
+        agent: &'a ast::Subagent,
+        instructions: Option<&'b mut Vec<At<String>>>,
+        conditional: &'b mut Vec<(usize, String)>,
+    ) -> Cx<'a, 'b> {
+        Cx {
+            agent,
+            instructions,
+            conditional,
+            conds: Vec::new(),
+            run: None,
+        }
     }
 }

@@ -23,6 +23,8 @@ pub struct Index {
     /// `bots/NAME/vN.botVersion-meta.xml`, with the bot's name.
     pub bot_versions: Vec<(String, PathBuf)>,
     pub bots: BTreeMap<String, PathBuf>,
+    /// Agent Script: `aiAuthoringBundles/NAME/NAME.agent`.
+    pub authoring: BTreeMap<String, PathBuf>,
 }
 
 /// The most directory entries one project walk looks at, and how deep.
@@ -121,6 +123,11 @@ impl Index {
             && parent(2) == "genAiFunctions"
         {
             put(&mut self.functions, n);
+        } else if let Some(n) = name.strip_suffix(".agent")
+            && parent(1) == n
+            && parent(2) == "aiAuthoringBundles"
+        {
+            put(&mut self.authoring, n);
         } else if name.ends_with(".botVersion-meta.xml") && parent(2) == "bots" {
             self.bot_versions.push((parent(1).to_string(), p.to_path_buf()));
         } else if let Some(n) = name.strip_suffix(".bot-meta.xml")
@@ -144,7 +151,7 @@ fn search_roots(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     if let Some(project) = start.ancestors().find(|a| a.join("sfdx-project.json").is_file()) {
         return package_dirs(project);
     }
-    let types = ["genAiPlannerBundles", "genAiPlanners"];
+    let types = ["genAiPlannerBundles", "genAiPlanners", "aiAuthoringBundles"];
     if let Some(above) = start
         .ancestors()
         .find(|a| {

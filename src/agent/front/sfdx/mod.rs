@@ -3,7 +3,9 @@
 //! GenAiFunction with its schemas, Bot and BotVersion), read into the agent
 //! model. A path names a project (with `sfdx-project.json`), a package
 //! folder, a bundle folder or a planner file; `PATH#Name` picks one agent
-//! where there are several.
+//! where there are several. Agent Script bundles
+//! (`aiAuthoringBundles/NAME/NAME.agent`) in the project are agents too:
+//! one is read by the Agent Script front end.
 
 mod action;
 mod bot;
@@ -49,7 +51,11 @@ fn contains_metadata(dir: &Path, depth: usize) -> bool {
         let p = e.path();
         let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
         let n = e.file_name();
-        is_dir && (n == "genAiPlannerBundles" || n == "genAiPlanners" || contains_metadata(&p, depth + 1))
+        is_dir
+            && (n == "genAiPlannerBundles"
+                || n == "genAiPlanners"
+                || n == "aiAuthoringBundles"
+                || contains_metadata(&p, depth + 1))
     })
 }
 
@@ -62,6 +68,9 @@ pub fn read(
 ) -> Result<AgentSpec, Diagnostics> {
     let index = Index::for_path(path, root)?;
     let (name, planner) = choose(path, selector, &index)?;
+    if planner.extension().is_some_and(|e| e == "agent") {
+        return super::agentscript::read(&planner);
+    }
     let bot = bot::find(&index, &name)?;
     planner::read(&planner, &name, &index, bot, surface)
 }
@@ -86,14 +95,22 @@ fn choose(path: &Path, selector: Option<&str>, index: &Index) -> Result<(String,
     if let Some(f) = named {
         return Ok((file_stem(&f), f));
     }
-    // Bundles (API 64+) take precedence over planners of the same name.
+    // An Agent Script bundle (the source a team edits) takes precedence
+    // over the planner bundle published from it, and bundles (API 64+)
+    // over planners of the same name.
     let mut agents: Vec<(String, std::path::PathBuf)> =
-        index.bundles.iter().map(|(n, p)| (n.clone(), p.clone())).collect();
-    for (n, p) in &index.planners {
-        if !index.bundles.contains_key(n) {
+        index.authoring.iter().map(|(n, p)| (n.clone(), p.clone())).collect();
+    for (n, p) in &index.bundles {
+        if !index.authoring.contains_key(n) {
             agents.push((n.clone(), p.clone()));
         }
     }
+    for (n, p) in &index.planners {
+        if !index.bundles.contains_key(n) && !index.authoring.contains_key(n) {
+            agents.push((n.clone(), p.clone()));
+        }
+    }
+    agents.sort();
     let bot_of = |planner: &str| -> Option<String> { bot::find(index, planner).ok().flatten().map(|b| b.name) };
     let names: Vec<String> = agents.iter().map(|a| a.0.clone()).collect();
     match selector {
@@ -111,7 +128,7 @@ fn choose(path: &Path, selector: Option<&str>, index: &Index) -> Result<(String,
         None if agents.is_empty() => Err(Diagnostic::new(
             path,
             Pos::FILE,
-            "no agent here: expected a GenAiPlannerBundle or GenAiPlanner in the project",
+            "no agent here: expected a GenAiPlannerBundle, a GenAiPlanner or an Agent Script bundle (aiAuthoringBundles/NAME/NAME.agent) in the project",
         )),
         None => Err(Diagnostic::new(
             path,

@@ -423,7 +423,9 @@ impl Reader<'_> {
             reply: None,
             available_when: None,
             escalation_when: None,
+            escalation_aliases: Vec::new(),
             runs: Vec::new(),
+            procedures: Default::default(),
         });
     }
 
