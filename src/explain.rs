@@ -145,8 +145,12 @@ pub fn explain(agent: &Arc<Agent>, opts: &reach::Options) -> String {
                         let _ = write!(line, " (needs {})", inputs.join(", "));
                     }
                 }
+                // A guard read from a sentence binds only an LLM that obeys
+                // it: `verify` shows what it holds back (assurance levels).
                 let bound = if (r.is_guard() || r.escalates()) && !topic.can_escalate {
                     "  [NOT ENFORCED: topic lacks can_escalate]"
+                } else if r.is_guard() || matches!(r, Rule::Precondition { .. }) {
+                    " (by instruction)"
                 } else {
                     ""
                 };
