@@ -41,6 +41,13 @@ pub enum Command {
     Explain {
         /// The agent: a baton YAML file, an overlay, or a Salesforce DX project, package or bundle folder (PATH#Name picks one of several agents).
         agent: PathBuf,
+        /// Longest caller path searched for the escalation paths that bypass topic guards, in turns.
+        #[arg(long, default_value_t = crate::explain::reach::Options::default().depth, value_parser = clap::value_parser!(u32).range(1..=64))]
+        depth: u32,
+        /// Store at most this many distinct states in that search; a path it stops before finding is "not shown
+        /// reachable", never unreachable.
+        #[arg(long, default_value_t = crate::explain::reach::Options::default().max_states, value_parser = clap::value_parser!(u64).range(1..))]
+        max_states: u64,
     },
     /// Turn another tool's tests into a baton suite.
     Import {
@@ -269,10 +276,16 @@ pub fn main(cli: Cli) -> ExitCode {
             [args.junit, args.json],
             args.accept_inconclusive,
         ),
-        Command::Explain { agent } => match Agent::load(&agent) {
+        Command::Explain {
+            agent,
+            depth,
+            max_states,
+        } => match Agent::load(&agent) {
             Ok(a) => {
+                let opts = crate::explain::reach::Options { depth, max_states };
+                let text = crate::explain::explain(&std::sync::Arc::new(a), &opts);
                 let mut out = anstream::stdout();
-                let _ = out.write_all(crate::explain::explain(&a).as_bytes());
+                let _ = out.write_all(text.as_bytes());
                 ExitCode::SUCCESS
             }
             Err(d) => load_errors(&d),

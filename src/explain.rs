@@ -1,16 +1,22 @@
 //! `baton explain`: what each topic's instructions compiled to (guards,
 //! required slots and actions), and which escalation paths bypass them.
 
+pub mod reach;
+
 use std::fmt::Write;
+use std::sync::Arc;
 
 use crate::agent::compiled::{Op, Phase, Topic, Value};
 use crate::model::Agent;
+use crate::model::property::Route;
 use crate::model::raw::{Channel, DtmfAction, NoInputThen};
-use crate::policy::{Reading, Req, Rule};
+use crate::policy::{Reading, Req, Rule, TopicId};
 use crate::transcript::{describe_rule, describe_when};
+use reach::Reach;
 
-/// The explanation of an agent, as text.
-pub fn explain(agent: &Agent) -> String {
+/// The explanation of an agent, as text; its bypass paths searched as
+/// `opts` bounds (see [`reach`]).
+pub fn explain(agent: &Arc<Agent>, opts: &reach::Options) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "agent: {} ({})", agent.name, agent.path.display());
     let _ = writeln!(
@@ -139,8 +145,12 @@ pub fn explain(agent: &Agent) -> String {
                         let _ = write!(line, " (needs {})", inputs.join(", "));
                     }
                 }
+                // A guard read from a sentence binds only an LLM that obeys
+                // it: `verify` shows what it holds back (assurance levels).
                 let bound = if (r.is_guard() || r.escalates()) && !topic.can_escalate {
                     "  [NOT ENFORCED: topic lacks can_escalate]"
+                } else if r.is_guard() || matches!(r, Rule::Precondition { .. }) {
+                    " (by instruction)"
                 } else {
                     ""
                 };
@@ -220,129 +230,26 @@ pub fn explain(agent: &Agent) -> String {
         .collect();
     out.push('\n');
     let _ = writeln!(out, "escalation paths that bypass topic guards:");
-    let mut paths = 0;
-    if agent.escalation.default_topic {
-        let lacking: Vec<&str> = agent
-            .topics
-            .iter()
-            .filter(|t| !t.can_escalate)
-            .map(|t| t.name.as_str())
-            .collect();
-        let gate = agent
-            .escalation
-            .available
-            .as_ref()
-            .map_or(String::new(), |c| format!(", only while {}", c.describe(agent)));
-        if !lacking.is_empty() || agent.topics.is_empty() {
-            paths += 1;
-            let _ = writeln!(
-                out,
-                "  - default Escalation topic: a request from {} or before any topic{gate}",
-                if lacking.is_empty() {
-                    "no topic".to_string()
-                } else {
-                    lacking.join(", ")
-                }
-            );
-        } else {
-            paths += 1;
-            let _ = writeln!(
-                out,
-                "  - default Escalation topic: a request before any topic is active{gate}"
-            );
-        }
-    }
-    if agent.no_input.then == NoInputThen::Escalate {
-        paths += 1;
-        let _ = writeln!(
-            out,
-            "  - silence: after {} reprompt(s), escalates through the default path",
-            agent.no_input.reprompts
-        );
-    }
-    for (digits, action) in &agent.dtmf {
-        if *action == DtmfAction::Escalate {
-            paths += 1;
-            let _ = writeln!(out, "  - dtmf {digits:?}: escalates through the default path");
-        }
-    }
-    for t in agent.topics.iter().filter(|t| t.can_escalate) {
-        for (ri, r) in t.rules.iter().enumerate() {
-            match r {
-                Rule::EscalateOnFailure { action } => {
-                    paths += 1;
-                    let _ = writeln!(
-                        out,
-                        "  - a failed '{}' in {}: escalates without consulting its guards",
-                        agent.actions[*action as usize].name, t.name
-                    );
-                }
-                Rule::EscalateWhen { when } => {
-                    paths += 1;
-                    let _ = writeln!(
-                        out,
-                        "  - in {}, when {}: escalates without consulting its guards",
-                        t.name,
-                        describe_when(agent, when)
-                    );
-                }
-                Rule::Require(g) => {
-                    for w in &g.unless {
-                        paths += 1;
-                        let _ = writeln!(
-                            out,
-                            "  - in {}, when {}: the exception of guard {} #{} lets a request through",
-                            t.name,
-                            describe_when(agent, w),
-                            t.name,
-                            t.rule_origins[ri]
-                        );
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    for t in agent.topics.iter().filter(|t| t.can_escalate) {
-        for (i, ins) in t.instructions.iter().enumerate() {
-            if let Some(a) = ins.compiled.assumption() {
-                paths += 1;
-                let _ = writeln!(
-                    out,
-                    "  - in {}, instruction {} may hand off in cases baton does not model (verdicts assume {a})",
-                    t.name,
-                    i + 1
-                );
-            }
-        }
-    }
-    // A procedure's transition out of a topic with guards into one that
-    // escalates: the request is handled there, under the target's rules.
-    for t in agent.topics.iter().filter(|t| t.guards().next().is_some()) {
-        for phase in [Phase::Before, Phase::Instructions, Phase::After] {
-            for step in t.steps(phase) {
-                if let Op::Transition { to } = step.op
-                    && agent.topics[to as usize].can_escalate
-                {
-                    paths += 1;
-                    let _ = writeln!(
-                        out,
-                        "  - `transition to {}` in the {} of {} (line {}): {} escalates under its own conditions, not {}'s guards",
-                        agent.topics[to as usize].name,
-                        phase.label(),
-                        t.name,
-                        step.src.pos.line,
-                        agent.topics[to as usize].name,
-                        t.name
-                    );
-                }
-            }
-        }
-    }
-    if paths == 0 {
+    let paths = bypass_paths(agent);
+    if paths.is_empty() {
         let _ = writeln!(out, "  (none)");
-    } else if !guarded.is_empty() {
-        let _ = writeln!(out, "  these skip the guards of: {}", guarded.join(", "));
+    } else {
+        let keyed: Vec<(Route, Option<&str>)> = paths.iter().map(|p| (p.route, p.keys.as_deref())).collect();
+        let searched = reach::search(agent, &keyed, opts);
+        for (p, r) in paths.iter().zip(&searched.reach) {
+            let _ = writeln!(out, "  - {}", p.text);
+            let _ = writeln!(out, "      {}", reach_line(agent, p.route, r, &searched));
+        }
+        if !guarded.is_empty() {
+            let _ = writeln!(out, "  these skip the guards of: {}", guarded.join(", "));
+        }
+        let _ = writeln!(out, "  {}", search_line(&searched));
+        // A path not shown reachable may be one the caller model cannot take.
+        if searched.not_searched.is_none() && searched.reach.iter().any(|r| !matches!(r, Reach::Reachable { .. })) {
+            for gap in &searched.caller_gaps {
+                let _ = writeln!(out, "  the caller model is limited: {gap}");
+            }
+        }
     }
     let implied = crate::model::property::implied(agent);
     if !implied.is_empty() {
@@ -382,6 +289,276 @@ pub fn explain(agent: &Agent) -> String {
         }
     }
     out
+}
+
+/// A path `explain` lists: its line, and the route the search looks for.
+struct Listed {
+    text: String,
+    route: Route,
+    /// The keys, for a keypad shortcut.
+    keys: Option<String>,
+}
+
+/// The escalation paths that bypass topic guards, as configured.
+fn bypass_paths(agent: &Agent) -> Vec<Listed> {
+    let mut out = Vec::new();
+    let mut add = |text: String, route: Route| {
+        out.push(Listed {
+            text,
+            route,
+            keys: None,
+        })
+    };
+    if agent.escalation.default_topic {
+        let lacking: Vec<&str> = agent
+            .topics
+            .iter()
+            .filter(|t| !t.can_escalate)
+            .map(|t| t.name.as_str())
+            .collect();
+        let gate = agent
+            .escalation
+            .available
+            .as_ref()
+            .map_or(String::new(), |c| format!(", only while {}", c.describe(agent)));
+        if !lacking.is_empty() || agent.topics.is_empty() {
+            add(
+                format!(
+                    "default Escalation topic: a request from {} or before any topic{gate}",
+                    if lacking.is_empty() {
+                        "no topic".to_string()
+                    } else {
+                        lacking.join(", ")
+                    }
+                ),
+                Route::DefaultTopic,
+            );
+        } else {
+            add(
+                format!("default Escalation topic: a request before any topic is active{gate}"),
+                Route::DefaultTopic,
+            );
+        }
+    }
+    if agent.no_input.then == NoInputThen::Escalate {
+        add(
+            format!(
+                "silence: after {} reprompt(s), escalates through the default path",
+                agent.no_input.reprompts
+            ),
+            Route::Silence,
+        );
+    }
+    for (ti, t) in agent.topics.iter().enumerate().filter(|(_, t)| t.can_escalate) {
+        let topic = ti as TopicId;
+        for (ri, r) in t.rules.iter().enumerate() {
+            let rule = ri as u16;
+            match r {
+                Rule::EscalateOnFailure { action } => add(
+                    format!(
+                        "a failed '{}' in {}: escalates without consulting its guards",
+                        agent.actions[*action as usize].name, t.name
+                    ),
+                    Route::OnFailure { topic, action: *action },
+                ),
+                Rule::EscalateWhen { when } => add(
+                    format!(
+                        "in {}, when {}: escalates without consulting its guards",
+                        t.name,
+                        describe_when(agent, when)
+                    ),
+                    Route::When { topic, rule },
+                ),
+                Rule::Require(g) => {
+                    for (wi, w) in g.unless.iter().enumerate() {
+                        add(
+                            format!(
+                                "in {}, when {}: the exception of guard {} #{} lets a request through",
+                                t.name,
+                                describe_when(agent, w),
+                                t.name,
+                                t.rule_origins[ri]
+                            ),
+                            Route::Excepted {
+                                topic,
+                                rule,
+                                when: wi as u16,
+                            },
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (ti, t) in agent.topics.iter().enumerate().filter(|(_, t)| t.can_escalate) {
+        for (i, ins) in t.instructions.iter().enumerate() {
+            if let Some(a) = ins.compiled.assumption() {
+                add(
+                    format!(
+                        "in {}, instruction {} may hand off in cases baton does not model (verdicts assume {a})",
+                        t.name,
+                        i + 1
+                    ),
+                    Route::Enters { topic: ti as TopicId },
+                );
+            }
+        }
+    }
+    // A procedure's transition out of a topic with guards into one that
+    // escalates: the request is handled there, under the target's rules.
+    for (ti, t) in agent
+        .topics
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.guards().next().is_some())
+    {
+        for phase in [Phase::Before, Phase::Instructions, Phase::After] {
+            for (si, step) in t.steps(phase).iter().enumerate() {
+                if let Op::Transition { to } = step.op
+                    && agent.topics[to as usize].can_escalate
+                {
+                    add(
+                        format!(
+                            "`transition to {}` in the {} of {} (line {}): {} escalates under its own conditions, not {}'s guards",
+                            agent.topics[to as usize].name,
+                            phase.label(),
+                            t.name,
+                            step.src.pos.line,
+                            agent.topics[to as usize].name,
+                            t.name
+                        ),
+                        Route::Transition {
+                            topic: ti as TopicId,
+                            phase,
+                            step: si as u32,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    // Keys after the default topic and silence, as before.
+    let at = out
+        .iter()
+        .position(|p| !matches!(p.route, Route::DefaultTopic | Route::Silence))
+        .unwrap_or(out.len());
+    let keys = agent
+        .dtmf
+        .iter()
+        .filter(|(_, action)| *action == DtmfAction::Escalate)
+        .map(|(digits, _)| Listed {
+            text: format!("dtmf {digits:?}: escalates through the default path"),
+            route: Route::Keypad,
+            keys: Some(digits.to_string()),
+        });
+    out.splice(at..at, keys);
+    out
+}
+
+/// What the search found of one path, in words.
+fn reach_line(agent: &Agent, route: Route, r: &Reach, s: &reach::Searched) -> String {
+    let turns = |n: usize| {
+        if n == 1 {
+            "1 turn".to_string()
+        } else {
+            format!("{n} turns")
+        }
+    };
+    // What is searched for, when it is only the way in: whether the path
+    // then hands off is for the topic's own rules (or is not modelled).
+    let way_in = match route {
+        Route::Enters { topic } => Some(("enters topic", agent.topics[topic as usize].name.as_str())),
+        Route::Transition { .. } => Some(("runs the transition", "")),
+        _ => None,
+    };
+    match (r, way_in) {
+        (Reach::Reachable { turns: n, script }, None) => format!("reachable in {}: {script}", turns(*n)),
+        (Reach::Reachable { turns: n, script }, Some((what, name))) => {
+            format!(
+                "reachable: a caller path {what}{} in {}: {script}",
+                spaced(name),
+                turns(*n)
+            )
+        }
+        (Reach::Unreachable, None) => "unreachable: no caller path takes it (the search closed)".to_string(),
+        (Reach::Unreachable, Some((what, name))) => {
+            format!("unreachable: no caller path {what}{} (the search closed)", spaced(name))
+        }
+        (Reach::NotShown, _) if s.not_searched.is_some() => "not searched".to_string(),
+        (Reach::NotShown, _) if s.stats.depth == 0 => format!(
+            "not shown reachable: the search stopped at its state limit ({}) in its first turn",
+            s.opts.max_states
+        ),
+        (Reach::NotShown, _) => {
+            let bound = if s.stats.limited {
+                format!("state limit ({})", s.opts.max_states)
+            } else {
+                "depth bound".to_string()
+            };
+            format!(
+                "not shown reachable within {} (the search stopped at its {bound})",
+                turns(s.stats.depth as usize)
+            )
+        }
+    }
+}
+
+/// " NAME", or nothing.
+fn spaced(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(" {name}")
+    }
+}
+
+/// How far the search went, in words.
+fn search_line(s: &reach::Searched) -> String {
+    let st = &s.stats;
+    if let Some(why) = &s.not_searched {
+        return format!("reachability: not searched: {why}; nothing is known of these paths");
+    }
+    let limit = match s.lowered_from {
+        Some(asked) => format!(
+            "{}, lowered from {asked} for a caller model this large",
+            s.opts.max_states
+        ),
+        None => s.opts.max_states.to_string(),
+    };
+    let turns = |n: u32| {
+        if n == 1 {
+            "1 turn".to_string()
+        } else {
+            format!("{n} turns")
+        }
+    };
+    if s.reach.iter().all(|r| matches!(r, Reach::Reachable { .. })) {
+        // The search stops once every path is found.
+        format!(
+            "reachability: every path found by verify's search over its caller model ({} states)",
+            st.states
+        )
+    } else if st.closed {
+        format!(
+            "reachability: every caller path over verify's caller model, {} states: the search closed after {}",
+            st.states,
+            turns(st.depth)
+        )
+    } else if st.limited && st.depth == 0 {
+        format!("reachability: the search stopped at its state limit ({limit}, --max-states) in its first turn")
+    } else if st.limited {
+        format!(
+            "reachability: every caller path up to {} over verify's caller model; the search stopped at its state limit ({limit}, --max-states)",
+            turns(st.depth)
+        )
+    } else {
+        format!(
+            "reachability: every caller path up to {} over verify's caller model, {} states; longer ones not searched (--depth)",
+            turns(st.depth),
+            st.states
+        )
+    }
 }
 
 /// A topic's procedure, one step a line, indented as written.

@@ -258,3 +258,21 @@ fn the_same_agent_in_three_formats_gets_the_same_verdicts_and_the_levels_its_con
     );
     assert_eq!(levels[2], (structure, reach), "Agent Script: available when");
 }
+
+#[test]
+fn explain_marks_a_sentence_by_instruction_and_a_condition_by_structure() {
+    let (code, yaml) = baton(&["explain", "fixtures/equivalence/member_services.yaml"]);
+    assert_eq!(code, 0, "{yaml}");
+    assert!(
+        yaml.contains("-> 'Escalation' only after 'verify_identity' succeeded (by instruction)"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("(by structure)"), "{yaml}");
+    let (code, script) = baton(&["explain", "fixtures/equivalence/member_services.overlay.yaml"]);
+    assert_eq!(code, 0, "{script}");
+    assert!(
+        script.contains("escalation available only when: escalate_to_human (is_verified == True) (by structure)"),
+        "{script}"
+    );
+    assert!(!script.contains("(by instruction)"), "{script}");
+}

@@ -7,7 +7,7 @@
 use crate::engine::{Note, State, Trace, Turn};
 use crate::model::Agent;
 use crate::model::property::Waiver;
-use crate::model::property::{Property, PropertyKind, Requires};
+use crate::model::property::{Property, PropertyKind, Requires, Route};
 use crate::model::raw::HandoffReason;
 use crate::nlu::Request;
 use crate::policy::{ActionId, Req, SlotId, TopicId};
@@ -178,6 +178,13 @@ pub fn check_turn(
 ) {
     let notes = trace.notes(turn);
     let topic = turn.topic.topic();
+    for (pi, p) in props.iter().enumerate() {
+        if let PropertyKind::Avoids(route) = p.kind
+            && takes(route, trace, turn)
+        {
+            f(pi, Vec::new());
+        }
+    }
     for (i, n) in notes.iter().enumerate() {
         let Note::Called(call) = n else { continue };
         for (pi, p) in props.iter().enumerate() {
@@ -213,6 +220,34 @@ pub fn check_turn(
             && let Some(missing) = unmet(requires, before, trace, turn, notes, asked)
         {
             f(pi, missing);
+        }
+    }
+}
+
+/// Whether a turn takes the route: hands off along it (or, for an agent
+/// with no outbound route, tries to); for [`Route::Enters`], has the topic
+/// in effect; for [`Route::Transition`], runs the transition.
+pub fn takes(route: Route, trace: &Trace<'_>, turn: &Turn) -> bool {
+    let notes = trace.notes(turn);
+    let has = |want: &dyn Fn(&Note) -> bool| notes.iter().any(want);
+    let default_path = || has(&|n| matches!(n, Note::DefaultPath { .. }));
+    let silence = || has(&|n| matches!(n, Note::NoInputLimit { .. }));
+    let keypad = || has(&|n| matches!(n, Note::Shortcut { digits_escalate: true }));
+    match route {
+        Route::Enters { topic } => turn.topic.topic() == Some(topic),
+        Route::Transition { topic, phase, step } => has(&|n| *n == Note::Proc { topic, phase, step }),
+        // Every route below ends in `handoff`, which records a hand-off or
+        // notes that there is no route for one.
+        _ if !turn.handoff && !has(&|n| matches!(n, Note::NoRoute)) => false,
+        Route::DefaultTopic => default_path() && !silence() && !keypad(),
+        Route::Silence => default_path() && silence(),
+        Route::Keypad => default_path() && keypad(),
+        Route::OnFailure { topic, action } => has(&|n| *n == Note::EscalatesOnFailure { topic, action }),
+        Route::When { topic, rule } => has(&|n| *n == Note::EscalatesWhen { topic, rule }),
+        // The guards' pre-work may have escalated on a failure instead.
+        Route::Excepted { topic, rule, when } => {
+            has(&|n| *n == Note::GuardExcepted { topic, rule, when })
+                && !has(&|n| matches!(n, Note::EscalatesOnFailure { .. }))
         }
     }
 }

@@ -553,6 +553,7 @@ pub fn counterexample(
             prop.name,
             missing.join(", ")
         ),
+        PropertyKind::Avoids(_) => format!("    >>> '{}' taken", prop.name),
     };
     mark_turn(&mut text, violation.turn, &marker);
     // A conversation needs a turn: a failure from the start replays with

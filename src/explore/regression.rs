@@ -162,6 +162,13 @@ pub fn yaml(
                     &body[2..body.len() - 2]
                 );
             }
+            // Only `explain` searches for routes, and it writes no suites.
+            PropertyKind::Avoids(_) => {
+                let _ = writeln!(
+                    y,
+                    "    # a route `baton explain` searches for: no suite property states it"
+                );
+            }
         }
     }
     let _ = writeln!(y, "conversations:");

@@ -4,6 +4,7 @@
 //! imply more (see [`implied`]). `run` checks them on every conversation,
 //! `fuzz` on generated ones, `verify` on all paths up to a depth.
 
+use crate::agent::compiled::Phase;
 use crate::model::agent::Agent;
 use crate::policy::{ActionId, Req, Rule, SlotId, TopicId, When};
 
@@ -37,6 +38,34 @@ pub enum PropertyKind {
     EscalationReachable { within: u32 },
     /// Safety: every call of `action` comes after the requirements hold.
     ActionRequires { action: ActionId, requires: Requires },
+    /// Safety, internal to `explain` (a suite cannot declare it): no turn
+    /// takes this route. What breaks it is a caller script that does.
+    Avoids(Route),
+}
+
+/// A way a turn can hand a caller off without its topic's guards, as
+/// `explain` lists them (see [`crate::check::property::takes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// A caller's request handed off through the built-in Escalation topic.
+    DefaultTopic,
+    /// The no-input limit escalating through the default path.
+    Silence,
+    /// A keypad shortcut escalating through the default path.
+    Keypad,
+    /// An instruction of `topic` escalating when `action` fails.
+    OnFailure { topic: TopicId, action: ActionId },
+    /// Rule `rule` of `topic` escalating on a caller event or a count.
+    When { topic: TopicId, rule: u16 },
+    /// Exception `when` of guard `rule` of `topic` letting a request
+    /// through to a hand-off.
+    Excepted { topic: TopicId, rule: u16, when: u16 },
+    /// `topic` in effect on a turn: where an instruction baton does not
+    /// model could hand off.
+    Enters { topic: TopicId },
+    /// Step `step` of `topic`'s procedure `phase`, a `transition to`, runs:
+    /// the request goes on under the target's rules.
+    Transition { topic: TopicId, phase: Phase, step: u32 },
 }
 
 /// What must have happened before an Escalation or an action call.
@@ -147,7 +176,7 @@ pub fn assumptions(agent: &Agent, kind: &PropertyKind) -> Vec<String> {
             PropertyKind::ActionRequires { action, requires } => topic.rules.iter().any(
                 |rule| matches!(rule, Rule::Precondition { action: a, requires: q } if a == action && overlaps(q, requires)),
             ),
-            PropertyKind::EscalationReachable { .. } => false,
+            PropertyKind::EscalationReachable { .. } | PropertyKind::Avoids(_) => false,
         };
         if rests {
             for a in topic.assumptions() {

@@ -129,6 +129,8 @@ impl<'a> Layout<'a> {
                     liveness = true;
                     continue;
                 }
+                // Reads only the turn's trace, which kept state decides.
+                PropertyKind::Avoids(_) => continue,
             };
             for &s in &r.slots {
                 slot_read[s as usize] = true;
