@@ -171,6 +171,17 @@ impl Condition {
 }
 
 impl Cond {
+    /// Calls `f` with every variable the condition reads (repeats included).
+    pub fn for_each_var(&self, f: &mut impl FnMut(VarId)) {
+        match self {
+            Cond::Cmp(cmp) => f(cmp.var),
+            Cond::Truthy(v) => f(*v),
+            Cond::Not(c) => c.for_each_var(f),
+            Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| c.for_each_var(f)),
+            Cond::Const(_) => {}
+        }
+    }
+
     fn describe(&self, agent: &Agent) -> String {
         let var = |v: &VarId| agent.variables[*v as usize].name.as_str();
         let join = |cs: &[Cond], sep: &str| {

@@ -767,24 +767,13 @@ fn gate_opener(alphabet: &Alphabet, agent: &Agent, state: &State<'_>, trace: &Tr
         _ => None,
     })?;
     let mut vars = Vec::new();
-    cond_vars(&cond.expr, &mut vars);
+    cond.expr.for_each_var(&mut |v| vars.push(v));
     let opener = (agent.actions.iter().enumerate())
         .find(|(a, def)| state.succeeded[*a].is_none() && def.sets.iter().any(|&(_, v)| vars.contains(&v)))?;
     let action = opener.0 as crate::policy::ActionId;
     (agent.topics.iter().enumerate())
         .filter(|(_, t)| t.actions.contains(&action))
         .find_map(|(i, _)| alphabet.topic_rep[i])
-}
-
-fn cond_vars(c: &crate::agent::compiled::Cond, out: &mut Vec<crate::agent::compiled::VarId>) {
-    use crate::agent::compiled::Cond;
-    match c {
-        Cond::Cmp(cmp) => out.push(cmp.var),
-        Cond::Truthy(v) => out.push(*v),
-        Cond::Not(c) => cond_vars(c, out),
-        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| cond_vars(c, out)),
-        Cond::Const(_) => {}
-    }
 }
 
 /// Plays a cooperative caller from `state` for up to `within` turns with

@@ -594,13 +594,7 @@ fn push_code(codes: &mut Vec<u32>, code: u32) -> bool {
 
 /// Marks the variables a condition reads.
 fn cond_reads(c: &Cond, vars: &mut [bool]) {
-    match c {
-        Cond::Cmp(cmp) => vars[cmp.var as usize] = true,
-        Cond::Truthy(v) => vars[*v as usize] = true,
-        Cond::Not(c) => cond_reads(c, vars),
-        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| cond_reads(c, vars)),
-        Cond::Const(_) => {}
-    }
+    c.for_each_var(&mut |v| vars[v as usize] = true);
 }
 
 /// The values a slot can take in a search without reductions: what each
