@@ -12,6 +12,8 @@ use baton::engine::{Engine, Nominal};
 use baton::model::Event;
 use baton::model::raw::Channel;
 
+mod common;
+
 /// The shared samples: `BATON_SAMPLES` (the salesforce-samples folder),
 /// else beside the repository.
 fn samples() -> PathBuf {
@@ -529,37 +531,7 @@ fn available_when_is_a_structural_guard_on_the_escalation() {
 fn explain_names_a_procedure_transition_past_a_topics_guards() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("past.agent");
-    std::fs::write(
-        &file,
-        r#"config:
-    developer_name: "Past"
-connection messaging:
-    outbound_route_name: "flow://Q"
-start_agent cases:
-    description: "Order problems"
-    actions:
-        create_case:
-            outputs:
-                id: string
-            target: "flow://Create"
-    before_reasoning:
-        transition to @subagent.humans
-    reasoning:
-        instructions: ->
-            | Allow the 'Escalation' action only after the 'create_case' action has been executed.
-        actions:
-            open: @actions.create_case
-            escalate_to_human: @utils.escalate
-subagent humans:
-    description: "Handle all escalations and any user requests"
-    reasoning:
-        instructions: ->
-            | Escalate the conversation to a human live agent.
-        actions:
-            escalate_to_human: @utils.escalate
-"#,
-    )
-    .unwrap();
+    std::fs::write(&file, common::TRANSITION_PAST_GUARDS).unwrap();
     let (code, out, err) = baton(&["explain", file.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(

@@ -163,34 +163,7 @@ fn reachable_paths_come_with_a_shortest_script() {
 fn a_procedure_transition_past_guards_is_searched() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("past.agent");
-    let agent = r#"config:
-    developer_name: "Past"
-connection messaging:
-    outbound_route_name: "flow://Q"
-start_agent cases:
-    description: "Order problems"
-    actions:
-        create_case:
-            outputs:
-                id: string
-            target: "flow://Create"
-    before_reasoning:
-        transition to @subagent.humans
-    reasoning:
-        instructions: ->
-            | Allow the 'Escalation' action only after the 'create_case' action has been executed.
-        actions:
-            open: @actions.create_case
-            escalate_to_human: @utils.escalate
-subagent humans:
-    description: "Handle all escalations and any user requests"
-    reasoning:
-        instructions: ->
-            | Escalate the conversation to a human live agent.
-        actions:
-            escalate_to_human: @utils.escalate
-"#;
-    std::fs::write(&file, agent).unwrap();
+    std::fs::write(&file, common::TRANSITION_PAST_GUARDS).unwrap();
     let text = explain(file.to_str().unwrap());
     assert!(
         reach_of(&text, "`transition to humans` in the before_reasoning of cases")

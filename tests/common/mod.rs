@@ -71,3 +71,34 @@ pub fn lengths(s: &baton::explore::SuiteSearch) -> Vec<(String, Option<usize>)> 
         })
         .collect()
 }
+
+/// An Agent Script agent whose start subagent guards its escalation with a
+/// sentence and then, in `before_reasoning`, transitions to one that
+/// escalates at once: a way past the guard (explain lists it and searches it).
+pub const TRANSITION_PAST_GUARDS: &str = r#"config:
+    developer_name: "Past"
+connection messaging:
+    outbound_route_name: "flow://Q"
+start_agent cases:
+    description: "Order problems"
+    actions:
+        create_case:
+            outputs:
+                id: string
+            target: "flow://Create"
+    before_reasoning:
+        transition to @subagent.humans
+    reasoning:
+        instructions: ->
+            | Allow the 'Escalation' action only after the 'create_case' action has been executed.
+        actions:
+            open: @actions.create_case
+            escalate_to_human: @utils.escalate
+subagent humans:
+    description: "Handle all escalations and any user requests"
+    reasoning:
+        instructions: ->
+            | Escalate the conversation to a human live agent.
+        actions:
+            escalate_to_human: @utils.escalate
+"#;
