@@ -1333,9 +1333,10 @@ impl Cx<'_, '_> {
         // Split a leading condition clause from the main clause.
         // "Run 'X' only after 'Y' has succeeded": a conditional run and a
         // precondition.
-        let only = Regex::new(r"\bonly (?:after|once|if|when)\b").expect("static regex");
+        static ONLY: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"\bonly (?:after|once|if|when)\b").expect("static regex"));
         if !NEGATIVE_MAIN.is_match(s)
-            && let Some(m) = only.find(s)
+            && let Some(m) = ONLY.find(s)
         {
             let mut targets = Vec::new();
             self.targets(&s[..m.start()], &mut targets)?;
@@ -1392,10 +1393,10 @@ impl Cx<'_, '_> {
         if let Some(neg) = negative {
             // "Do not run 'X' unless 'Y' has succeeded": X's precondition.
             let rest = &main[neg.end()..];
-            let Some(m) = Regex::new(r"\b(?:unless|until|before|without(?: first)?|prior to)\b")
-                .expect("static regex")
-                .find(rest)
-            else {
+            static UNLESS: LazyLock<Regex> = LazyLock::new(|| {
+                Regex::new(r"\b(?:unless|until|before|without(?: first)?|prior to)\b").expect("static regex")
+            });
+            let Some(m) = UNLESS.find(rest) else {
                 // "Don't use the 'createcase' action for general questions."
                 let mut acts = Vec::new();
                 self.targets(rest, &mut acts)?;
