@@ -276,3 +276,37 @@ fn explain_marks_a_sentence_by_instruction_and_a_condition_by_structure() {
     );
     assert!(!script.contains("(by instruction)"), "{script}");
 }
+
+/// A structural claim reaches only as far as the search with an LLM that
+/// ignores its instructions went: when that search did not close, the
+/// console and JSON say to which depth.
+#[test]
+fn a_structural_verdict_says_how_far_it_was_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "cases are opened for a known email";
+    for (depth, closed) in [("3", false), ("12", true)] {
+        let json = dir.path().join(format!("d{depth}.json"));
+        let (code, console) = baton(&[
+            "verify",
+            "suites/case_before_escalation.yaml",
+            "--no-regressions",
+            "--depth",
+            depth,
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{console}");
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let p = report["suites"][0]["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone();
+        assert_eq!(p["level"], "by structure", "{p}");
+        assert_eq!(p["ignored_instructions"]["closed"], closed, "{p}");
+        let note = format!("by structure on paths of up to {depth} turns");
+        assert_eq!(console.contains(&note), !closed, "{console}");
+    }
+}

@@ -199,8 +199,10 @@ pub struct PropertyResult {
 #[derive(Clone, Debug)]
 pub enum Level {
     /// It holds by structure: an LLM that ignores every instruction cannot
-    /// break it either (checked as far as the obedient search went).
-    Structure,
+    /// break it either, on every path of up to `depth` turns, or of any
+    /// length when that search `closed` (its graph is larger than the
+    /// obedient one's, so it may close later or not at all).
+    Structure { depth: u32, closed: bool },
     /// It holds only while the LLM obeys the instructions: the shortest
     /// script on which an LLM that ignores them breaks it.
     Instruction(Box<Counterexample>),
@@ -214,7 +216,7 @@ impl Level {
     /// "by structure", "by instruction": the words reports use.
     pub fn as_str(&self) -> &'static str {
         match self {
-            Level::Structure => "by structure",
+            Level::Structure { .. } => "by structure",
             Level::Instruction(_) | Level::StructureUnknown { .. } => "by instruction",
         }
     }

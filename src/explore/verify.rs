@@ -949,7 +949,10 @@ fn assurance_levels(
             None if found.stats.limited => Level::StructureUnknown {
                 depth: found.stats.depth,
             },
-            None => Level::Structure,
+            None => Level::Structure {
+                depth: found.stats.depth,
+                closed: found.stats.closed,
+            },
         };
         result.properties[i].level = Some(level);
     }

@@ -215,7 +215,13 @@ fn level_detail(level: Option<&Level>, out: &mut dyn Write) -> std::io::Result<(
             out,
             "             by structure: not shown (an LLM that ignores its instructions was checked only to depth {depth}, where the state limit stopped the search)"
         )?,
-        Some(Level::Structure) | None => {}
+        // The figures line speaks of the obedient search; a structural
+        // claim reaches only as far as its own search went.
+        Some(Level::Structure { depth, closed: false }) => writeln!(
+            out,
+            "             by structure on paths of up to {depth} turns: the search with an LLM that ignores its instructions did not close"
+        )?,
+        Some(Level::Structure { closed: true, .. }) | None => {}
     }
     Ok(())
 }
@@ -382,7 +388,7 @@ pub fn junit(report: &SearchReport) -> Report {
                         text(&script(ce).join("\n")),
                     ));
                 }
-                Some(Level::StructureUnknown { depth }) => {
+                Some(Level::StructureUnknown { depth } | Level::Structure { depth, closed: false }) => {
                     tc.add_property(Property::new("structure_checked_to_depth", depth.to_string().as_str()));
                 }
                 _ => {}
@@ -467,6 +473,7 @@ pub fn json(report: &SearchReport) -> String {
                                 "trace": ce.trace,
                             }),
                             Some(Level::StructureUnknown { depth }) => json!({ "checked_to_depth": depth, "found": null }),
+                            Some(Level::Structure { depth, closed }) => json!({ "checked_to_depth": depth, "closed": closed, "found": null }),
                             _ => serde_json::Value::Null,
                         },
                     }),
