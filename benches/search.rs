@@ -199,7 +199,8 @@ fn generated_agents() {
         let st = &doc["suites"][0]["stats"];
         let states = st["states"].as_u64().unwrap_or(0);
         println!(
-            "verify generated {t}/{s}/{a}: {states} states, depth {}{}, {wall:.2} s wall ({user:.2} s user), peak RSS {:.0} MB, {:.0} states/s",
+            "verify generated {t}/{s}/{a}: {states} states ({} decision-diagram nodes), depth {}{}, {wall:.2} s wall ({user:.2} s user), peak RSS {:.0} MB, {:.0} states/s",
+            st["nodes"],
             st["depth"],
             if st["closed"] == true {
                 " (closed)"
@@ -235,6 +236,7 @@ fn searches_apart(file: &std::path::Path, (t, s, a): (u32, u32, u32)) {
             max_states: 5_000_000,
             reduce: true,
             unbound,
+            symbolic: true,
         };
         let start = Instant::now();
         let found = verify::search(&suite, &props, alphabet, &opts, &|_| {});
@@ -250,13 +252,14 @@ fn searches_apart(file: &std::path::Path, (t, s, a): (u32, u32, u32)) {
             props.iter().zip(&found.paths).filter_map(held).collect()
         };
         println!(
-            "  search {}: {} states, {} transitions, depth {}{}, {secs:.2} s, {:.0} states/s",
+            "  search {}: {} states ({} nodes), {} transitions, depth {}{}, {secs:.2} s, {:.0} states/s",
             if unbound {
                 "unbound LLM (levels)"
             } else {
                 "obedient LLM (verdicts)"
             },
             st.states,
+            st.nodes,
             st.transitions,
             st.depth,
             if st.closed {

@@ -229,8 +229,9 @@ pub struct VerifyArgs {
     /// Longest path explored, in turns.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub depth: u32,
-    /// Store at most this many distinct states per suite; a search stopped by it leaves every property it did not
-    /// refute INCONCLUSIVE beyond the depth fully checked, which fails the run unless --accept-inconclusive.
+    /// Store at most this many distinct states per suite (or, where states are kept as sets, this many
+    /// decision-diagram nodes, each standing for many states); a search stopped by it leaves every property it did
+    /// not refute INCONCLUSIVE beyond the depth fully checked, which fails the run unless --accept-inconclusive.
     #[arg(long, default_value_t = 500_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_states: u64,
     /// Exit 0 when properties are inconclusive (the state limit was reached before the depth) and none is violated;

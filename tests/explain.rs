@@ -334,6 +334,7 @@ fn the_reduced_search_finds_routes_as_the_plain_one_does() {
                 max_states: 2_000_000,
                 reduce: true,
                 unbound,
+                symbolic: true,
             };
             let reduced = search(suite, &suite.properties, alphabet, &opts, &|_| {});
             let lengths =

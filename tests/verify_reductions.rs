@@ -5,14 +5,17 @@
 //! search, the reduced search gives the same verdicts and counterexamples
 //! of the same length; without reductions it stores exactly the same states
 //! and finds exactly the same counterexamples; and any thread count gives
-//! the same result.
+//! the same result. The symbolic search (what a filled slot or a done
+//! action is kept as sets) stores exactly the states of the reduced one and
+//! finds counterexamples of the same lengths, each of which replays.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use baton::explore::caller_model;
 use baton::explore::verify::{Found, VerifyOptions, reference, search};
+use baton::explore::{caller_model, counterexample};
 use baton::model::Suite;
+use baton::model::property::PropertyKind;
 
 mod common;
 use common::{load_anywhere, mutant_suite_files};
@@ -96,6 +99,7 @@ fn generated_broken(dir: &Path, sizes: &[(u32, u32, u32)]) -> Vec<Suite> {
     load_anywhere(&files).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The explicit search (states one by one).
 fn run(suite: &Suite, depth: u32, max_states: u64, reduce: bool) -> Found {
     run_as(suite, depth, max_states, reduce, false)
 }
@@ -108,8 +112,67 @@ fn run_as(suite: &Suite, depth: u32, max_states: u64, reduce: bool, unbound: boo
         max_states,
         reduce,
         unbound,
+        symbolic: false,
     };
     search(suite, &suite.properties, caller_model(suite), &opts, &|_| {})
+}
+
+/// The symbolic search (the default) against the explicit reduced one, on
+/// the suite's safety properties (it leaves liveness to the explicit
+/// search): the same states, the same verdicts and lengths (also those of
+/// the search with every property), and every counterexample it gives
+/// breaks its property on its last turn when replayed.
+fn compare_symbolic(suite: &Suite, depth: u32, reduced: &Found, unbound: bool, name: &str) {
+    let safety: Vec<usize> = (0..suite.properties.len())
+        .filter(|&i| !matches!(suite.properties[i].kind, PropertyKind::EscalationReachable { .. }))
+        .collect();
+    let props: Vec<_> = safety.iter().map(|&i| suite.properties[i].clone()).collect();
+    let alphabet = caller_model(suite);
+    let go = |symbolic: bool| {
+        let opts = VerifyOptions {
+            depth,
+            max_states: 50_000_000,
+            reduce: true,
+            unbound,
+            symbolic,
+        };
+        search(suite, &props, alphabet, &opts, &|_| {})
+    };
+    let (sym, exp) = (go(true), go(false));
+    assert!(!sym.stats.limited && !exp.stats.limited, "{name}: limited");
+    assert_eq!(
+        lengths(&sym),
+        lengths(&exp),
+        "{name}: symbolic verdicts or lengths differ"
+    );
+    let all = lengths(reduced);
+    let picked: Vec<_> = safety.iter().map(|&i| all[i]).collect();
+    assert_eq!(
+        lengths(&sym),
+        picked,
+        "{name}: symbolic differs from the search with every property"
+    );
+    assert_eq!(
+        (sym.stats.states, sym.stats.depth, sym.stats.closed),
+        (exp.stats.states, exp.stats.depth, exp.stats.closed),
+        "{name}: the symbolic search reached other states"
+    );
+    for (k, path) in sym.paths.iter().enumerate() {
+        let Some((evs, bits)) = path else { continue };
+        let events: Vec<_> = evs.iter().map(|&e| alphabet.events[e].clone()).collect();
+        let cx = counterexample(suite, safety[k], &events, bits, alphabet, "test", unbound);
+        assert_eq!(
+            cx.at_turn as usize,
+            evs.len(),
+            "{name}: property {} breaks elsewhere",
+            safety[k]
+        );
+        assert!(
+            !cx.missing.is_empty(),
+            "{name}: property {} does not break on replay",
+            safety[k]
+        );
+    }
 }
 
 fn lengths(f: &Found) -> Vec<Option<usize>> {
@@ -150,6 +213,7 @@ fn compare_as(suite: &Suite, depth: u32, max_states: u64, unbound: bool) {
         "{name}: reduced verdicts or lengths differ"
     );
     assert!(reduced.stats.states <= plain.stats.states, "{name}");
+    compare_symbolic(suite, depth, &reduced, unbound, &name);
 }
 
 #[test]

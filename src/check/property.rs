@@ -77,10 +77,10 @@ pub trait Before {
 
 impl Before for State<'_> {
     fn succeeded_in(&self, action: ActionId) -> Option<TopicId> {
-        self.succeeded[action as usize]
+        State::succeeded_in(self, action)
     }
     fn filled(&self, slot: SlotId) -> bool {
-        self.slots[slot as usize].is_some()
+        State::filled(self, slot)
     }
     fn failed(&self, action: ActionId) -> bool {
         self.failed[action as usize]

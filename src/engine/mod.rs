@@ -16,6 +16,7 @@
 
 mod chooser;
 pub mod trace;
+mod watch;
 
 use crate::agent::compiled::{Cond, Condition, Op, Phase, Value, VarId};
 use crate::agent::spec::CmpOp;
@@ -25,6 +26,7 @@ use crate::nlu::{Request, Scratch, Shape};
 use crate::policy::{ActionId, Counter, Guard, Req, Rule, SlotId, TopicId, When};
 pub use chooser::{Chooser, Nominal, Scripted};
 pub use trace::*;
+pub use watch::Watch;
 
 /// The conversation's state between events.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -49,6 +51,40 @@ pub struct State<'s> {
     /// Per counter of the agent ([`Agent::counters`]): the count so far,
     /// saturating at the highest count a rule needs.
     pub counts: Vec<u8>,
+    /// Who watches what a step reads of `slots` and `succeeded` (see
+    /// [`Watch`]); off unless set. The engine reads and writes those two
+    /// only through the methods below, so that a watch sees every access.
+    pub watch: Watch,
+}
+
+impl State<'_> {
+    /// Whether slot `s` is filled.
+    #[inline]
+    pub fn filled(&self, s: SlotId) -> bool {
+        self.watch.slot_read(s);
+        self.slots[s as usize].is_some()
+    }
+
+    /// The topic action `a` last succeeded in, if it has.
+    #[inline]
+    pub fn succeeded_in(&self, a: ActionId) -> Option<TopicId> {
+        self.watch.action_read(a);
+        self.succeeded[a as usize]
+    }
+}
+
+impl<'s> State<'s> {
+    #[inline]
+    fn fill(&mut self, s: SlotId, value: &'s str) {
+        self.watch.slot_written(s);
+        self.slots[s as usize] = Some(value);
+    }
+
+    #[inline]
+    fn set_succeeded(&mut self, a: ActionId, t: TopicId) {
+        self.watch.action_written(a);
+        self.succeeded[a as usize] = Some(t);
+    }
 }
 
 /// An agent with the fixtures of one run.
@@ -77,14 +113,15 @@ impl<'a> Engine<'a> {
             vars: vec![DEFAULT_VALUE; self.agent.variables.len()],
             said: vec![false; self.agent.triggers.len()],
             counts: vec![0; self.agent.counters.len()],
+            watch: Watch::default(),
         }
     }
 
     /// Whether a requirement holds in `st`.
     pub fn req_holds(&self, st: &State<'_>, r: &Req) -> bool {
         match *r {
-            Req::Slot(s) => st.slots[s as usize].is_some(),
-            Req::Action(a, topic) => st.succeeded[a as usize].is_some_and(|at| topic.is_none_or(|want| want == at)),
+            Req::Slot(s) => st.filled(s),
+            Req::Action(a, topic) => st.succeeded_in(a).is_some_and(|at| topic.is_none_or(|want| want == at)),
         }
     }
 
@@ -94,7 +131,7 @@ impl<'a> Engine<'a> {
             When::Said(t) => self.agent.trigger_index(t).is_some_and(|i| st.said[i]),
             When::Failed(a) => st.failed[*a as usize],
             When::Count(c, n) => self.agent.counter_index(*c).is_some_and(|i| st.counts[i] >= *n),
-            When::SlotEmpty(s) => st.slots[*s as usize].is_none(),
+            When::SlotEmpty(s) => !st.filled(*s),
         }
     }
 
@@ -465,7 +502,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         let mut answered = false;
         let mut fill = |step: &mut Self, i: usize, s: usize, e: usize| {
             let value = &text[s..e];
-            step.st.slots[i] = Some(value);
+            step.st.fill(i as SlotId, value);
             step.trace.fills.push(Fill {
                 slot: i as SlotId,
                 value,
@@ -508,7 +545,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
             && !text.trim().is_empty()
         {
             let value = text.trim();
-            self.st.slots[s as usize] = Some(value);
+            self.st.fill(s, value);
             self.trace.fills.push(Fill { slot: s, value });
             filled_any = true;
             answered = true;
@@ -646,7 +683,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         let topic = &agent.topics[t as usize];
         for &action in &topic.actions {
             let a = action as usize;
-            if self.st.succeeded[a].is_some() || self.tried_this_turn(action) {
+            if self.st.succeeded_in(action).is_some() || self.tried_this_turn(action) {
                 continue;
             }
             let structural = topic
@@ -655,10 +692,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 .find(|r| r.0 == action)
                 .and_then(|r| r.1.as_ref())
                 .is_none_or(|c| self.e.holds(self.st, c));
-            let inputs = agent.actions[a]
-                .inputs
-                .iter()
-                .all(|&s| self.st.slots[s as usize].is_some());
+            let inputs = agent.actions[a].inputs.iter().all(|&s| self.st.filled(s));
             if structural && inputs && self.chooser.llm_calls(action) {
                 self.trace.notes.push(Note::LlmCalls { action });
                 self.call_or_ask(action, t);
@@ -891,7 +925,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
     /// empty (the agent asks for it). Whether it succeeded.
     fn run_step(&mut self, action: ActionId, t: TopicId) -> bool {
         let def = &self.e.agent.actions[action as usize];
-        if let Some(&slot) = def.inputs.iter().find(|&&s| self.st.slots[s as usize].is_none()) {
+        if let Some(&slot) = def.inputs.iter().find(|&&s| !self.st.filled(s)) {
             self.trace.notes.push(Note::NeedsInput { action, slot });
             self.ask(slot);
             return false;
@@ -925,7 +959,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 return;
             }
             if let Rule::RunAction { action, after } = rule
-                && self.st.succeeded[*action as usize].is_none()
+                && self.st.succeeded_in(*action).is_none()
                 && !self.tried_this_turn(*action)
             {
                 if after.iter().all(|r| self.e.req_holds(self.st, r)) {
@@ -945,7 +979,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 return;
             }
             let available = when.as_ref().is_none_or(|c| self.e.holds(self.st, c));
-            if available && self.st.succeeded[*action as usize].is_none() && !self.tried_this_turn(*action) {
+            if available && self.st.succeeded_in(*action).is_none() && !self.tried_this_turn(*action) {
                 self.try_action(*action, t, 0);
             }
         }
@@ -1106,8 +1140,10 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
 
     /// Checks an action guard, running the action first if this topic can.
     fn require_action(&mut self, t: TopicId, action: ActionId, in_topic: Option<TopicId>) -> Option<Unmet> {
-        let satisfied =
-            |st: &State<'_>| st.succeeded[action as usize].is_some_and(|at| in_topic.is_none_or(|want| want == at));
+        let satisfied = |st: &State<'_>| {
+            st.succeeded_in(action)
+                .is_some_and(|at| in_topic.is_none_or(|want| want == at))
+        };
         if satisfied(self.st) {
             return None;
         }
@@ -1121,7 +1157,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
                 return None;
             }
         }
-        let why = if self.st.succeeded[action as usize].is_some() {
+        let why = if self.st.succeeded_in(action).is_some() {
             Unmet::OtherTopic
         } else if self.st.failed[action as usize] && self.ran_this_turn(action) {
             Unmet::Failed
@@ -1235,7 +1271,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
     /// Calls `action` in topic `t` (asking for a missing input instead).
     fn call_or_ask(&mut self, action: ActionId, t: TopicId) {
         let def = &self.e.agent.actions[action as usize];
-        if let Some(&slot) = def.inputs.iter().find(|&&s| self.st.slots[s as usize].is_none()) {
+        if let Some(&slot) = def.inputs.iter().find(|&&s| !self.st.filled(s)) {
             self.trace.notes.push(Note::NeedsInput { action, slot });
             self.ask(slot);
             return;
@@ -1253,7 +1289,7 @@ impl<'s, C: Chooser> Step<'_, '_, 's, '_, C> {
         let ok = self.chooser.action_ok(action, nominal);
         self.trace.notes.push(Note::Called(Call { action, ok, topic: t }));
         if ok {
-            self.st.succeeded[action as usize] = Some(t);
+            self.st.set_succeeded(action, t);
             self.st.failed[action as usize] = false;
             if sets {
                 for &(output, var) in &def.sets {

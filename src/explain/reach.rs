@@ -131,6 +131,8 @@ pub fn search(agent: &Arc<Agent>, paths: &[(Route, Option<&str>)], opts: &Option
             reduce: true,
             // The LLM obeys the instructions baton compiled, as in verify's verdicts.
             unbound: false,
+            // States one by one: explain's --max-states counts states.
+            symbolic: false,
         };
         let found = verify::search(&suite, &suite.properties, alphabet, &vopts, &|_| {});
         let reach: Vec<Reach> = paths

@@ -768,8 +768,9 @@ fn gate_opener(alphabet: &Alphabet, agent: &Agent, state: &State<'_>, trace: &Tr
     })?;
     let mut vars = Vec::new();
     cond.expr.for_each_var(&mut |v| vars.push(v));
-    let opener = (agent.actions.iter().enumerate())
-        .find(|(a, def)| state.succeeded[*a].is_none() && def.sets.iter().any(|&(_, v)| vars.contains(&v)))?;
+    let opener = (agent.actions.iter().enumerate()).find(|(a, def)| {
+        state.succeeded_in(*a as crate::policy::ActionId).is_none() && def.sets.iter().any(|&(_, v)| vars.contains(&v))
+    })?;
     let action = opener.0 as crate::policy::ActionId;
     (agent.topics.iter().enumerate())
         .filter(|(_, t)| t.actions.contains(&action))

@@ -253,6 +253,10 @@ pub struct Stats {
     pub transitions: u64,
     pub depth: u32,
     pub closed: bool,
+    /// Verify's symbolic search: the decision-diagram nodes its sets of
+    /// states took at the end (what `--max-states` bounds there); 0 for a
+    /// search that stores states one by one.
+    pub nodes: u64,
     /// verify stopped at its state limit before the depth bound.
     pub limited: bool,
     /// fuzz `--fail-fast` stopped at the first case that broke a property.
@@ -762,6 +766,7 @@ pub fn search_all(
                                 max_states: *max_states,
                                 reduce: *reduce,
                                 unbound: false,
+                                symbolic: true,
                             };
                             let r = verify::verify_suite_with(suite, &opts, &|l| progress.layer(&suite.name, l));
                             progress.advance(1);

@@ -17,9 +17,16 @@
 //!   frontier order, so that state numbers, counts and the counterexamples
 //!   found are those of a one-thread search on any thread count.
 //!
+//! Where it applies (reductions on, no liveness property), the search keeps
+//! what a conversation gathered as sets instead ([`symbolic`]): the same
+//! states, verdicts and shortest lengths, at a cost that grows with what a
+//! turn reads rather than with the number of states.
+//!
 //! [`reference`] is the plain search every reduction is tested against.
 
+mod bdd;
 pub mod pack;
+mod symbolic;
 
 use std::hash::BuildHasher;
 use std::time::Instant;
@@ -52,6 +59,11 @@ pub struct VerifyOptions {
     /// structure makes available, unasked): the search behind the
     /// assurance levels. Off, the LLM obeys the instructions baton compiled.
     pub unbound: bool,
+    /// Keep what a conversation gathered (filled slots, actions done) as
+    /// sets ([`symbolic`]; the default where it applies: searches with
+    /// reductions and no liveness property). Off, states are stored one by
+    /// one.
+    pub symbolic: bool,
 }
 
 impl Default for VerifyOptions {
@@ -61,6 +73,7 @@ impl Default for VerifyOptions {
             max_states: 500_000,
             reduce: true,
             unbound: false,
+            symbolic: true,
         }
     }
 }
@@ -474,6 +487,8 @@ fn copy_state<'s>(dst: &mut State<'s>, src: &State<'s>) {
         vars,
         said,
         counts,
+        // Each state keeps its own watch.
+        watch: _,
     } = src;
     dst.turn = *turn;
     dst.topic = *topic;
@@ -620,6 +635,13 @@ pub fn search(
         liveness,
         unbound: opts.unbound,
     };
+    if opts.symbolic
+        && opts.reduce
+        && s.liveness.is_empty()
+        && let Some(found) = symbolic::search(&s, opts, started, progress)
+    {
+        return found;
+    }
     let mut paths: Vec<Option<Path>> = vec![None; props.len()];
     let mut stats = Stats::default();
     let mut store = Store::new(s.layout.words());

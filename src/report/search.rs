@@ -26,7 +26,9 @@ fn mode_line(mode: &Mode) -> String {
             format!("fuzz: seed {seed}, {cases} cases of up to {max_turns} turns per suite")
         }
         Mode::Verify { depth, max_states, .. } => {
-            format!("verify: every path of up to {depth} turns (at most {max_states} states per suite)")
+            format!(
+                "verify: every path of up to {depth} turns (at most {max_states} states, or decision-diagram nodes, per suite)"
+            )
         }
     }
 }
@@ -40,8 +42,10 @@ pub fn figures(mode: &Mode, s: &SuiteSearch) -> String {
         Mode::Verify { depth, max_states, .. } => {
             let reach = if st.limited {
                 format!(
-                    "INCONCLUSIVE beyond depth {}: the state limit ({max_states}) was reached, so only paths of up to {} turns were checked (raise --max-states)",
-                    st.depth, st.depth
+                    "INCONCLUSIVE beyond depth {}: the state limit ({max_states}{}) was reached, so only paths of up to {} turns were checked (raise --max-states)",
+                    st.depth,
+                    if st.nodes > 0 { " decision-diagram nodes" } else { "" },
+                    st.depth
                 )
             } else if st.closed {
                 format!(
@@ -53,8 +57,13 @@ pub fn figures(mode: &Mode, s: &SuiteSearch) -> String {
             } else {
                 format!("depth {} reached, not closed", st.depth)
             };
+            let sets = if st.nodes > 0 {
+                format!(" (kept as sets: {} decision-diagram nodes)", st.nodes)
+            } else {
+                String::new()
+            };
             format!(
-                "{} states, {} transitions, {reach}, {secs:.2}s",
+                "{} states{sets}, {} transitions, {reach}, {secs:.2}s",
                 st.states, st.transitions
             )
         }
@@ -454,7 +463,7 @@ pub fn json(report: &SearchReport) -> String {
                 "stats": {
                     "cases": st.cases, "turns": st.turns, "states": st.states,
                     "transitions": st.transitions, "depth": st.depth, "closed": st.closed,
-                    "state_limit_reached": st.limited,
+                    "state_limit_reached": st.limited, "nodes": st.nodes,
                 },
                 "properties": s.properties.iter().map(|p| match &p.outcome {
                     Outcome::Held => json!({

@@ -505,6 +505,29 @@ impl<'a> Layout<'a> {
         }
     }
 
+    /// Where the data a state gathered sits in a packed key (reductions on):
+    /// per kept slot its bit, per action the bits of where it succeeded,
+    /// as (item, first bit, bits), item `s` for slot `s` and `slots + a`
+    /// for action `a`. The rest of a key is where the conversation is (see
+    /// [`super::symbolic`], which keeps this part as sets).
+    pub fn data_fields(&self) -> Vec<(usize, u32, u32)> {
+        debug_assert!(self.reduce, "data fields are those of a reduced key");
+        let mut out = Vec::new();
+        let mut at = self.silence_at + self.silence_bits;
+        for &i in &self.kept_slots {
+            out.push((i, at, 1));
+            at += 1;
+        }
+        at +=
+            self.failed.iter().filter(|&&f| f).count() as u32 + self.count_bits.iter().sum::<u32>() + self.said as u32;
+        let n_slots = self.slots.len();
+        for (a, &bits) in self.succeeded_bits.iter().enumerate() {
+            out.push((n_slots + a, at, bits));
+            at += bits;
+        }
+        out
+    }
+
     /// The alphabet's events less those the engine reads exactly as an
     /// earlier one, by index.
     pub fn distinct_events(&self, alphabet: &Alphabet) -> Vec<usize> {

@@ -1,0 +1,593 @@
+//! The symbolic search: where the conversation is (topic, awaited slot,
+//! pending escalation, silences, variables, counts) is enumerated state by
+//! state as in the explicit search, but what it has gathered (which slots
+//! are filled, where actions succeeded) is kept as *sets*, one binary
+//! decision diagram per place.
+//!
+//! Why it is exact: the engine reads a handful of those bits on a turn
+//! (the active topic's guards, its actions' inputs), and a [`Watch`] on the
+//! state says which. One run of the engine from one state of a set, with
+//! every combination of its choice points, stands for every state of the
+//! set that agrees with it on the bits any of those runs read (a *cube*):
+//! they take the same path, break the same properties, write the same bits
+//! with the same values and leave the others as they were. So a set is
+//! split into as many cubes as the turn's reads tell apart, not into its
+//! states, and 2^20 combinations of filled slots cost what the few the
+//! topic reads cost.
+//!
+//! Breadth-first by layers as the explicit search, so a property's first
+//! counterexample is a shortest one. Its path is found backwards: a state
+//! new at depth `d` has a predecessor among the states new at `d - 1`,
+//! found by the same cube enumeration restricted to the successors that
+//! equal it. It runs on one thread in a fixed order (places by first
+//! reach, events by alphabet order, each set's first state), so the result
+//! does not depend on the thread count. (Workers with managers of their own
+//! were measured slower on two cores: each starts with an empty computed
+//! table, and the search lives on what one layer's operations leave in it
+//! for the next.)
+//!
+//! The sets are stored in one [`Bdds`] manager, collected between layers;
+//! `--max-states` bounds its live nodes there (a node stands for many
+//! states).
+//!
+//! What it does not do (the explicit search does): liveness properties
+//! (their cooperative caller is played from each state one by one),
+//! searches without reductions, and a limit too small for the start's set.
+//! [`super::search`] picks the explicit search for those.
+
+use hashbrown::HashMap;
+
+use super::bdd::{Bdds, CACHE_BITS, Set};
+use super::{Found, Kind, Layer, Path, Search, VerifyOptions, Worker, copy_state};
+use crate::check::property::check_turn;
+use crate::engine::{State, Watch};
+use crate::explore::{Branching, Stats};
+use crate::model::Event;
+
+/// The data part of a packed key: its fields and their variables.
+struct Data {
+    vars: u32,
+    /// (item, first bit in the key, bits, first variable).
+    fields: Vec<(usize, u32, u32, u32)>,
+    /// Per item (slot, then action): its field, if kept.
+    field_of: Vec<Option<usize>>,
+    /// The key with every data bit set.
+    mask: Vec<u64>,
+}
+
+impl Data {
+    fn new(s: &Search<'_>) -> Data {
+        let agent = s.engine.agent;
+        let mut fields = Vec::new();
+        let mut field_of = vec![None; agent.slots.len() + agent.actions.len()];
+        let mut mask = vec![0u64; s.layout.words()];
+        // Variable order: each action after the slots it needs, so that
+        // "it succeeded, so its inputs are filled" stays local (measured:
+        // a quarter of the nodes of slots first, actions after).
+        let n_slots = agent.slots.len();
+        let mut order: Vec<usize> = Vec::new();
+        for (a, def) in agent.actions.iter().enumerate() {
+            for &slot in &def.inputs {
+                if !order.contains(&(slot as usize)) {
+                    order.push(slot as usize);
+                }
+            }
+            order.push(n_slots + a);
+        }
+        let rest: Vec<usize> = (0..n_slots).filter(|i| !order.contains(i)).collect();
+        order.extend(rest);
+        let mut sorted = s.layout.data_fields();
+        sorted.sort_by_key(|&(item, _, _)| order.iter().position(|&o| o == item));
+        let mut next = 0u32;
+        for (item, at, bits) in sorted {
+            if bits == 0 {
+                continue;
+            }
+            field_of[item] = Some(fields.len());
+            fields.push((item, at, bits, next));
+            next += bits;
+            for b in at..at + bits {
+                mask[(b / 64) as usize] |= 1 << (b % 64);
+            }
+        }
+        Data {
+            vars: next,
+            fields,
+            field_of,
+            mask,
+        }
+    }
+
+    /// The place of `key`: its data bits cleared.
+    fn place(&self, key: &[u64]) -> Vec<u64> {
+        key.iter().zip(&self.mask).map(|(k, m)| k & !m).collect()
+    }
+
+    /// The data bits of `key` as a valuation.
+    fn valuation(&self, key: &[u64]) -> Vec<bool> {
+        let mut v = vec![false; self.vars as usize];
+        for &(_, at, bits, var) in &self.fields {
+            for i in 0..bits {
+                let b = at + i;
+                v[(var + i) as usize] = key[(b / 64) as usize] >> (b % 64) & 1 == 1;
+            }
+        }
+        v
+    }
+
+    /// `place` with the data of `v`.
+    fn join(&self, place: &[u64], v: &[bool], key: &mut [u64]) {
+        key.copy_from_slice(place);
+        for &(_, at, bits, var) in &self.fields {
+            for i in 0..bits {
+                if v[(var + i) as usize] {
+                    let b = at + i;
+                    key[(b / 64) as usize] |= 1 << (b % 64);
+                }
+            }
+        }
+    }
+
+    /// The variables of `item`'s field.
+    fn item_vars(&self, item: usize) -> impl Iterator<Item = u32> + '_ {
+        self.field_of[item].into_iter().flat_map(move |f| {
+            let (_, _, bits, var) = self.fields[f];
+            var..var + bits
+        })
+    }
+}
+
+/// One combination of choices of a run: where it leads and what it broke.
+struct Outcome {
+    /// The place it leads to; `None`: the conversation ended.
+    place: Option<Vec<u64>>,
+    /// The variables it wrote, with their new values.
+    writes: Vec<(u32, bool)>,
+    bits: u32,
+    broken: Vec<usize>,
+}
+
+/// One part of a set that runs an event alike: the part, the state the
+/// runs were made from, and each combination's outcome.
+struct Cube {
+    part: Set,
+    v: Vec<bool>,
+    outcomes: Vec<Outcome>,
+}
+
+/// How a turn plays from a place: what the engine does and which states
+/// do it alike. Shared by the workers of a layer (each with its own
+/// manager).
+struct Turns<'s, 'a> {
+    s: &'s Search<'a>,
+    data: Data,
+}
+
+struct Symbolic<'s, 'a> {
+    t: Turns<'s, 'a>,
+    b: Bdds,
+    /// Places by number, in order of first reach.
+    places: Vec<Vec<u64>>,
+    index: HashMap<Vec<u64>, usize>,
+    /// Per place: the states reached so far.
+    reached: Vec<Set>,
+    /// Per depth: the places with states new at that depth, and a set
+    /// between those and all reached there (see [`search`]).
+    layers: Vec<Vec<(usize, Set)>>,
+}
+
+impl<'s, 'a> Turns<'s, 'a> {
+    /// The events played from `place` on turn `turn` (the reductions of
+    /// the explicit search that depend on the place alone).
+    fn events(&self, place: &[u64], turn: u32) -> Vec<usize> {
+        let (s, layout) = (self.s, &self.s.layout);
+        if layout.silent(place) {
+            return s.silences.clone();
+        }
+        s.events
+            .iter()
+            .copied()
+            .filter(|&ei| match s.kinds[ei] {
+                Kind::Plain | Kind::Switch(..) => true,
+                // The ended state is one: only the start plays them.
+                Kind::Ends => turn == 1,
+                Kind::Idle { negated } => {
+                    !(layout.awaiting_of(place).is_none_or(|sl| !s.answers[sl as usize])
+                        && !(negated && layout.pending_of(place)))
+                }
+            })
+            .collect()
+    }
+
+    /// Every combination of choices of event `ei` from the state `place`
+    /// with data `v`, and the literals of the cube of states that run
+    /// exactly alike.
+    fn runs(&self, w: &mut Worker<'a>, place: &[u64], v: &[bool], ei: usize) -> (Vec<(u32, bool)>, Vec<Outcome>) {
+        let s = self.s;
+        let n_items = self.data.field_of.len();
+        self.data.join(place, v, &mut w.key);
+        s.layout.unpack(&w.key, &mut w.base);
+        w.base.watch.clear();
+        let mut read = vec![false; n_items];
+        let mut outcomes = Vec::new();
+        let ev: &'a Event = &s.alphabet.events[ei];
+        let reading = s.alphabet.readings[ei].as_ref();
+        let mut bits = 0u32;
+        loop {
+            copy_state(&mut w.st, &w.base);
+            w.st.watch.clear();
+            w.trace.clear();
+            let mut chooser = Branching::fixed(bits).with_unbound(s.unbound);
+            s.engine
+                .step_read(&mut w.st, ev, reading, &mut w.trace, &mut w.scratch, &mut chooser);
+            let mut broken = Vec::new();
+            check_turn(s.props, &w.base, &w.trace, &w.trace.turns[0], |p, _| broken.push(p));
+            s.layout.pack(&w.st, &mut w.key);
+            let outcome = if s.layout.ended(&w.key) {
+                Outcome {
+                    place: None,
+                    writes: Vec::new(),
+                    bits,
+                    broken,
+                }
+            } else {
+                let after = self.data.valuation(&w.key);
+                let writes = (0..n_items)
+                    .filter(|&i| w.st.watch.written(i))
+                    .flat_map(|i| self.data.item_vars(i))
+                    .map(|var| (var, after[var as usize]))
+                    .collect();
+                Outcome {
+                    place: Some(self.data.place(&w.key)),
+                    writes,
+                    bits,
+                    broken,
+                }
+            };
+            outcomes.push(outcome);
+            for (i, r) in read.iter_mut().enumerate() {
+                *r |= w.st.watch.read(i) || w.base.watch.read(i);
+            }
+            let used = chooser.points.min(31);
+            match (0..used).rev().find(|i| bits & (1 << i) == 0) {
+                Some(i) => bits = (bits & ((1 << i) - 1)) | (1 << i),
+                None => break,
+            }
+        }
+        let cube = (0..n_items)
+            .filter(|&i| read[i])
+            .flat_map(|i| self.data.item_vars(i))
+            .map(|var| (var, v[var as usize]))
+            .collect();
+        (cube, outcomes)
+    }
+
+    /// Splits `set` (states of `place`) into the cubes that run `ei` alike,
+    /// in a fixed order.
+    fn cubes(&self, b: &mut Bdds, w: &mut Worker<'a>, place: &[u64], set: Set, ei: usize) -> Vec<Cube> {
+        let mut out = Vec::new();
+        let mut rest = set;
+        while let Some(v) = b.first(rest) {
+            let (literals, outcomes) = self.runs(w, place, &v, ei);
+            let cube = b.cube(&literals);
+            let part = b.and(rest, cube);
+            rest = b.and_not(rest, cube);
+            out.push(Cube { part, v, outcomes });
+        }
+        out
+    }
+
+    /// The successors of `part` by one outcome.
+    fn image(b: &mut Bdds, part: Set, o: &Outcome) -> Set {
+        if o.writes.is_empty() {
+            return part;
+        }
+        let vars: Vec<u32> = o.writes.iter().map(|&(v, _)| v).collect();
+        let free = b.exists(part, &vars);
+        let values = b.cube(&o.writes);
+        b.and(free, values)
+    }
+}
+
+/// What expanding a layer found: the images of its states by the place
+/// they lead to, in order of first reach, and the first hit of each
+/// property.
+struct Expansion {
+    images: Vec<(Vec<u64>, Set)>,
+    hits: Vec<(usize, Hit)>,
+    transitions: f64,
+    ended: bool,
+}
+
+impl<'s, 'a> Turns<'s, 'a> {
+    /// Expands `layer` (places of layer `turn - 1` and their sets) by
+    /// every event.
+    fn expand(
+        &self,
+        b: &mut Bdds,
+        w: &mut Worker<'a>,
+        places: &[Vec<u64>],
+        layer: &[(usize, Set)],
+        turn: u32,
+    ) -> Expansion {
+        let mut out = Expansion {
+            images: Vec::new(),
+            hits: Vec::new(),
+            transitions: 0.0,
+            ended: false,
+        };
+        let mut found = vec![false; self.s.props.len()];
+        let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
+        let mut unions: Vec<(Vec<u64>, Set)> = Vec::new();
+        for &(p, set) in layer {
+            let place = &places[p];
+            for ei in self.events(place, turn) {
+                for c in self.cubes(b, w, place, set, ei) {
+                    out.transitions += b.count(c.part) * c.outcomes.len() as f64;
+                    for o in &c.outcomes {
+                        for &prop in &o.broken {
+                            if !found[prop] {
+                                found[prop] = true;
+                                out.hits.push((
+                                    prop,
+                                    Hit {
+                                        depth: turn as usize - 1,
+                                        place: p,
+                                        v: c.v.clone(),
+                                        event: ei,
+                                        bits: o.bits,
+                                    },
+                                ));
+                            }
+                        }
+                        let Some(to) = &o.place else {
+                            out.ended = true;
+                            continue;
+                        };
+                        let img = Turns::image(b, c.part, o);
+                        let at = *index.entry_ref(to.as_slice()).or_insert_with(|| {
+                            unions.push((to.clone(), Set::EMPTY));
+                            unions.len() - 1
+                        });
+                        unions[at].1 = b.or(unions[at].1, img);
+                    }
+                }
+            }
+        }
+        out.images = unions;
+        out
+    }
+}
+
+impl<'s, 'a> Symbolic<'s, 'a> {
+    fn place_id(&mut self, place: &[u64]) -> usize {
+        if let Some(&i) = self.index.get(place) {
+            return i;
+        }
+        let i = self.places.len();
+        self.places.push(place.to_vec());
+        self.index.insert(place.to_vec(), i);
+        self.reached.push(Set::EMPTY);
+        i
+    }
+
+    /// A shortest path from the start to the state (`place`, `v`), new on
+    /// layer `depth`.
+    fn path_to(&mut self, w: &mut Worker<'a>, place: usize, v: &[bool], depth: usize) -> Path {
+        let (mut evs, mut ws) = (Vec::new(), Vec::new());
+        let (mut place, mut v) = (place, v.to_vec());
+        for d in (1..=depth).rev() {
+            let target = self.places[place].clone();
+            let mut found: Option<(usize, Vec<bool>, usize, u32)> = None;
+            let layer = self.layers[d - 1].clone();
+            'search: for (p, set) in layer {
+                let from = self.places[p].clone();
+                for ei in self.t.events(&from, d as u32) {
+                    for c in self.t.cubes(&mut self.b, w, &from, set, ei) {
+                        for o in &c.outcomes {
+                            if o.place.as_deref() != Some(target.as_slice())
+                                || o.writes.iter().any(|&(var, val)| v[var as usize] != val)
+                            {
+                                continue;
+                            }
+                            // The states of the part that agree with `v`
+                            // where the run did not write.
+                            let kept: Vec<(u32, bool)> = (0..self.t.data.vars)
+                                .filter(|var| o.writes.iter().all(|(x, _)| x != var))
+                                .map(|var| (var, v[var as usize]))
+                                .collect();
+                            let agree = self.b.cube(&kept);
+                            let preds = self.b.and(c.part, agree);
+                            if let Some(u) = self.b.first(preds) {
+                                found = Some((p, u, ei, o.bits));
+                                break 'search;
+                            }
+                        }
+                    }
+                }
+            }
+            let (p, u, ei, bits) = found.expect("a state new at a depth has a predecessor one layer up");
+            evs.push(ei);
+            ws.push(bits);
+            place = p;
+            v = u;
+        }
+        evs.reverse();
+        ws.reverse();
+        (evs, ws)
+    }
+
+    /// Frees the nodes of sets no longer kept (those stored, and `more`).
+    fn compact(&mut self, more: &mut [Set]) {
+        let Symbolic { b, reached, layers, .. } = self;
+        b.compact(
+            (reached.iter_mut())
+                .chain(layers.iter_mut().flatten().map(|(_, s)| s))
+                .chain(more.iter_mut()),
+        );
+    }
+}
+
+/// A broken property's first hit: the state it was broken from (on layer
+/// `depth`), by which event and choices.
+struct Hit {
+    depth: usize,
+    place: usize,
+    v: Vec<bool>,
+    event: usize,
+    bits: u32,
+}
+
+/// The symbolic search of `s` (safety properties only; see the module);
+/// `None` when `--max-states` leaves no room for the start's set.
+pub(super) fn search(
+    s: &Search<'_>,
+    opts: &VerifyOptions,
+    started: std::time::Instant,
+    progress: &(dyn Fn(Layer) + Sync),
+) -> Option<Found> {
+    let data = Data::new(s);
+    let mut x = Symbolic {
+        b: Bdds::new(data.vars, CACHE_BITS),
+        t: Turns { s, data },
+        places: Vec::new(),
+        index: HashMap::new(),
+        reached: Vec::new(),
+        layers: Vec::new(),
+    };
+    let mut w = s.worker();
+    let start: State<'_> = s.engine.start();
+    s.layout.pack(&start, &mut w.key);
+    let start_place = x.t.data.place(&w.key);
+    let start_set = x.b.point(&x.t.data.valuation(&w.key));
+    let p0 = x.place_id(&start_place);
+    x.reached[p0] = start_set;
+    x.layers.push(vec![(p0, start_set)]);
+    w.base.watch = Watch::on(s.engine.agent.slots.len(), s.engine.agent.actions.len());
+    w.st.watch = Watch::on(s.engine.agent.slots.len(), s.engine.agent.actions.len());
+
+    let mut hits: Vec<Option<Hit>> = (0..s.props.len()).map(|_| None).collect();
+    let mut stats = Stats {
+        closed: true,
+        ..Stats::default()
+    };
+    let mut ended = false;
+    let mut transitions = 0f64;
+    // Live nodes after the last compaction.
+    let mut live = x.b.held() as u64;
+    if live > opts.max_states {
+        // Not even the start fits: the explicit search stores it as one.
+        return None;
+    }
+    for d in 1..=opts.depth {
+        if stats.limited {
+            break;
+        }
+        if hits.iter().all(Option::is_some) {
+            stats.closed = false;
+            break;
+        }
+        let ended_before = ended;
+        let layer = x.layers[d as usize - 1].clone();
+        let c = x.t.expand(&mut x.b, &mut w, &x.places, &layer, d);
+        transitions += c.transitions;
+        ended |= c.ended;
+        for (prop, hit) in c.hits {
+            if hits[prop].is_none() {
+                hits[prop] = Some(hit);
+            }
+        }
+        // The union of the images per place, in order of first reach.
+        let mut next: Vec<(usize, Set)> = Vec::new();
+        for (to, img) in c.images {
+            next.push((x.place_id(&to), img));
+        }
+        // Garbage is freed when it outgrows the live nodes. Past the limit,
+        // every path of up to d turns was checked (the layer's hits are
+        // real), but the states new at d are not stored.
+        if x.b.held() as u64 > (4 * live).max(1 << 18).min(opts.max_states) {
+            let mut sets: Vec<Set> = next.iter().map(|&(_, s)| s).collect();
+            x.compact(&mut sets);
+            next.iter_mut().zip(sets).for_each(|(n, s)| n.1 = s);
+            live = x.b.held() as u64;
+            if live > opts.max_states {
+                stats.limited = true;
+                stats.closed = false;
+                stats.depth = d;
+                x.compact(&mut []);
+                break;
+            }
+        }
+        let before = x.reached.clone();
+        let mut new_layer = Vec::new();
+        for (id, union) in next {
+            let fresh = x.b.and_not(union, x.reached[id]);
+            if !fresh.is_empty() {
+                x.reached[id] = x.b.or(x.reached[id], fresh);
+                // What the next layer expands: any set between the new
+                // states and all reached ones gives the same new states (an
+                // old state's successors were reached a turn after it) and
+                // the same first hits (an old state broke what it breaks
+                // when it was new), so take the smaller diagram. A state a
+                // path is traced back to is new on its layer all the same:
+                // had it been reached earlier, so would its successor.
+                let expand = if x.b.size(x.reached[id]) < x.b.size(fresh) {
+                    x.reached[id]
+                } else {
+                    fresh
+                };
+                new_layer.push((id, expand));
+            }
+        }
+        // The ended state, first reached on this layer, is new on it as in
+        // the explicit search (which stores it as one state).
+        let empty = new_layer.is_empty() && ended == ended_before;
+        x.layers.push(new_layer);
+        stats.depth = d;
+        if x.b.held() as u64 > (4 * live).max(1 << 18).min(opts.max_states) {
+            x.compact(&mut []);
+            live = x.b.held() as u64;
+            if live > opts.max_states {
+                // Every path of up to d turns was checked, but the states
+                // new at d would pass the limit: they are not kept.
+                x.reached = before;
+                x.layers.pop();
+                x.compact(&mut []);
+                stats.limited = true;
+                stats.closed = false;
+                break;
+            }
+        }
+        progress(Layer {
+            depth: d,
+            states: count(&mut x, ended),
+            secs: started.elapsed().as_secs_f64(),
+        });
+        if empty {
+            break;
+        }
+    }
+    x.compact(&mut []);
+    stats.nodes = x.b.held() as u64;
+    stats.closed &= x.layers.last().is_some_and(Vec::is_empty);
+    stats.states = count(&mut x, ended);
+    stats.transitions = transitions as u64;
+    let paths = hits
+        .into_iter()
+        .map(|h| {
+            h.map(|h| {
+                let (mut evs, mut ws) = x.path_to(&mut w, h.place, &h.v, h.depth);
+                evs.push(h.event);
+                ws.push(h.bits);
+                (evs, ws)
+            })
+        })
+        .collect();
+    Some(Found { stats, paths })
+}
+
+/// States reached: every place's set, and the one ended state.
+fn count(x: &mut Symbolic<'_, '_>, ended: bool) -> u64 {
+    let sets = x.reached.clone();
+    sets.into_iter().map(|s| x.b.count(s)).sum::<f64>() as u64 + u64::from(ended)
+}
