@@ -56,9 +56,11 @@ struct Entry {
     r: u32,
 }
 
-/// The computed table's size for the search, in bits of its index: 16
-/// MB, which keeps most results of one layer for the next.
+/// The computed table's largest size, in bits of its index (16 MB): it
+/// grows with the nodes held, from 2^`FIRST_CACHE_BITS` entries, so that a
+/// small agent's search does not clear megabytes it never uses.
 pub const CACHE_BITS: u32 = 20;
+const FIRST_CACHE_BITS: u32 = 10;
 
 /// The manager of the sets over `vars` variables (variable 0 on top).
 pub struct Bdds {
@@ -69,6 +71,7 @@ pub struct Bdds {
     unique: HashTable<u32>,
     cache: Vec<Entry>,
     cache_bits: u32,
+    max_cache_bits: u32,
     /// Variable sets that [`Bdds::exists`] was asked to quantify, as bit
     /// masks; their number is the second operand in the computed table.
     quantified: Vec<Vec<u64>>,
@@ -78,7 +81,7 @@ pub struct Bdds {
 
 impl Bdds {
     /// A manager of sets over `vars` variables, with a computed table of
-    /// 2^`cache_bits` entries.
+    /// up to 2^`cache_bits` entries.
     pub fn new(vars: u32, cache_bits: u32) -> Bdds {
         let terminal = Node {
             var: vars,
@@ -96,8 +99,9 @@ impl Bdds {
                 },
             ],
             unique: HashTable::new(),
-            cache: vec![Entry::default(); 1 << cache_bits],
-            cache_bits,
+            cache: vec![Entry::default(); 1 << cache_bits.min(FIRST_CACHE_BITS)],
+            cache_bits: cache_bits.min(FIRST_CACHE_BITS),
+            max_cache_bits: cache_bits,
             quantified: Vec::new(),
             counts: hashbrown::HashMap::default(),
         }
@@ -128,6 +132,12 @@ impl Bdds {
         }
         let id = self.nodes.len() as u32;
         self.nodes.push(Node { var, lo, hi });
+        if self.nodes.len() >> self.cache_bits >= 2 && self.cache_bits < self.max_cache_bits {
+            // Twice as many nodes as entries: a larger table (the results
+            // it held are found again by their walks).
+            self.cache_bits += 1;
+            self.cache = vec![Entry::default(); 1 << self.cache_bits];
+        }
         let nodes = &self.nodes;
         self.unique.insert_unique(hash, id, |&i| {
             let n = nodes[i as usize];
@@ -338,7 +348,7 @@ impl Bdds {
     /// Keeps only the nodes of `roots` (rewritten in place): a fresh manager
     /// with the same sets.
     pub fn compact<'r>(&mut self, roots: impl IntoIterator<Item = &'r mut Set>) {
-        let mut fresh = Bdds::new(self.vars, self.cache_bits);
+        let mut fresh = Bdds::new(self.vars, self.max_cache_bits);
         fresh.nodes.reserve(self.nodes.len() / 4);
         fresh.unique.reserve(self.nodes.len() / 4, |_| 0);
         let mut map: hashbrown::HashMap<u32, u32, FxBuildHasher> = hashbrown::HashMap::default();
