@@ -299,3 +299,63 @@ fn any_thread_count_gives_the_same_search() {
         }
     }
 }
+
+/// The symbolic search stopped by its node limit: it says so, keeps no
+/// more nodes than allowed, claims no depth it did not finish, and what it
+/// found is real and shortest (it replays, with the length the full search
+/// gives).
+#[test]
+fn the_symbolic_search_stops_at_its_node_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut suites = generated(dir.path(), &[(5, 5, 5)]);
+    suites.extend(generated_broken(dir.path(), &[(4, 3, 2)]));
+    for suite in &suites {
+        let safety: Vec<_> = (suite.properties.iter())
+            .filter(|p| !matches!(p.kind, PropertyKind::EscalationReachable { .. }))
+            .cloned()
+            .collect();
+        let alphabet = caller_model(suite);
+        let go = |max_states: u64| {
+            let opts = VerifyOptions {
+                depth: 12,
+                max_states,
+                reduce: true,
+                unbound: false,
+                symbolic: true,
+            };
+            search(suite, &safety, alphabet, &opts, &|_| {})
+        };
+        let full = go(u64::MAX);
+        assert!(!full.stats.limited && full.stats.nodes > 0, "{}", suite.name);
+        let mut stopped = 0;
+        for limit in [40, 120, 300] {
+            let part = go(limit);
+            if !part.stats.limited {
+                continue;
+            }
+            stopped += 1;
+            assert!(
+                part.stats.nodes <= limit,
+                "{}: {} nodes kept",
+                suite.name,
+                part.stats.nodes
+            );
+            assert!(!part.stats.closed && part.stats.depth < 12, "{}", suite.name);
+            assert!(part.stats.states < full.stats.states, "{}", suite.name);
+            for (k, path) in part.paths.iter().enumerate() {
+                let Some((evs, _)) = path else { continue };
+                assert_eq!(
+                    Some(evs.len()),
+                    full.paths[k].as_ref().map(|p| p.0.len()),
+                    "{}: a limited search found a longer path",
+                    suite.name
+                );
+            }
+        }
+        assert!(
+            stopped > 0,
+            "{}: no limit stopped the search: the test checks nothing",
+            suite.name
+        );
+    }
+}

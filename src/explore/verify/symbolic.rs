@@ -156,8 +156,7 @@ struct Cube {
 }
 
 /// How a turn plays from a place: what the engine does and which states
-/// do it alike. Shared by the workers of a layer (each with its own
-/// manager).
+/// do it alike.
 struct Turns<'s, 'a> {
     s: &'s Search<'a>,
     data: Data,
@@ -171,9 +170,10 @@ struct Symbolic<'s, 'a> {
     index: HashMap<Vec<u64>, usize>,
     /// Per place: the states reached so far.
     reached: Vec<Set>,
-    /// Per depth: the places with states new at that depth, and a set
-    /// between those and all reached there (see [`search`]).
-    layers: Vec<Vec<(usize, Set)>>,
+    /// Per depth: the places with states new at that depth, a set between
+    /// those and all reached there (what is expanded, see [`search`]), and
+    /// the new ones.
+    layers: Vec<Vec<(usize, Set, Set)>>,
 }
 
 impl<'s, 'a> Turns<'s, 'a> {
@@ -307,7 +307,7 @@ impl<'s, 'a> Turns<'s, 'a> {
         b: &mut Bdds,
         w: &mut Worker<'a>,
         places: &[Vec<u64>],
-        layer: &[(usize, Set)],
+        layer: &[(usize, Set, Set)],
         turn: u32,
     ) -> Expansion {
         let mut out = Expansion {
@@ -319,11 +319,13 @@ impl<'s, 'a> Turns<'s, 'a> {
         let mut found = vec![false; self.s.props.len()];
         let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
         let mut unions: Vec<(Vec<u64>, Set)> = Vec::new();
-        for &(p, set) in layer {
+        for &(p, set, fresh) in layer {
             let place = &places[p];
             for ei in self.events(place, turn) {
                 for c in self.cubes(b, w, place, set, ei) {
-                    out.transitions += b.count(c.part) * c.outcomes.len() as f64;
+                    // Transitions are counted from the new states only.
+                    let new = if set == fresh { c.part } else { b.and(c.part, fresh) };
+                    out.transitions += b.count(new) * c.outcomes.len() as f64;
                     for o in &c.outcomes {
                         for &prop in &o.broken {
                             if !found[prop] {
@@ -380,7 +382,7 @@ impl<'s, 'a> Symbolic<'s, 'a> {
             let target = self.places[place].clone();
             let mut found: Option<(usize, Vec<bool>, usize, u32)> = None;
             let layer = self.layers[d - 1].clone();
-            'search: for (p, set) in layer {
+            'search: for (p, set, _) in layer {
                 let from = self.places[p].clone();
                 for ei in self.t.events(&from, d as u32) {
                     for c in self.t.cubes(&mut self.b, w, &from, set, ei) {
@@ -422,7 +424,7 @@ impl<'s, 'a> Symbolic<'s, 'a> {
         let Symbolic { b, reached, layers, .. } = self;
         b.compact(
             (reached.iter_mut())
-                .chain(layers.iter_mut().flatten().map(|(_, s)| s))
+                .chain(layers.iter_mut().flatten().flat_map(|(_, s, f)| [s, f]))
                 .chain(more.iter_mut()),
         );
     }
@@ -462,7 +464,7 @@ pub(super) fn search(
     let start_set = x.b.point(&x.t.data.valuation(&w.key));
     let p0 = x.place_id(&start_place);
     x.reached[p0] = start_set;
-    x.layers.push(vec![(p0, start_set)]);
+    x.layers.push(vec![(p0, start_set, start_set)]);
     w.base.watch = Watch::on(s.engine.agent.slots.len(), s.engine.agent.actions.len());
     w.st.watch = Watch::on(s.engine.agent.slots.len(), s.engine.agent.actions.len());
 
@@ -473,6 +475,7 @@ pub(super) fn search(
     };
     let mut ended = false;
     let mut transitions = 0f64;
+    let mut last_ended_new = false;
     // Live nodes after the last compaction.
     let mut live = x.b.held() as u64;
     if live > opts.max_states {
@@ -515,10 +518,11 @@ pub(super) fn search(
                 stats.closed = false;
                 stats.depth = d;
                 x.compact(&mut []);
+                ended = ended_before;
                 break;
             }
         }
-        let before = x.reached.clone();
+        let mut before = x.reached.clone();
         let mut new_layer = Vec::new();
         for (id, union) in next {
             let fresh = x.b.and_not(union, x.reached[id]);
@@ -536,16 +540,19 @@ pub(super) fn search(
                 } else {
                     fresh
                 };
-                new_layer.push((id, expand));
+                new_layer.push((id, expand, fresh));
             }
         }
         // The ended state, first reached on this layer, is new on it as in
         // the explicit search (which stores it as one state).
-        let empty = new_layer.is_empty() && ended == ended_before;
+        let ended_new = ended != ended_before;
+        last_ended_new = ended_new;
+        let empty = new_layer.is_empty() && !ended_new;
         x.layers.push(new_layer);
         stats.depth = d;
         if x.b.held() as u64 > (4 * live).max(1 << 18).min(opts.max_states) {
-            x.compact(&mut []);
+            // `before` is kept through the collection: it may come back.
+            x.compact(&mut before);
             live = x.b.held() as u64;
             if live > opts.max_states {
                 // Every path of up to d turns was checked, but the states
@@ -553,6 +560,7 @@ pub(super) fn search(
                 x.reached = before;
                 x.layers.pop();
                 x.compact(&mut []);
+                ended = ended_before;
                 stats.limited = true;
                 stats.closed = false;
                 break;
@@ -569,7 +577,9 @@ pub(super) fn search(
     }
     x.compact(&mut []);
     stats.nodes = x.b.held() as u64;
-    stats.closed &= x.layers.last().is_some_and(Vec::is_empty);
+    // As in the explicit search, a last layer whose only new state is the
+    // ended one is not closed.
+    stats.closed &= x.layers.last().is_some_and(Vec::is_empty) && !last_ended_new;
     stats.states = count(&mut x, ended);
     stats.transitions = transitions as u64;
     let paths = hits
