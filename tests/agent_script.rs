@@ -4,7 +4,6 @@
 //! picks an Agent Script bundle in a project.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use baton::agent::compiled::{Agent, Cond, Op, Phase, Value};
 use baton::agent::spec::CmpOp;
@@ -39,17 +38,7 @@ fn transcript(agent: &Agent, lines: &[&str]) -> String {
 }
 
 fn baton(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    common::baton_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
 }
 
 /// Every `.agent` file under `dir`.
@@ -448,24 +437,16 @@ fn project() -> tempfile::TempDir {
 fn a_name_picks_an_agent_script_bundle_in_a_project() {
     let dir = project();
     let p = dir.path().to_str().unwrap().to_string();
-    let (code, _, err) = baton(&["explain", &p]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("2 agents here: pick one with PATH#NAME, one of Email_Help, Order_Help"),
-        "{err}"
+    common::check_picking_by_name(
+        &p,
+        "Email_Help, Order_Help",
+        "Order_Help",
+        "agent: Order_Help",
+        "Billing",
     );
-    let (code, out, err) = baton(&["explain", &format!("{p}#Order_Help")]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("agent: Order_Help"), "{out}");
     let (code, out, err) = baton(&["explain", &format!("{p}/force-app#Email_Help")]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("agent: Email_First"), "{out}");
-    let (code, _, err) = baton(&["explain", &format!("{p}#Billing")]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("no agent named 'Billing' here: expected one of Email_Help, Order_Help"),
-        "{err}"
-    );
     // The bundle folder alone names its agent.
     let bundle = dir.path().join("force-app/main/default/aiAuthoringBundles/Email_Help");
     let (code, out, err) = baton(&["explain", bundle.to_str().unwrap()]);

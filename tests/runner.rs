@@ -44,17 +44,7 @@ fn workspace(conversations: &str) -> tempfile::TempDir {
 }
 
 fn baton(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    common::baton_in(cwd, args)
 }
 
 const PASSING: &str = "  - name: opens a case then hands off

@@ -4,7 +4,6 @@
 //! (same transcripts, same fuzz and verify verdicts).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use baton::agent::compiled::{Agent, Cond};
 use baton::agent::spec::CmpOp;
@@ -332,17 +331,7 @@ fn the_dx_project_gives_the_same_fuzz_and_verify_verdicts() {
 }
 
 fn baton(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    common::baton_in(&root(), args)
 }
 
 #[test]
@@ -393,21 +382,7 @@ fn a_project_with_several_agents_needs_a_name() {
     )
     .unwrap();
     let p = dir.path().to_str().unwrap().to_string();
-    let (code, _, err) = baton(&["explain", &p]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("2 agents here: pick one with PATH#NAME, one of Alpha, Beta"),
-        "{err}"
-    );
-    let (code, out, err) = baton(&["explain", &format!("{p}#Beta")]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("agent: Beta"), "{out}");
-    let (code, _, err) = baton(&["explain", &format!("{p}#Gamma")]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("no agent named 'Gamma' here: expected one of Alpha, Beta"),
-        "{err}"
-    );
+    common::check_picking_by_name(&p, "Alpha, Beta", "Beta", "agent: Beta", "Gamma");
 }
 
 #[test]

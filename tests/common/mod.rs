@@ -102,3 +102,41 @@ subagent humans:
         actions:
             escalate_to_human: @utils.escalate
 "#;
+
+/// Runs the `baton` binary in `cwd` (colours off): exit code, stdout,
+/// stderr.
+pub fn baton_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// `PATH#NAME` in a project holding the two agents `names` ("A, B"): the
+/// bare path asks for a pick, `#pick` explains the agent whose output
+/// starts with `starts`, an unknown name is refused with the names.
+pub fn check_picking_by_name(project: &str, names: &str, pick: &str, starts: &str, unknown: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, _, err) = baton_in(root, &["explain", project]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!("2 agents here: pick one with PATH#NAME, one of {names}")),
+        "{err}"
+    );
+    let (code, out, err) = baton_in(root, &["explain", &format!("{project}#{pick}")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(starts), "{out}");
+    let (code, _, err) = baton_in(root, &["explain", &format!("{project}#{unknown}")]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!("no agent named '{unknown}' here: expected one of {names}")),
+        "{err}"
+    );
+}
