@@ -38,7 +38,7 @@
 use hashbrown::HashMap;
 
 use super::bdd::{Bdds, CACHE_BITS, Set};
-use super::{Found, Kind, Layer, Path, Search, VerifyOptions, Worker, copy_state};
+use super::{Found, Layer, Path, Search, VerifyOptions, Worker, copy_state};
 use crate::check::property::check_turn;
 use crate::engine::{State, Watch};
 use crate::explore::{Branching, Stats};
@@ -209,22 +209,13 @@ impl<'s, 'a> Turns<'s, 'a> {
     /// The events played from `place` on turn `turn` (the reductions of
     /// the explicit search that depend on the place alone).
     fn events(&self, place: &[u64], turn: u32) -> Vec<usize> {
-        let (s, layout) = (self.s, &self.s.layout);
-        if layout.silent(place) {
+        let s = self.s;
+        if s.layout.silent(place) {
             return s.silences.clone();
         }
-        s.events
-            .iter()
-            .copied()
-            .filter(|&ei| match s.kinds[ei] {
-                Kind::Plain | Kind::Switch(..) => true,
-                // The ended state is one: only the start plays them.
-                Kind::Ends => turn == 1,
-                Kind::Idle { negated } => {
-                    !(layout.awaiting_of(place).is_none_or(|sl| !s.answers[sl as usize])
-                        && !(negated && layout.pending_of(place)))
-                }
-            })
+        // Layer 0 holds the start alone.
+        (s.events.iter().copied())
+            .filter(|&ei| !s.left_out(place, ei, turn == 1))
             .collect()
     }
 
