@@ -210,9 +210,8 @@ fn level_detail(level: Option<&Level>, out: &mut dyn Write) -> std::io::Result<(
         Some(Level::Instruction(ce)) => {
             writeln!(
                 out,
-                "             only while the LLM obeys: one that ignores its instructions breaks it in {} turn{} ({}: {}):",
-                ce.turns,
-                if ce.turns == 1 { "" } else { "s" },
+                "             only while the LLM obeys: one that ignores its instructions breaks it in {} ({}: {}):",
+                turns(ce.turns),
                 at(ce),
                 ce.missing.join("; ")
             )?;
@@ -258,6 +257,11 @@ fn level_word(p: &crate::explore::PropertyResult) -> Option<&'static str> {
     }
 }
 
+/// "1 turn", "3 turns".
+fn turns(n: usize) -> String {
+    format!("{n} turn{}", if n == 1 { "" } else { "s" })
+}
+
 /// "at turn 3", or "from the start" for a liveness failure there.
 fn at(ce: &Counterexample) -> String {
     if ce.at_turn == 0 {
@@ -270,9 +274,8 @@ fn at(ce: &Counterexample) -> String {
 fn counterexample(ce: &Counterexample, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
-        "             minimal counterexample: {} turn{}, broken {}: {}",
-        ce.turns,
-        if ce.turns == 1 { "" } else { "s" },
+        "             minimal counterexample: {}, broken {}: {}",
+        turns(ce.turns),
         at(ce),
         ce.missing.join("; ")
     )?;
