@@ -26,6 +26,8 @@ pub struct Set(u32);
 
 impl Set {
     pub const EMPTY: Set = Set(0);
+    /// Every valuation.
+    pub const FULL: Set = Set(1);
 
     pub fn is_empty(self) -> bool {
         self == Set::EMPTY
@@ -45,6 +47,8 @@ enum Op {
     Or = 2,
     AndNot = 3,
     Exists = 4,
+    /// With the quantified variable set in the bits above these.
+    AndExists = 5,
 }
 
 /// One slot of the computed table (lossy: a newer result replaces an older).
@@ -72,7 +76,7 @@ pub struct Bdds {
     cache: Vec<Entry>,
     cache_bits: u32,
     max_cache_bits: u32,
-    /// Variable sets that [`Bdds::exists`] was asked to quantify, as bit
+    /// Variable sets that [`Bdds::and_exists`] was asked to quantify, as bit
     /// masks; their number is the second operand in the computed table.
     quantified: Vec<Vec<u64>>,
     /// Valuations below each node counted so far (nodes never change).
@@ -168,18 +172,18 @@ impl Bdds {
         self.cube(&lits)
     }
 
-    fn cached(&self, op: Op, a: u32, b: u32) -> Option<u32> {
+    fn cached(&self, op: u32, a: u32, b: u32) -> Option<u32> {
         let e = self.cache[self.slot(op, a, b)];
-        (e.op == op as u32 && e.a == a && e.b == b).then_some(e.r)
+        (e.op == op && e.a == a && e.b == b).then_some(e.r)
     }
 
-    fn remember(&mut self, op: Op, a: u32, b: u32, r: u32) {
+    fn remember(&mut self, op: u32, a: u32, b: u32, r: u32) {
         let i = self.slot(op, a, b);
-        self.cache[i] = Entry { op: op as u32, a, b, r };
+        self.cache[i] = Entry { op, a, b, r };
     }
 
-    fn slot(&self, op: Op, a: u32, b: u32) -> usize {
-        let h = FxBuildHasher.hash_one((op as u32, a, b));
+    fn slot(&self, op: u32, a: u32, b: u32) -> usize {
+        let h = FxBuildHasher.hash_one((op, a, b));
         (h >> (64 - self.cache_bits)) as usize
     }
 
@@ -221,10 +225,10 @@ impl Bdds {
                     return a;
                 }
             }
-            Op::Exists => unreachable!("exists has its own walk"),
+            Op::Exists | Op::AndExists => unreachable!("quantifiers have their own walks"),
         }
         let (a, b) = if op != Op::AndNot && a > b { (b, a) } else { (a, b) };
-        if let Some(r) = self.cached(op, a, b) {
+        if let Some(r) = self.cached(op as u32, a, b) {
             return r;
         }
         let var = self.nodes[a as usize].var.min(self.nodes[b as usize].var);
@@ -233,7 +237,7 @@ impl Bdds {
         let lo = self.apply(op, a0, b0);
         let hi = self.apply(op, a1, b1);
         let r = self.mk(var, lo, hi);
-        self.remember(op, a, b, r);
+        self.remember(op as u32, a, b, r);
         r
     }
 
@@ -250,8 +254,17 @@ impl Bdds {
         Set(self.apply(Op::AndNot, a.0, b.0))
     }
 
-    /// The valuations that agree with one of `a` everywhere but on `vars`.
-    pub fn exists(&mut self, a: Set, vars: &[u32]) -> Set {
+    /// The valuations that agree with one of `and(a, b)` everywhere but on
+    /// `vars` (the image of a set through a relation), in one walk that
+    /// does not build the conjunction.
+    pub fn and_exists(&mut self, a: Set, b: Set, vars: &[u32]) -> Set {
+        let (id, last) = self.quantify(vars);
+        Set(self.and_exists_walk(a.0, b.0, id, last))
+    }
+
+    /// The number of the variable set `vars` (the computed table's key for
+    /// it), and its last variable.
+    fn quantify(&mut self, vars: &[u32]) -> (u32, u32) {
         let mut mask = vec![0u64; (self.vars as usize).div_ceil(64).max(1)];
         for &v in vars {
             mask[v as usize / 64] |= 1 << (v % 64);
@@ -263,8 +276,47 @@ impl Bdds {
                 self.quantified.len() - 1
             }
         } as u32;
-        let last = vars.iter().copied().max().unwrap_or(0);
-        Set(self.exists_walk(a.0, id, last))
+        (id, vars.iter().copied().max().unwrap_or(0))
+    }
+
+    fn is_quantified(&self, set: u32, var: u32) -> bool {
+        let v = var as usize;
+        self.quantified[set as usize][v / 64] >> (v % 64) & 1 == 1
+    }
+
+    fn and_exists_walk(&mut self, a: u32, b: u32, set: u32, last: u32) -> u32 {
+        if a == 0 || b == 0 {
+            return 0;
+        }
+        let (a, b) = if a > b { (b, a) } else { (a, b) };
+        if a == 1 || a == b {
+            return self.exists_walk(b, set, last);
+        }
+        let var = self.nodes[a as usize].var.min(self.nodes[b as usize].var);
+        if var > last {
+            return self.apply(Op::And, a, b);
+        }
+        // The variable set rides in the operation's code.
+        let code = Op::AndExists as u32 | set << 3;
+        if let Some(r) = self.cached(code, a, b) {
+            return r;
+        }
+        let (a0, a1) = self.halves(a, var);
+        let (b0, b1) = self.halves(b, var);
+        let lo = self.and_exists_walk(a0, b0, set, last);
+        let r = if self.is_quantified(set, var) {
+            if lo == 1 {
+                1
+            } else {
+                let hi = self.and_exists_walk(a1, b1, set, last);
+                self.apply(Op::Or, lo, hi)
+            }
+        } else {
+            let hi = self.and_exists_walk(a1, b1, set, last);
+            self.mk(var, lo, hi)
+        };
+        self.remember(code, a, b, r);
+        r
     }
 
     fn exists_walk(&mut self, a: u32, set: u32, last: u32) -> u32 {
@@ -272,18 +324,17 @@ impl Bdds {
         if a <= 1 || node.var > last {
             return a;
         }
-        if let Some(r) = self.cached(Op::Exists, a, set) {
+        if let Some(r) = self.cached(Op::Exists as u32, a, set) {
             return r;
         }
         let lo = self.exists_walk(node.lo, set, last);
         let hi = self.exists_walk(node.hi, set, last);
-        let v = node.var as usize;
-        let r = if self.quantified[set as usize][v / 64] >> (v % 64) & 1 == 1 {
+        let r = if self.is_quantified(set, node.var) {
             self.apply(Op::Or, lo, hi)
         } else {
             self.mk(node.var, lo, hi)
         };
-        self.remember(Op::Exists, a, set, r);
+        self.remember(Op::Exists as u32, a, set, r);
         r
     }
 
@@ -424,7 +475,7 @@ mod tests {
             prop_assert_eq!(table(&b, less), x & !y);
             // Quantifying the variables in q's bits.
             let vars: Vec<u32> = (0..VARS).filter(|k| q >> k & 1 == 1).collect();
-            let ex = b.exists(a, &vars);
+            let ex = b.and_exists(a, Set::FULL, &vars);
             let mut want = 0u32;
             for i in 0..1u32 << VARS {
                 if x >> i & 1 == 1 {
@@ -436,6 +487,18 @@ mod tests {
                 }
             }
             prop_assert_eq!(table(&b, ex), want);
+            let image = b.and_exists(a, c, &vars);
+            let mut want = 0u32;
+            for i in 0..1u32 << VARS {
+                if (x & y) >> i & 1 == 1 {
+                    for j in 0..1u32 << VARS {
+                        if (i ^ j) & !q == 0 {
+                            want |= 1 << j;
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(table(&b, image), want);
             prop_assert_eq!(b.count(a) as u32, x.count_ones());
             // The first valuation is in the set, and the first in the order.
             match b.first(a) {

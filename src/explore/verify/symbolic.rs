@@ -26,9 +26,14 @@
 //! table, and the search lives on what one layer's operations leave in it
 //! for the next.)
 //!
-//! The sets are stored in one [`Bdds`] manager, collected between layers;
-//! `--max-states` bounds its live nodes there (a node stands for many
-//! states).
+//! What the turns from a place do is learnt once and kept across layers
+//! (a [`Relation`]: per move, the states that make it), so a layer costs an
+//! image per move rather than a split of its sets and an image per outcome.
+//!
+//! The sets and the relations are stored in one [`Bdds`] manager, collected
+//! between layers; `--max-states` bounds its live nodes there (a node stands
+//! for many states). The relations go first when the limit is near: they
+//! are learnt again as needed.
 //!
 //! What it does not do (the explicit search does): liveness properties
 //! (their cooperative caller is played from each state one by one),
@@ -180,7 +185,6 @@ struct Outcome {
 /// runs were made from, and each combination's outcome.
 struct Cube {
     part: Set,
-    v: Vec<bool>,
     outcomes: Vec<Outcome>,
 }
 
@@ -203,6 +207,9 @@ struct Symbolic<'s, 'a> {
     /// those and all reached there (what is expanded, see [`search`]), and
     /// the new ones.
     layers: Vec<Vec<(usize, Set, Set)>>,
+    /// Per place, twice (from the start's turn, from a later one): what its
+    /// turns do, once learnt.
+    relations: Vec<Option<Relation>>,
 }
 
 impl<'s, 'a> Turns<'s, 'a> {
@@ -292,20 +299,69 @@ impl<'s, 'a> Turns<'s, 'a> {
             let cube = b.cube(&literals);
             let part = b.and(rest, cube);
             rest = b.and_not(rest, cube);
-            out.push(Cube { part, v, outcomes });
+            out.push(Cube { part, outcomes });
         }
         out
     }
+}
 
-    /// The successors of `part` by one outcome.
-    fn image(b: &mut Bdds, part: Set, o: &Outcome) -> Set {
-        if o.writes.is_empty() {
-            return part;
-        }
-        let vars: Vec<u32> = o.writes.iter().map(|&(v, _)| v).collect();
-        let free = b.exists(part, &vars);
-        let values = b.cube(&o.writes);
-        b.and(free, values)
+/// What the turns from one place do, learnt as the search meets its states
+/// and kept for the layers after (a transition relation, built lazily: only
+/// for states the search reached).
+///
+/// Why: expanding a layer cube by cube costs a split of its set per cube
+/// and an image and a union per outcome; most of those outcomes lead to the
+/// same place with the same writes from different cubes and events (on
+/// 20/20/20 with an unbound LLM, 50,000 outcomes a layer into 3,300 such
+/// moves). The image of a set is the union of the images of its parts, so
+/// one image per move of the union of the cubes that make it gives the same
+/// states.
+struct Relation {
+    /// The events played from the place, in order.
+    events: Vec<usize>,
+    /// Per event: the states whose runs are known (a union of cubes, which
+    /// are disjoint: two states that run alike read the same bits).
+    known: Vec<Set>,
+    /// The states known for every event.
+    known_all: Set,
+    moves: Vec<Move>,
+    /// Per (target, writes): its move.
+    index: HashMap<MoveKey, usize>,
+    /// Per event and number of outcomes: the states with that many (to
+    /// count transitions).
+    fan: Vec<(usize, u32, Set)>,
+    /// The cubes whose runs break a property, in order of learning.
+    breaks: Vec<Break>,
+}
+
+/// Where a move leads (`None`: the conversation ended) and what it writes.
+type MoveKey = (Option<usize>, Vec<(u32, bool)>);
+
+/// The states of a place (`from`) whose turn, by some event and choices,
+/// leads to place `to` (`None`: the conversation ended) and sets the
+/// variables `vars` to `values` (a cube over them).
+struct Move {
+    to: Option<usize>,
+    vars: Vec<u32>,
+    values: Set,
+    from: Set,
+}
+
+/// A cube whose run by `event` breaks a property: each breaking
+/// combination's choices and what it broke.
+struct Break {
+    event: usize,
+    cube: Set,
+    outcomes: Vec<(u32, Vec<usize>)>,
+}
+
+impl Relation {
+    fn sets_mut(&mut self) -> impl Iterator<Item = &mut Set> {
+        (self.known.iter_mut())
+            .chain(std::iter::once(&mut self.known_all))
+            .chain(self.moves.iter_mut().flat_map(|m| [&mut m.values, &mut m.from]))
+            .chain(self.fan.iter_mut().map(|f| &mut f.2))
+            .chain(self.breaks.iter_mut().map(|b| &mut b.cube))
     }
 }
 
@@ -313,75 +369,156 @@ impl<'s, 'a> Turns<'s, 'a> {
 /// they lead to, in order of first reach, and the first hit of each
 /// property.
 struct Expansion {
-    images: Vec<(Vec<u64>, Set)>,
+    images: Vec<(usize, Set)>,
     hits: Vec<(usize, Hit)>,
     transitions: f64,
     ended: bool,
 }
 
-impl<'s, 'a> Turns<'s, 'a> {
+impl<'s, 'a> Symbolic<'s, 'a> {
     /// Expands `layer` (places of layer `turn - 1` and their sets) by
-    /// every event.
-    fn expand(
-        &self,
-        b: &mut Bdds,
-        w: &mut Worker<'a>,
-        places: &[Vec<u64>],
-        layer: &[(usize, Set, Set)],
-        turn: u32,
-    ) -> Expansion {
+    /// every event; `ended`: the ended state is reached already.
+    fn expand(&mut self, w: &mut Worker<'a>, layer: &[(usize, Set, Set)], turn: u32, ended: bool) -> Expansion {
         let mut out = Expansion {
             images: Vec::new(),
             hits: Vec::new(),
             transitions: 0.0,
-            ended: false,
+            ended,
         };
-        let mut found = vec![false; self.s.props.len()];
-        let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
-        let mut unions: Vec<(Vec<u64>, Set)> = Vec::new();
+        let mut found = vec![false; self.t.s.props.len()];
+        // Per place, its entry in `out.images`.
+        let mut at: HashMap<usize, usize> = HashMap::new();
         for &(p, set, fresh) in layer {
-            let place = &places[p];
-            for ei in self.events(place, turn) {
-                for c in self.cubes(b, w, place, set, ei) {
-                    // Transitions are counted from the new states only.
-                    let new = if set == fresh { c.part } else { b.and(c.part, fresh) };
-                    out.transitions += b.count(new) * c.outcomes.len() as f64;
-                    for o in &c.outcomes {
-                        for &prop in &o.broken {
-                            if !found[prop] {
-                                found[prop] = true;
-                                out.hits.push((
-                                    prop,
-                                    Hit {
-                                        depth: turn as usize - 1,
-                                        place: p,
-                                        v: c.v.clone(),
-                                        event: ei,
-                                        bits: o.bits,
-                                    },
-                                ));
-                            }
+            let r = self.learn(w, p, set, turn);
+            let b = &mut self.b;
+            let Some(rel) = self.relations[r].as_ref() else {
+                continue;
+            };
+            // Transitions are counted from the new states only.
+            for &(_, n, states) in &rel.fan {
+                let new = b.and(states, fresh);
+                out.transitions += b.count(new) * f64::from(n);
+            }
+            for br in &rel.breaks {
+                if br.outcomes.iter().all(|(_, broken)| broken.iter().all(|&q| found[q])) {
+                    continue;
+                }
+                let part = b.and(set, br.cube);
+                let Some(v) = b.first(part) else { continue };
+                for &(bits, ref broken) in &br.outcomes {
+                    for &prop in broken {
+                        if !found[prop] {
+                            found[prop] = true;
+                            out.hits.push((
+                                prop,
+                                Hit {
+                                    depth: turn as usize - 1,
+                                    place: p,
+                                    v: v.clone(),
+                                    event: br.event,
+                                    bits,
+                                },
+                            ));
                         }
-                        let Some(to) = &o.place else {
-                            out.ended = true;
-                            continue;
-                        };
-                        let img = Turns::image(b, c.part, o);
-                        let at = *index.entry_ref(to.as_slice()).or_insert_with(|| {
-                            unions.push((to.clone(), Set::EMPTY));
-                            unions.len() - 1
-                        });
-                        unions[at].1 = b.or(unions[at].1, img);
                     }
                 }
             }
+            for m in &rel.moves {
+                let Some(to) = m.to else {
+                    out.ended = out.ended || !b.and(set, m.from).is_empty();
+                    continue;
+                };
+                let free = b.and_exists(set, m.from, &m.vars);
+                if free.is_empty() {
+                    continue;
+                }
+                let img = b.and(free, m.values);
+                let i = *at.entry(to).or_insert_with(|| {
+                    out.images.push((to, Set::EMPTY));
+                    out.images.len() - 1
+                });
+                out.images[i].1 = b.or(out.images[i].1, img);
+            }
         }
-        out.images = unions;
         out
     }
-}
 
-impl<'s, 'a> Symbolic<'s, 'a> {
+    /// Learns what the turns from `place` do for the states of `set` not
+    /// yet known; returns the number of its relation.
+    fn learn(&mut self, w: &mut Worker<'a>, p: usize, set: Set, turn: u32) -> usize {
+        let r = 2 * p + usize::from(turn == 1);
+        if self.relations.len() <= r {
+            self.relations.resize_with(r + 1, || None);
+        }
+        let place = self.places[p].clone();
+        let mut rel = self.relations[r].take().unwrap_or_else(|| {
+            let events = self.t.events(&place, turn);
+            Relation {
+                known: vec![Set::EMPTY; events.len()],
+                events,
+                known_all: Set::EMPTY,
+                moves: Vec::new(),
+                index: HashMap::new(),
+                fan: Vec::new(),
+                breaks: Vec::new(),
+            }
+        });
+        if !self.b.and_not(set, rel.known_all).is_empty() {
+            for j in 0..rel.events.len() {
+                let ei = rel.events[j];
+                let mut rest = self.b.and_not(set, rel.known[j]);
+                while let Some(v) = self.b.first(rest) {
+                    let (literals, outcomes) = self.t.runs(w, &place, &v, ei);
+                    let cube = self.b.cube(&literals);
+                    rest = self.b.and_not(rest, cube);
+                    rel.known[j] = self.b.or(rel.known[j], cube);
+                    self.note(&mut rel, j, cube, outcomes);
+                }
+            }
+            rel.known_all = rel.known.iter().fold(Set::FULL, |all, &k| self.b.and(all, k));
+        }
+        self.relations[r] = Some(rel);
+        r
+    }
+
+    /// Adds what the runs of event `rel.events[j]` from `cube` do.
+    fn note(&mut self, rel: &mut Relation, j: usize, cube: Set, outcomes: Vec<Outcome>) {
+        let n = outcomes.len() as u32;
+        match rel.fan.iter().position(|&(e, m, _)| e == j && m == n) {
+            Some(i) => rel.fan[i].2 = self.b.or(rel.fan[i].2, cube),
+            None => rel.fan.push((j, n, cube)),
+        }
+        let breaking: Vec<(u32, Vec<usize>)> = (outcomes.iter())
+            .filter(|o| !o.broken.is_empty())
+            .map(|o| (o.bits, o.broken.clone()))
+            .collect();
+        if !breaking.is_empty() {
+            rel.breaks.push(Break {
+                event: rel.events[j],
+                cube,
+                outcomes: breaking,
+            });
+        }
+        for o in outcomes {
+            let to = o.place.as_deref().map(|place| self.place_id(place));
+            let i = match rel.index.get(&(to, o.writes.clone())) {
+                Some(&i) => i,
+                None => {
+                    let values = self.b.cube(&o.writes);
+                    rel.moves.push(Move {
+                        to,
+                        vars: o.writes.iter().map(|&(v, _)| v).collect(),
+                        values,
+                        from: Set::EMPTY,
+                    });
+                    rel.index.insert((to, o.writes), rel.moves.len() - 1);
+                    rel.moves.len() - 1
+                }
+            };
+            rel.moves[i].from = self.b.or(rel.moves[i].from, cube);
+        }
+    }
+
     fn place_id(&mut self, place: &[u64]) -> usize {
         if let Some(&i) = self.index.get(place) {
             return i;
@@ -439,12 +576,31 @@ impl<'s, 'a> Symbolic<'s, 'a> {
         (evs, ws)
     }
 
+    /// Frees the nodes of sets no longer kept (those stored, and `more`);
+    /// past `max` live nodes, forgets the relations learnt too (they are
+    /// learnt again as needed). Returns the live nodes.
+    fn collect(&mut self, more: &mut [Set], max: u64) -> u64 {
+        self.compact(more);
+        if self.b.held() as u64 > max && !self.relations.is_empty() {
+            self.relations.clear();
+            self.compact(more);
+        }
+        self.b.held() as u64
+    }
+
     /// Frees the nodes of sets no longer kept (those stored, and `more`).
     fn compact(&mut self, more: &mut [Set]) {
-        let Symbolic { b, reached, layers, .. } = self;
+        let Symbolic {
+            b,
+            reached,
+            layers,
+            relations,
+            ..
+        } = self;
         b.compact(
             (reached.iter_mut())
                 .chain(layers.iter_mut().flatten().flat_map(|(_, s, f)| [s, f]))
+                .chain(relations.iter_mut().flatten().flat_map(Relation::sets_mut))
                 .chain(more.iter_mut()),
         );
     }
@@ -476,6 +632,7 @@ pub(super) fn search(
         index: HashMap::new(),
         reached: Vec::new(),
         layers: Vec::new(),
+        relations: Vec::new(),
     };
     let mut w = s.worker();
     let start: State<'_> = s.engine.start();
@@ -512,27 +669,23 @@ pub(super) fn search(
         }
         let ended_before = ended;
         let layer = x.layers[d as usize - 1].clone();
-        let c = x.t.expand(&mut x.b, &mut w, &x.places, &layer, d);
+        let c = x.expand(&mut w, &layer, d, ended);
         transitions += c.transitions;
-        ended |= c.ended;
+        ended = c.ended;
         for (prop, hit) in c.hits {
             if hits[prop].is_none() {
                 hits[prop] = Some(hit);
             }
         }
         // The union of the images per place, in order of first reach.
-        let mut next: Vec<(usize, Set)> = Vec::new();
-        for (to, img) in c.images {
-            next.push((x.place_id(&to), img));
-        }
+        let mut next = c.images;
         // Garbage is freed when it outgrows the live nodes. Past the limit,
         // every path of up to d turns was checked (the layer's hits are
         // real), but the states new at d are not stored.
         if x.b.held() as u64 > (4 * live).max(1 << 18).min(opts.max_states) {
             let mut sets: Vec<Set> = next.iter().map(|&(_, s)| s).collect();
-            x.compact(&mut sets);
+            live = x.collect(&mut sets, opts.max_states);
             next.iter_mut().zip(sets).for_each(|(n, s)| n.1 = s);
-            live = x.b.held() as u64;
             if live > opts.max_states {
                 stats.limited = true;
                 stats.closed = false;
@@ -572,8 +725,7 @@ pub(super) fn search(
         stats.depth = d;
         if x.b.held() as u64 > (4 * live).max(1 << 18).min(opts.max_states) {
             // `before` is kept through the collection: it may come back.
-            x.compact(&mut before);
-            live = x.b.held() as u64;
+            live = x.collect(&mut before, opts.max_states);
             if live > opts.max_states {
                 // Every path of up to d turns was checked, but the states
                 // new at d would pass the limit: they are not kept.
