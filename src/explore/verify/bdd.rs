@@ -24,6 +24,11 @@ use rustc_hash::{FxBuildHasher, FxHasher};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Set(u32);
 
+/// An assignment of values to variables, known to its manager (see
+/// [`Bdds::assignment`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Assign(u32);
+
 impl Set {
     pub const EMPTY: Set = Set(0);
     /// Every valuation.
@@ -46,9 +51,8 @@ enum Op {
     And = 1,
     Or = 2,
     AndNot = 3,
-    Exists = 4,
-    /// With the quantified variable set in the bits above these.
-    AndExists = 5,
+    /// With the index of the next write in the bits above these.
+    Image = 4,
 }
 
 /// One slot of the computed table (lossy: a newer result replaces an older).
@@ -57,6 +61,7 @@ struct Entry {
     op: u32,
     a: u32,
     b: u32,
+    c: u32,
     r: u32,
 }
 
@@ -76,9 +81,10 @@ pub struct Bdds {
     cache: Vec<Entry>,
     cache_bits: u32,
     max_cache_bits: u32,
-    /// Variable sets that [`Bdds::and_exists`] was asked to quantify, as bit
-    /// masks; their number is the second operand in the computed table.
-    quantified: Vec<Vec<u64>>,
+    /// Assignments [`Bdds::image`] may make, sorted by variable, and their
+    /// numbers.
+    assignments: Vec<Vec<(u32, bool)>>,
+    assignment_ids: hashbrown::HashMap<Vec<(u32, bool)>, u32, FxBuildHasher>,
     /// Valuations below each node counted so far (nodes never change).
     counts: hashbrown::HashMap<u32, f64, FxBuildHasher>,
 }
@@ -106,7 +112,8 @@ impl Bdds {
             cache: vec![Entry::default(); 1 << cache_bits.min(FIRST_CACHE_BITS)],
             cache_bits: cache_bits.min(FIRST_CACHE_BITS),
             max_cache_bits: cache_bits,
-            quantified: Vec::new(),
+            assignments: Vec::new(),
+            assignment_ids: hashbrown::HashMap::default(),
             counts: hashbrown::HashMap::default(),
         }
     }
@@ -137,10 +144,14 @@ impl Bdds {
         let id = self.nodes.len() as u32;
         self.nodes.push(Node { var, lo, hi });
         if self.nodes.len() >> self.cache_bits >= 2 && self.cache_bits < self.max_cache_bits {
-            // Twice as many nodes as entries: a larger table (the results
-            // it held are found again by their walks).
+            // Twice as many nodes as entries: a larger table, holding the
+            // results of the smaller one.
             self.cache_bits += 1;
-            self.cache = vec![Entry::default(); 1 << self.cache_bits];
+            let old = std::mem::replace(&mut self.cache, vec![Entry::default(); 1 << self.cache_bits]);
+            for e in old.into_iter().filter(|e| e.op != 0) {
+                let i = self.slot(e.op, e.a, e.b, e.c);
+                self.cache[i] = e;
+            }
         }
         let nodes = &self.nodes;
         self.unique.insert_unique(hash, id, |&i| {
@@ -172,18 +183,18 @@ impl Bdds {
         self.cube(&lits)
     }
 
-    fn cached(&self, op: u32, a: u32, b: u32) -> Option<u32> {
-        let e = self.cache[self.slot(op, a, b)];
-        (e.op == op && e.a == a && e.b == b).then_some(e.r)
+    fn cached(&self, op: u32, a: u32, b: u32, c: u32) -> Option<u32> {
+        let e = self.cache[self.slot(op, a, b, c)];
+        (e.op == op && e.a == a && e.b == b && e.c == c).then_some(e.r)
     }
 
-    fn remember(&mut self, op: u32, a: u32, b: u32, r: u32) {
-        let i = self.slot(op, a, b);
-        self.cache[i] = Entry { op, a, b, r };
+    fn remember(&mut self, op: u32, a: u32, b: u32, c: u32, r: u32) {
+        let i = self.slot(op, a, b, c);
+        self.cache[i] = Entry { op, a, b, c, r };
     }
 
-    fn slot(&self, op: u32, a: u32, b: u32) -> usize {
-        let h = FxBuildHasher.hash_one((op, a, b));
+    fn slot(&self, op: u32, a: u32, b: u32, c: u32) -> usize {
+        let h = FxBuildHasher.hash_one((op, a, b, c));
         (h >> (64 - self.cache_bits)) as usize
     }
 
@@ -225,10 +236,10 @@ impl Bdds {
                     return a;
                 }
             }
-            Op::Exists | Op::AndExists => unreachable!("quantifiers have their own walks"),
+            Op::Image => unreachable!("the image has its own walk"),
         }
         let (a, b) = if op != Op::AndNot && a > b { (b, a) } else { (a, b) };
-        if let Some(r) = self.cached(op as u32, a, b) {
+        if let Some(r) = self.cached(op as u32, a, b, 0) {
             return r;
         }
         let var = self.nodes[a as usize].var.min(self.nodes[b as usize].var);
@@ -237,7 +248,7 @@ impl Bdds {
         let lo = self.apply(op, a0, b0);
         let hi = self.apply(op, a1, b1);
         let r = self.mk(var, lo, hi);
-        self.remember(op as u32, a, b, r);
+        self.remember(op as u32, a, b, 0, r);
         r
     }
 
@@ -254,88 +265,71 @@ impl Bdds {
         Set(self.apply(Op::AndNot, a.0, b.0))
     }
 
-    /// The valuations that agree with one of `and(a, b)` everywhere but on
-    /// `vars` (the image of a set through a relation), in one walk that
-    /// does not build the conjunction.
-    pub fn and_exists(&mut self, a: Set, b: Set, vars: &[u32]) -> Set {
-        let (id, last) = self.quantify(vars);
-        Set(self.and_exists_walk(a.0, b.0, id, last))
-    }
-
-    /// The number of the variable set `vars` (the computed table's key for
-    /// it), and its last variable.
-    fn quantify(&mut self, vars: &[u32]) -> (u32, u32) {
-        let mut mask = vec![0u64; (self.vars as usize).div_ceil(64).max(1)];
-        for &v in vars {
-            mask[v as usize / 64] |= 1 << (v % 64);
+    /// The number of the assignment `writes` (variables and their values;
+    /// one value per variable), for [`Bdds::image`].
+    pub fn assignment(&mut self, writes: &[(u32, bool)]) -> Assign {
+        let mut w = writes.to_vec();
+        w.sort_unstable();
+        w.dedup();
+        debug_assert!(w.windows(2).all(|p| p[0].0 != p[1].0), "one value per variable");
+        if let Some(&id) = self.assignment_ids.get(&w) {
+            return Assign(id);
         }
-        let id = match self.quantified.iter().position(|m| *m == mask) {
-            Some(i) => i,
-            None => {
-                self.quantified.push(mask);
-                self.quantified.len() - 1
-            }
-        } as u32;
-        (id, vars.iter().copied().max().unwrap_or(0))
+        let id = self.assignments.len() as u32;
+        self.assignments.push(w.clone());
+        self.assignment_ids.insert(w, id);
+        Assign(id)
     }
 
-    fn is_quantified(&self, set: u32, var: u32) -> bool {
-        let v = var as usize;
-        self.quantified[set as usize][v / 64] >> (v % 64) & 1 == 1
+    /// The valuations of `and(a, b)` with the variables of `writes` set to
+    /// their values: the image of the set `a` through the part `b` of a
+    /// relation that writes them, in one walk that builds neither the
+    /// conjunction nor the set before the writes.
+    pub fn image(&mut self, a: Set, b: Set, writes: Assign) -> Set {
+        Set(self.image_walk(a.0, b.0, writes.0, 0))
     }
 
-    fn and_exists_walk(&mut self, a: u32, b: u32, set: u32, last: u32) -> u32 {
+    /// The image below the level of `a` and `b`'s top variable, the writes
+    /// from the `k`th on still to be placed.
+    fn image_walk(&mut self, a: u32, b: u32, w: u32, k: usize) -> u32 {
         if a == 0 || b == 0 {
             return 0;
         }
-        let (a, b) = if a > b { (b, a) } else { (a, b) };
-        if a == 1 || a == b {
-            return self.exists_walk(b, set, last);
-        }
-        let var = self.nodes[a as usize].var.min(self.nodes[b as usize].var);
-        if var > last {
+        let next = self.assignments[w as usize].get(k).copied();
+        let Some((wvar, value)) = next else {
             return self.apply(Op::And, a, b);
+        };
+        let (a, b) = if a > b { (b, a) } else { (a, b) };
+        let var = self.nodes[a as usize].var.min(self.nodes[b as usize].var);
+        if wvar < var {
+            // A written variable neither reads: it takes its value.
+            let r = self.image_walk(a, b, w, k + 1);
+            return self.literal(wvar, value, r);
         }
-        // The variable set rides in the operation's code.
-        let code = Op::AndExists as u32 | set << 3;
-        if let Some(r) = self.cached(code, a, b) {
+        let code = Op::Image as u32 | (k as u32) << 3;
+        if let Some(r) = self.cached(code, a, b, w) {
             return r;
         }
         let (a0, a1) = self.halves(a, var);
         let (b0, b1) = self.halves(b, var);
-        let lo = self.and_exists_walk(a0, b0, set, last);
-        let r = if self.is_quantified(set, var) {
-            if lo == 1 {
-                1
-            } else {
-                let hi = self.and_exists_walk(a1, b1, set, last);
-                self.apply(Op::Or, lo, hi)
-            }
+        let r = if wvar == var {
+            // Either value before, the written one after.
+            let lo = self.image_walk(a0, b0, w, k + 1);
+            let hi = self.image_walk(a1, b1, w, k + 1);
+            let either = self.apply(Op::Or, lo, hi);
+            self.literal(var, value, either)
         } else {
-            let hi = self.and_exists_walk(a1, b1, set, last);
+            let lo = self.image_walk(a0, b0, w, k);
+            let hi = self.image_walk(a1, b1, w, k);
             self.mk(var, lo, hi)
         };
-        self.remember(code, a, b, r);
+        self.remember(code, a, b, w, r);
         r
     }
 
-    fn exists_walk(&mut self, a: u32, set: u32, last: u32) -> u32 {
-        let node = self.nodes[a as usize];
-        if a <= 1 || node.var > last {
-            return a;
-        }
-        if let Some(r) = self.cached(Op::Exists as u32, a, set) {
-            return r;
-        }
-        let lo = self.exists_walk(node.lo, set, last);
-        let hi = self.exists_walk(node.hi, set, last);
-        let r = if self.is_quantified(set, node.var) {
-            self.apply(Op::Or, lo, hi)
-        } else {
-            self.mk(node.var, lo, hi)
-        };
-        self.remember(Op::Exists as u32, a, set, r);
-        r
+    /// `r` where `var` is `value`.
+    fn literal(&mut self, var: u32, value: bool, r: u32) -> u32 {
+        if value { self.mk(var, 0, r) } else { self.mk(var, r, 0) }
     }
 
     /// The first valuation of `a` in the order where a variable nearer the
@@ -406,7 +400,8 @@ impl Bdds {
         for r in roots {
             r.0 = self.copy_into(r.0, &mut fresh, &mut map);
         }
-        fresh.quantified = std::mem::take(&mut self.quantified);
+        fresh.assignments = std::mem::take(&mut self.assignments);
+        fresh.assignment_ids = std::mem::take(&mut self.assignment_ids);
         *self = fresh;
     }
 
@@ -463,7 +458,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn operations_agree_with_truth_tables(x in any::<u32>(), y in any::<u32>(), q in 0u32..32) {
+        fn operations_agree_with_truth_tables(x in any::<u32>(), y in any::<u32>(), q in 0u32..32, r in 0u32..32) {
             let mut b = Bdds::new(VARS, 10);
             let (a, c) = (from_table(&mut b, x), from_table(&mut b, y));
             prop_assert_eq!(table(&b, a), x);
@@ -473,29 +468,15 @@ mod tests {
             prop_assert_eq!(table(&b, or), x | y);
             let less = b.and_not(a, c);
             prop_assert_eq!(table(&b, less), x & !y);
-            // Quantifying the variables in q's bits.
-            let vars: Vec<u32> = (0..VARS).filter(|k| q >> k & 1 == 1).collect();
-            let ex = b.and_exists(a, Set::FULL, &vars);
-            let mut want = 0u32;
-            for i in 0..1u32 << VARS {
-                if x >> i & 1 == 1 {
-                    for j in 0..1u32 << VARS {
-                        if (i ^ j) & !q == 0 {
-                            want |= 1 << j;
-                        }
-                    }
-                }
-            }
-            prop_assert_eq!(table(&b, ex), want);
-            let image = b.and_exists(a, c, &vars);
+            // The image through c of the variables in q's bits set to
+            // those of r.
+            let writes: Vec<(u32, bool)> = (0..VARS).filter(|k| q >> k & 1 == 1).map(|k| (k, r >> k & 1 == 1)).collect();
+            let w = b.assignment(&writes);
+            let image = b.image(a, c, w);
             let mut want = 0u32;
             for i in 0..1u32 << VARS {
                 if (x & y) >> i & 1 == 1 {
-                    for j in 0..1u32 << VARS {
-                        if (i ^ j) & !q == 0 {
-                            want |= 1 << j;
-                        }
-                    }
+                    want |= 1 << ((i & !q) | (r & q));
                 }
             }
             prop_assert_eq!(table(&b, image), want);

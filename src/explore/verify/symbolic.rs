@@ -42,12 +42,18 @@
 
 use hashbrown::HashMap;
 
-use super::bdd::{Bdds, CACHE_BITS, Set};
+use super::bdd::{Assign, Bdds, CACHE_BITS, Set};
 use super::{Found, Layer, Path, Search, VerifyOptions, Worker, copy_state};
 use crate::check::property::check_turn;
 use crate::engine::{State, Watch};
 use crate::explore::{Branching, Stats};
 use crate::model::Event;
+
+/// Garbage is collected once the nodes held pass four times the live ones,
+/// and this many (measured on 20/20/20: 2^16 collected too often, losing
+/// the computed table each time; 2^20 and more made lookups miss the cache
+/// and took twice the memory).
+const COLLECT_FROM: usize = 1 << 18;
 
 /// The data part of a packed key: its fields and their variables.
 struct Data {
@@ -330,6 +336,10 @@ struct Relation {
     /// Per event and number of outcomes: the states with that many (to
     /// count transitions).
     fan: Vec<(usize, u32, Set)>,
+    /// The same, summed for counting: every state has a transition per
+    /// event, and these sets `weight` more each (events with one outcome
+    /// left out, equal sets merged).
+    extra: Vec<(Set, f64)>,
     /// The cubes whose runs break a property, in order of learning.
     breaks: Vec<Break>,
 }
@@ -338,12 +348,10 @@ struct Relation {
 type MoveKey = (Option<usize>, Vec<(u32, bool)>);
 
 /// The states of a place (`from`) whose turn, by some event and choices,
-/// leads to place `to` (`None`: the conversation ended) and sets the
-/// variables `vars` to `values` (a cube over them).
+/// leads to place `to` (`None`: the conversation ended) with `writes`.
 struct Move {
     to: Option<usize>,
-    vars: Vec<u32>,
-    values: Set,
+    writes: Assign,
     from: Set,
 }
 
@@ -359,8 +367,9 @@ impl Relation {
     fn sets_mut(&mut self) -> impl Iterator<Item = &mut Set> {
         (self.known.iter_mut())
             .chain(std::iter::once(&mut self.known_all))
-            .chain(self.moves.iter_mut().flat_map(|m| [&mut m.values, &mut m.from]))
+            .chain(self.moves.iter_mut().map(|m| &mut m.from))
             .chain(self.fan.iter_mut().map(|f| &mut f.2))
+            .chain(self.extra.iter_mut().map(|f| &mut f.0))
             .chain(self.breaks.iter_mut().map(|b| &mut b.cube))
     }
 }
@@ -378,7 +387,11 @@ struct Expansion {
 impl<'s, 'a> Symbolic<'s, 'a> {
     /// Expands `layer` (places of layer `turn - 1` and their sets) by
     /// every event; `ended`: the ended state is reached already.
-    fn expand(&mut self, w: &mut Worker<'a>, layer: &[(usize, Set, Set)], turn: u32, ended: bool) -> Expansion {
+    ///
+    /// Garbage is collected between places once more than `above` nodes
+    /// are held (the images so far kept): a layer makes many times the
+    /// nodes it keeps, and lookups in a smaller table miss the cache less.
+    fn expand(&mut self, w: &mut Worker<'a>, turn: u32, ended: bool, mut above: usize) -> Expansion {
         let mut out = Expansion {
             images: Vec::new(),
             hits: Vec::new(),
@@ -388,16 +401,24 @@ impl<'s, 'a> Symbolic<'s, 'a> {
         let mut found = vec![false; self.t.s.props.len()];
         // Per place, its entry in `out.images`.
         let mut at: HashMap<usize, usize> = HashMap::new();
-        for &(p, set, fresh) in layer {
+        for k in 0..self.layers[turn as usize - 1].len() {
+            if self.b.held() > above {
+                let mut sets: Vec<Set> = out.images.iter().map(|&(_, s)| s).collect();
+                self.compact(&mut sets);
+                out.images.iter_mut().zip(sets).for_each(|(n, s)| n.1 = s);
+                above = above.max(4 * self.b.held());
+            }
+            let (p, set, fresh) = self.layers[turn as usize - 1][k];
             let r = self.learn(w, p, set, turn);
             let b = &mut self.b;
             let Some(rel) = self.relations[r].as_ref() else {
                 continue;
             };
             // Transitions are counted from the new states only.
-            for &(_, n, states) in &rel.fan {
+            out.transitions += b.count(fresh) * rel.events.len() as f64;
+            for &(states, weight) in &rel.extra {
                 let new = b.and(states, fresh);
-                out.transitions += b.count(new) * f64::from(n);
+                out.transitions += b.count(new) * weight;
             }
             for br in &rel.breaks {
                 if br.outcomes.iter().all(|(_, broken)| broken.iter().all(|&q| found[q])) {
@@ -428,11 +449,10 @@ impl<'s, 'a> Symbolic<'s, 'a> {
                     out.ended = out.ended || !b.and(set, m.from).is_empty();
                     continue;
                 };
-                let free = b.and_exists(set, m.from, &m.vars);
-                if free.is_empty() {
+                let img = b.image(set, m.from, m.writes);
+                if img.is_empty() {
                     continue;
                 }
-                let img = b.and(free, m.values);
                 let i = *at.entry(to).or_insert_with(|| {
                     out.images.push((to, Set::EMPTY));
                     out.images.len() - 1
@@ -460,6 +480,7 @@ impl<'s, 'a> Symbolic<'s, 'a> {
                 moves: Vec::new(),
                 index: HashMap::new(),
                 fan: Vec::new(),
+                extra: Vec::new(),
                 breaks: Vec::new(),
             }
         });
@@ -476,6 +497,13 @@ impl<'s, 'a> Symbolic<'s, 'a> {
                 }
             }
             rel.known_all = rel.known.iter().fold(Set::FULL, |all, &k| self.b.and(all, k));
+            rel.extra.clear();
+            for &(_, n, states) in rel.fan.iter().filter(|f| f.1 > 1) {
+                match rel.extra.iter().position(|e| e.0 == states) {
+                    Some(i) => rel.extra[i].1 += f64::from(n - 1),
+                    None => rel.extra.push((states, f64::from(n - 1))),
+                }
+            }
         }
         self.relations[r] = Some(rel);
         r
@@ -504,11 +532,9 @@ impl<'s, 'a> Symbolic<'s, 'a> {
             let i = match rel.index.get(&(to, o.writes.clone())) {
                 Some(&i) => i,
                 None => {
-                    let values = self.b.cube(&o.writes);
                     rel.moves.push(Move {
                         to,
-                        vars: o.writes.iter().map(|&(v, _)| v).collect(),
-                        values,
+                        writes: self.b.assignment(&o.writes),
                         from: Set::EMPTY,
                     });
                     rel.index.insert((to, o.writes), rel.moves.len() - 1);
@@ -668,8 +694,7 @@ pub(super) fn search(
             break;
         }
         let ended_before = ended;
-        let layer = x.layers[d as usize - 1].clone();
-        let c = x.expand(&mut w, &layer, d, ended);
+        let c = x.expand(&mut w, d, ended, (4 * live as usize).max(COLLECT_FROM));
         transitions += c.transitions;
         ended = c.ended;
         for (prop, hit) in c.hits {
@@ -682,7 +707,7 @@ pub(super) fn search(
         // Garbage is freed when it outgrows the live nodes. Past the limit,
         // every path of up to d turns was checked (the layer's hits are
         // real), but the states new at d are not stored.
-        if x.b.held() as u64 > (4 * live).max(1 << 18).min(opts.max_states) {
+        if x.b.held() as u64 > (4 * live).max(COLLECT_FROM as u64).min(opts.max_states) {
             let mut sets: Vec<Set> = next.iter().map(|&(_, s)| s).collect();
             live = x.collect(&mut sets, opts.max_states);
             next.iter_mut().zip(sets).for_each(|(n, s)| n.1 = s);
@@ -723,7 +748,7 @@ pub(super) fn search(
         let empty = new_layer.is_empty() && !ended_new;
         x.layers.push(new_layer);
         stats.depth = d;
-        if x.b.held() as u64 > (4 * live).max(1 << 18).min(opts.max_states) {
+        if x.b.held() as u64 > (4 * live).max(COLLECT_FROM as u64).min(opts.max_states) {
             // `before` is kept through the collection: it may come back.
             live = x.collect(&mut before, opts.max_states);
             if live > opts.max_states {
