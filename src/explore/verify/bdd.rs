@@ -86,7 +86,8 @@ pub struct Bdds {
     assignments: Vec<Vec<(u32, bool)>>,
     assignment_ids: hashbrown::HashMap<Vec<(u32, bool)>, u32, FxBuildHasher>,
     /// Valuations below each node counted so far (nodes never change).
-    counts: hashbrown::HashMap<u32, f64, FxBuildHasher>,
+    /// (Indexed by node; negative: not counted yet.)
+    counts: Vec<f64>,
 }
 
 impl Bdds {
@@ -114,7 +115,7 @@ impl Bdds {
             max_cache_bits: cache_bits,
             assignments: Vec::new(),
             assignment_ids: hashbrown::HashMap::default(),
-            counts: hashbrown::HashMap::default(),
+            counts: Vec::new(),
         }
     }
 
@@ -363,8 +364,11 @@ impl Bdds {
         if n <= 1 {
             return f64::from(n);
         }
-        if let Some(&c) = self.counts.get(&n) {
-            return c;
+        if self.counts.len() < self.nodes.len() {
+            self.counts.resize(self.nodes.len(), -1.0);
+        }
+        if self.counts[n as usize] >= 0.0 {
+            return self.counts[n as usize];
         }
         let node = self.nodes[n as usize];
         let mut side = |child: u32| {
@@ -372,7 +376,7 @@ impl Bdds {
             self.count_walk(child) * 2f64.powi(gap as i32)
         };
         let c = side(node.lo) + side(node.hi);
-        self.counts.insert(n, c);
+        self.counts[n as usize] = c;
         c
     }
 
