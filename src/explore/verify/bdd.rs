@@ -12,8 +12,8 @@
 //! operations the search needs fit in this module; the tests compare each
 //! with truth tables.
 //!
-//! Nodes are never freed while a search runs; [`Bdds::compact`] copies the
-//! live sets into a fresh manager between layers.
+//! Nodes are not freed one by one: [`Bdds::compact`] copies the
+//! live sets into a fresh manager when the search collects its garbage.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 
@@ -65,7 +65,7 @@ struct Entry {
     r: u32,
 }
 
-/// The computed table's largest size, in bits of its index (16 MB): it
+/// The computed table's largest size, in bits of its index (20 MB): it
 /// grows with the nodes held, from 2^`FIRST_CACHE_BITS` entries, so that a
 /// small agent's search does not clear megabytes it never uses.
 pub const CACHE_BITS: u32 = 20;

@@ -19,8 +19,9 @@
 //! counterexample is a shortest one. Its path is found backwards: a state
 //! new at depth `d` has a predecessor among the states new at `d - 1`,
 //! found by the same cube enumeration restricted to the successors that
-//! equal it. It runs on one thread in a fixed order (places by first
-//! reach, events by alphabet order, each set's first state), so the result
+//! equal it. It runs on one thread in a fixed order (places and moves in
+//! the order they were first learnt, events by alphabet order, cubes from
+//! each set's first state), so the result
 //! does not depend on the thread count. (Workers with managers of their own
 //! were measured slower on two cores: each starts with an empty computed
 //! table, and the search lives on what one layer's operations leave in it
@@ -31,9 +32,10 @@
 //! image per move rather than a split of its sets and an image per outcome.
 //!
 //! The sets and the relations are stored in one [`Bdds`] manager, collected
-//! between layers; `--max-states` bounds its live nodes there (a node stands
-//! for many states). The relations go first when the limit is near: they
-//! are learnt again as needed.
+//! between places and between layers; `--max-states` bounds its live nodes,
+//! checked after each layer (a node stands for many states). The relations
+//! go first when the limit is near (they are learnt again as needed) and
+//! are not counted in the figure reported at the end, the sets' alone.
 //!
 //! What it does not do (the explicit search does): liveness properties
 //! (their cooperative caller is played from each state one by one),
@@ -50,10 +52,15 @@ use crate::explore::{Branching, Stats};
 use crate::model::Event;
 
 /// Garbage is collected once the nodes held pass four times the live ones,
-/// and this many (measured on 20/20/20: 2^16 collected too often, losing
-/// the computed table each time; 2^20 and more made lookups miss the cache
-/// and took twice the memory).
-const COLLECT_FROM: usize = 1 << 18;
+/// and at least this many (measured on 20/20/20: 2^16 collected too often,
+/// losing the computed table each time; 2^20 and more made lookups miss the
+/// cache and took twice the memory).
+const COLLECT_FROM: u64 = 1 << 18;
+
+/// The nodes held past which garbage is collected, `live` nodes kept.
+fn collect_above(live: u64) -> u64 {
+    (4 * live).max(COLLECT_FROM)
+}
 
 /// The data part of a packed key: its fields and their variables.
 struct Data {
@@ -187,8 +194,8 @@ struct Outcome {
     broken: Vec<usize>,
 }
 
-/// One part of a set that runs an event alike: the part, the state the
-/// runs were made from, and each combination's outcome.
+/// One part of a set that runs an event alike, and each combination's
+/// outcome.
 struct Cube {
     part: Set,
     outcomes: Vec<Outcome>,
@@ -204,7 +211,7 @@ struct Turns<'s, 'a> {
 struct Symbolic<'s, 'a> {
     t: Turns<'s, 'a>,
     b: Bdds,
-    /// Places by number, in order of first reach.
+    /// Places by number, in the order they were first met.
     places: Vec<Vec<u64>>,
     index: HashMap<Vec<u64>, usize>,
     /// Per place: the states reached so far.
@@ -213,8 +220,9 @@ struct Symbolic<'s, 'a> {
     /// those and all reached there (what is expanded, see [`search`]), and
     /// the new ones.
     layers: Vec<Vec<(usize, Set, Set)>>,
-    /// Per place, twice (from the start's turn, from a later one): what its
-    /// turns do, once learnt.
+    /// Per place `p`, what its turns do, once learnt: at `2 * p` from a
+    /// later turn, at `2 * p + 1` from the first turn (whose events differ:
+    /// see [`Turns::events`]).
     relations: Vec<Option<Relation>>,
 }
 
@@ -298,14 +306,26 @@ impl<'s, 'a> Turns<'s, 'a> {
     /// Splits `set` (states of `place`) into the cubes that run `ei` alike,
     /// in a fixed order.
     fn cubes(&self, b: &mut Bdds, w: &mut Worker<'a>, place: &[u64], set: Set, ei: usize) -> Vec<Cube> {
+        (self.split(b, w, place, set, ei).into_iter())
+            .map(|(cube, outcomes)| Cube {
+                part: b.and(set, cube),
+                outcomes,
+            })
+            .collect()
+    }
+
+    /// The cubes that cover `set` (states of `place`) and run `ei` alike,
+    /// each with its runs' outcomes, in a fixed order (each from the first
+    /// state of what is left). Cubes are disjoint: two states that run
+    /// alike read the same bits, so their cubes are one.
+    fn split(&self, b: &mut Bdds, w: &mut Worker<'a>, place: &[u64], set: Set, ei: usize) -> Vec<(Set, Vec<Outcome>)> {
         let mut out = Vec::new();
         let mut rest = set;
         while let Some(v) = b.first(rest) {
             let (literals, outcomes) = self.runs(w, place, &v, ei);
             let cube = b.cube(&literals);
-            let part = b.and(rest, cube);
             rest = b.and_not(rest, cube);
-            out.push(Cube { part, outcomes });
+            out.push((cube, outcomes));
         }
         out
     }
@@ -375,8 +395,7 @@ impl Relation {
 }
 
 /// What expanding a layer found: the images of its states by the place
-/// they lead to, in order of first reach, and the first hit of each
-/// property.
+/// they lead to, and the first hit of each property not broken before.
 struct Expansion {
     images: Vec<(usize, Set)>,
     hits: Vec<(usize, Hit)>,
@@ -385,35 +404,38 @@ struct Expansion {
 }
 
 impl<'s, 'a> Symbolic<'s, 'a> {
-    /// Expands `layer` (places of layer `turn - 1` and their sets) by
-    /// every event; `ended`: the ended state is reached already.
+    /// Expands layer `turn - 1` (its places and their sets) by every
+    /// event; `ended`: the ended state is reached already; `found`: per
+    /// property, whether an earlier layer broke it (its first hit stands).
     ///
     /// Garbage is collected between places once more than `above` nodes
     /// are held (the images so far kept): a layer makes many times the
     /// nodes it keeps, and lookups in a smaller table miss the cache less.
-    fn expand(&mut self, w: &mut Worker<'a>, turn: u32, ended: bool, mut above: usize) -> Expansion {
+    fn expand(
+        &mut self,
+        w: &mut Worker<'a>,
+        turn: u32,
+        ended: bool,
+        mut found: Vec<bool>,
+        mut above: u64,
+    ) -> Expansion {
         let mut out = Expansion {
             images: Vec::new(),
             hits: Vec::new(),
             transitions: 0.0,
             ended,
         };
-        let mut found = vec![false; self.t.s.props.len()];
         // Per place, its entry in `out.images`.
         let mut at: HashMap<usize, usize> = HashMap::new();
         for k in 0..self.layers[turn as usize - 1].len() {
-            if self.b.held() > above {
-                let mut sets: Vec<Set> = out.images.iter().map(|&(_, s)| s).collect();
-                self.compact(&mut sets);
-                out.images.iter_mut().zip(sets).for_each(|(n, s)| n.1 = s);
-                above = above.max(4 * self.b.held());
+            if self.b.held() as u64 > above {
+                self.compact_keeping(&mut out.images, u64::MAX);
+                above = above.max(collect_above(self.b.held() as u64));
             }
             let (p, set, fresh) = self.layers[turn as usize - 1][k];
             let r = self.learn(w, p, set, turn);
             let b = &mut self.b;
-            let Some(rel) = self.relations[r].as_ref() else {
-                continue;
-            };
+            let rel = self.relations[r].as_ref().expect("learn keeps the relation it learnt");
             // Transitions are counted from the new states only.
             out.transitions += b.count(fresh) * rel.events.len() as f64;
             for &(states, weight) in &rel.extra {
@@ -486,12 +508,13 @@ impl<'s, 'a> Symbolic<'s, 'a> {
         });
         if !self.b.and_not(set, rel.known_all).is_empty() {
             for j in 0..rel.events.len() {
-                let ei = rel.events[j];
-                let mut rest = self.b.and_not(set, rel.known[j]);
-                while let Some(v) = self.b.first(rest) {
-                    let (literals, outcomes) = self.t.runs(w, &place, &v, ei);
-                    let cube = self.b.cube(&literals);
-                    rest = self.b.and_not(rest, cube);
+                let unknown = self.b.and_not(set, rel.known[j]);
+                for (cube, outcomes) in self.t.split(&mut self.b, w, &place, unknown, rel.events[j]) {
+                    // A cube learnt before would have covered its states.
+                    debug_assert!(
+                        self.b.and(cube, rel.known[j]).is_empty(),
+                        "cubes of one event are disjoint"
+                    );
                     rel.known[j] = self.b.or(rel.known[j], cube);
                     self.note(&mut rel, j, cube, outcomes);
                 }
@@ -602,6 +625,14 @@ impl<'s, 'a> Symbolic<'s, 'a> {
         (evs, ws)
     }
 
+    /// [`Symbolic::collect`], keeping the sets of `images` too.
+    fn compact_keeping(&mut self, images: &mut [(usize, Set)], max: u64) -> u64 {
+        let mut sets: Vec<Set> = images.iter().map(|&(_, s)| s).collect();
+        let live = self.collect(&mut sets, max);
+        images.iter_mut().zip(sets).for_each(|(n, s)| n.1 = s);
+        live
+    }
+
     /// Frees the nodes of sets no longer kept (those stored, and `more`);
     /// past `max` live nodes, forgets the relations learnt too (they are
     /// learnt again as needed). Returns the live nodes.
@@ -694,7 +725,8 @@ pub(super) fn search(
             break;
         }
         let ended_before = ended;
-        let c = x.expand(&mut w, d, ended, (4 * live as usize).max(COLLECT_FROM));
+        let found = hits.iter().map(Option::is_some).collect();
+        let c = x.expand(&mut w, d, ended, found, collect_above(live));
         transitions += c.transitions;
         ended = c.ended;
         for (prop, hit) in c.hits {
@@ -702,15 +734,13 @@ pub(super) fn search(
                 hits[prop] = Some(hit);
             }
         }
-        // The union of the images per place, in order of first reach.
+        // The union of the images per place.
         let mut next = c.images;
         // Garbage is freed when it outgrows the live nodes. Past the limit,
         // every path of up to d turns was checked (the layer's hits are
         // real), but the states new at d are not stored.
-        if x.b.held() as u64 > (4 * live).max(COLLECT_FROM as u64).min(opts.max_states) {
-            let mut sets: Vec<Set> = next.iter().map(|&(_, s)| s).collect();
-            live = x.collect(&mut sets, opts.max_states);
-            next.iter_mut().zip(sets).for_each(|(n, s)| n.1 = s);
+        if x.b.held() as u64 > collect_above(live).min(opts.max_states) {
+            live = x.compact_keeping(&mut next, opts.max_states);
             if live > opts.max_states {
                 stats.limited = true;
                 stats.closed = false;
@@ -748,7 +778,7 @@ pub(super) fn search(
         let empty = new_layer.is_empty() && !ended_new;
         x.layers.push(new_layer);
         stats.depth = d;
-        if x.b.held() as u64 > (4 * live).max(COLLECT_FROM as u64).min(opts.max_states) {
+        if x.b.held() as u64 > collect_above(live).min(opts.max_states) {
             // `before` is kept through the collection: it may come back.
             live = x.collect(&mut before, opts.max_states);
             if live > opts.max_states {
@@ -772,6 +802,9 @@ pub(super) fn search(
             break;
         }
     }
+    // What is reported (and bounded) is the sets of states; the moves
+    // learnt are not needed to trace paths back.
+    x.relations.clear();
     x.compact(&mut []);
     stats.nodes = x.b.held() as u64;
     // As in the explicit search, a last layer whose only new state is the
