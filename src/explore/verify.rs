@@ -51,7 +51,8 @@ pub struct VerifyOptions {
     /// Never store more than this many distinct states: the search stops at
     /// the first new state past it, and the result then holds only for the
     /// depths fully explored. The symbolic search counts the live nodes of
-    /// its sets instead, after each layer (see [`symbolic`]).
+    /// its sets instead, after each layer, with the moves it learnt (which
+    /// it drops first; see [`symbolic`]).
     pub max_states: u64,
     /// Apply the sound reductions of [`pack`] (the default). Off, states are
     /// the engine's states exactly, as in [`reference`].
